@@ -1,0 +1,4 @@
+import { defineUnit } from '../../shared/host/units.js';
+
+/** command-submit: REST invoke (sync and async) and 12/CIP invocation requests. */
+export const commandSubmit = defineUnit({ name: 'command-submit', routes: [] });

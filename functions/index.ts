@@ -1,0 +1,8 @@
+/**
+ * Registers every deployable unit with functions-framework (and the host's
+ * unit registry). The image's entry imports this, then serves FUNCTION_TARGET.
+ */
+export { commandSubmit } from './command-submit/index.js';
+export { commandLookup } from './command-lookup/index.js';
+export { historyListing } from './history-listing/index.js';
+export { natsBridge } from './nats-bridge/index.js';

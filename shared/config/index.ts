@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * Every environment variable CEX reads, in one zod schema: CEX-API.md §8 plus
+ * the knobs the issues added (re-push backoff, tenant refresh, function URLs).
+ * A missing or malformed value stops the process at start, naming the variable.
+ */
+
+const booleanFlag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+    .optional()
+    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes', 'on'].includes(v)));
+
+const integer = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+// Instance names end up inside NATS subjects: one token, no wildcards or dots.
+const subjectToken = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -')
+    .default(fallback);
+
+const optionalUrl = z.url().optional();
+
+const hostList = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h.length > 0),
+  );
+
+export const FUNCTION_TARGETS = [
+  'command-submit',
+  'command-lookup',
+  'history-listing',
+  'esp-inbound',
+  'scmp-config-reload',
+  'nats-bridge',
+  'migrate',
+] as const;
+export type FunctionTarget = (typeof FUNCTION_TARGETS)[number];
+
+const envSchema = z.object({
+  PORT: integer(8080, 0, 65535),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  NATS_URL: z
+    .string()
+    .regex(/^(nats|tls|ws|wss):\/\/[^,\s]+(,(nats|tls|ws|wss):\/\/[^,\s]+)*$/, 'must be nats:// URL(s), comma-separated')
+    .optional(),
+  CEX_INSTANCE_NAME: subjectToken('cex'),
+  CEX_REPLICA_ID: subjectToken(randomBytes(6).toString('hex')),
+  KPC_INSTANCE_NAME: subjectToken('kpc'),
+  EPR_INSTANCE_NAME: subjectToken('epr'),
+  CEX_COMMAND_TTL_MILLIS: integer(60_000, 0, 2_147_483_647),
+  CEX_MAX_AWAIT_TIMEOUT_SECONDS: integer(60, 0, 3600),
+  CEX_MAX_PAYLOAD_BYTES: integer(262_144, 1024, 64 * 1024 * 1024),
+  CEX_HISTORY_RETENTION_DAYS: integer(7, 1, 3650),
+  KAA_TEKTON_ENABLED: booleanFlag(false),
+  KAA_TEKTON_URL: z.url().default('http://tekton'),
+  KAA_SCMP_PROVIDER: subjectToken('tekton'),
+  TENANT_MANAGER_URL: optionalUrl,
+  CEX_TENANT_REFRESH_SECONDS: integer(300, 1, 86_400),
+  CEX_OAUTH_ISSUER: optionalUrl,
+  CEX_AUTH: booleanFlag(true),
+  CEX_AUTHZ: booleanFlag(true),
+  CEX_SERVICE_TOKEN: z.string().min(1).optional(),
+  CEX_CALLBACK_ALLOWED_HOSTS: hostList,
+  CEX_CALLBACK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  CEX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  FUNCTION_TARGET: z.enum(FUNCTION_TARGETS).optional(),
+  CEX_REPUSH_INITIAL_MS: integer(5_000, 100, 3_600_000),
+  CEX_REPUSH_MAX_MS: integer(60_000, 100, 86_400_000),
+  CEX_DB_POOL_MAX: integer(10, 1, 200),
+  // Where the bridge forwards CloudEvents. Unset: the dev host, which serves
+  // every unit on one port under /units/{name}.
+  CEX_COMMAND_SUBMIT_URL: optionalUrl,
+  CEX_ESP_INBOUND_URL: optionalUrl,
+  CEX_SCMP_CONFIG_RELOAD_URL: optionalUrl,
+  CEX_SHUTDOWN_GRACE_MS: integer(25_000, 0, 600_000),
+});
+
+export interface Config {
+  readonly port: number;
+  readonly databaseUrl: string | undefined;
+  readonly natsUrl: string | undefined;
+  readonly instanceName: string;
+  readonly replicaId: string;
+  readonly kpcInstanceName: string;
+  readonly eprInstanceName: string;
+  readonly commandTtlMillis: number;
+  readonly maxAwaitTimeoutSeconds: number;
+  readonly maxPayloadBytes: number;
+  readonly historyRetentionDays: number;
+  readonly tekton: { readonly enabled: boolean; readonly url: string; readonly scmpProvider: string };
+  readonly tenantManagerUrl: string | undefined;
+  readonly tenantRefreshSeconds: number;
+  readonly oauthIssuer: string | undefined;
+  readonly auth: boolean;
+  readonly authz: boolean;
+  readonly serviceToken: string | undefined;
+  readonly callbackAllowedHosts: readonly string[];
+  readonly callbackSecret: string | undefined;
+  readonly logLevel: string;
+  readonly functionTarget: FunctionTarget | undefined;
+  readonly repush: { readonly initialMs: number; readonly maxMs: number };
+  readonly dbPoolMax: number;
+  readonly functionUrls: {
+    readonly commandSubmit: string;
+    readonly espInbound: string;
+    readonly scmpConfigReload: string;
+  };
+  readonly shutdownGraceMs: number;
+}
+
+/** Thrown for a bad environment; the message names every offending variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'INVALID_CONFIG';
+}
+
+/** Resolves the environment into a frozen Config, or throws ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset: `FOO= make run` must behave like no FOO.
+  const cleaned = Object.fromEntries(
+    Object.keys(envSchema.shape).map((key) => [key, env[key] === '' ? undefined : env[key]]),
+  );
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const local = (unit: string) => `http://127.0.0.1:${e.PORT}/units/${unit}`;
+  return deepFreeze({
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    natsUrl: e.NATS_URL,
+    instanceName: e.CEX_INSTANCE_NAME,
+    replicaId: e.CEX_REPLICA_ID,
+    kpcInstanceName: e.KPC_INSTANCE_NAME,
+    eprInstanceName: e.EPR_INSTANCE_NAME,
+    commandTtlMillis: e.CEX_COMMAND_TTL_MILLIS,
+    maxAwaitTimeoutSeconds: e.CEX_MAX_AWAIT_TIMEOUT_SECONDS,
+    maxPayloadBytes: e.CEX_MAX_PAYLOAD_BYTES,
+    historyRetentionDays: e.CEX_HISTORY_RETENTION_DAYS,
+    tekton: { enabled: e.KAA_TEKTON_ENABLED, url: e.KAA_TEKTON_URL.replace(/\/+$/, ''), scmpProvider: e.KAA_SCMP_PROVIDER },
+    tenantManagerUrl: e.TENANT_MANAGER_URL?.replace(/\/+$/, ''),
+    tenantRefreshSeconds: e.CEX_TENANT_REFRESH_SECONDS,
+    oauthIssuer: e.CEX_OAUTH_ISSUER,
+    auth: e.CEX_AUTH,
+    authz: e.CEX_AUTHZ,
+    serviceToken: e.CEX_SERVICE_TOKEN,
+    callbackAllowedHosts: e.CEX_CALLBACK_ALLOWED_HOSTS,
+    callbackSecret: e.CEX_CALLBACK_SECRET,
+    logLevel: e.CEX_LOG_LEVEL,
+    functionTarget: e.FUNCTION_TARGET,
+    repush: { initialMs: e.CEX_REPUSH_INITIAL_MS, maxMs: Math.max(e.CEX_REPUSH_MAX_MS, e.CEX_REPUSH_INITIAL_MS) },
+    dbPoolMax: e.CEX_DB_POOL_MAX,
+    functionUrls: {
+      commandSubmit: e.CEX_COMMAND_SUBMIT_URL ?? local('command-submit'),
+      espInbound: e.CEX_ESP_INBOUND_URL ?? local('esp-inbound'),
+      scmpConfigReload: e.CEX_SCMP_CONFIG_RELOAD_URL ?? local('scmp-config-reload'),
+    },
+    shutdownGraceMs: e.CEX_SHUTDOWN_GRACE_MS,
+  });
+}
+
+/** Names of every variable the schema reads (used by the manifest checks). */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(envSchema.shape));
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,60 @@
+import type { Sql } from './pool.js';
+
+/**
+ * NOTIFY channels. Payloads carry keys only; a listener re-reads the rows
+ * (STYLE.md 2). NOTIFY is always sent after the writing transaction committed,
+ * in its own statement: inside the transaction it would serialize every such
+ * commit behind one database-wide lock (DESIGN.md, measured 1,301/s vs 2,503/s).
+ */
+export const CHANNELS = {
+  /** A command changed (result, expiry, delete): payload = command keys, newline-separated. */
+  command: 'cex_command',
+  /** New outbox rows (push, CIP result, callback) are due: payload empty. */
+  outbox: 'cex_outbox',
+  /** Tekton configuration or tenant data changed: payload = what changed. */
+  config: 'cex_config',
+} as const;
+
+export interface CommandRef {
+  endpointId: string;
+  commandType: string;
+  commandId: number;
+}
+
+// '/' cannot appear in an endpoint id or a command type (their regexes exclude it).
+export function commandKey(ref: CommandRef): string {
+  return `${ref.endpointId}/${ref.commandType}/${ref.commandId}`;
+}
+
+export function parseCommandKey(key: string): CommandRef | undefined {
+  const parts = key.split('/');
+  if (parts.length !== 3) return undefined;
+  const commandId = Number(parts[2]);
+  if (!parts[0] || !parts[1] || !Number.isInteger(commandId)) return undefined;
+  return { endpointId: parts[0], commandType: parts[1], commandId };
+}
+
+// Postgres caps a NOTIFY payload at 8000 bytes; keys are split across several.
+const MAX_PAYLOAD = 7900;
+
+/**
+ * Sends `keys` on `channel` in as few NOTIFYs as fit, after the caller's commit.
+ * A failure is swallowed: the listeners' safety tick re-reads anyway.
+ */
+export async function notify(sql: Sql, channel: string, keys: readonly string[] = ['']): Promise<void> {
+  const payloads: string[] = [];
+  let current = '';
+  for (const key of keys) {
+    if (current && current.length + key.length + 1 > MAX_PAYLOAD) {
+      payloads.push(current);
+      current = '';
+    }
+    current = current ? `${current}\n${key}` : key;
+  }
+  payloads.push(current);
+  try {
+    await sql`SELECT pg_notify(${channel}, p) FROM unnest(${payloads}::text[]) AS p`;
+  } catch {
+    // The hint is lost; the safety tick and catch-up scans make up for it.
+  }
+}

@@ -1,0 +1,135 @@
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { CexError } from '../errors/index.js';
+import {
+  buildOpenApi,
+  compileRoute,
+  matchRoute,
+  readBody,
+  routePath,
+  sendJson,
+  sendProblem,
+  type CompiledRoute,
+} from '../http/index.js';
+import type { Runtime } from '../runtime/index.js';
+import type { UnitDefinition } from './units.js';
+
+// The host reads bodies itself (so limits and errors are ours, not express's):
+// REST handlers enforce CEX_MAX_PAYLOAD_BYTES per route; this cap only keeps a
+// hostile client from making the process buffer an unbounded body.
+const HARD_BODY_CAP_EXTRA = 4 * 1024 * 1024;
+
+export interface HostOptions {
+  /** The units this process serves: one (Knative) or all (dev host). */
+  units: UnitDefinition[];
+  /** Dev host: CloudEvents for a unit arrive on /units/{name}/…; REST is routed by path. */
+  devMode: boolean;
+  version: string;
+}
+
+/**
+ * The HTTP server of a process: operations routes (/healthz, /readyz,
+ * /metrics, /openapi.json) for every unit, then each request handed to the
+ * functions-framework server of the unit it belongs to.
+ */
+export function createHostServer(rt: Runtime, options: HostOptions): Server {
+  const frameworks = new Map<string, Server>();
+  for (const unit of options.units) {
+    if (unit.routes || unit.cloudEvent) frameworks.set(unit.name, getTestServer(unit.name));
+  }
+  const routes: CompiledRoute[] = options.units.flatMap((u) => (u.routes ?? []).map(compileRoute));
+  const openapi = buildOpenApi(
+    options.units.flatMap((u) => u.routes ?? []),
+    { title: 'CEX — Command Execution Extension', version: options.version },
+  );
+  const single = options.units.length === 1 ? options.units[0] : undefined;
+  const bodyCap = rt.config.maxPayloadBytes + HARD_BODY_CAP_EXTRA;
+
+  async function serve(req: IncomingMessage & { body?: unknown; rawBody?: Buffer }, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const { pathname } = routePath(req.url);
+    let unitName = single?.name ?? 'host';
+    let routeLabel = pathname.startsWith('/units/') ? '/units' : 'unmatched';
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      rt.metrics.httpDuration.observe({ unit: unitName, route: routeLabel, method: req.method ?? '', status: String(res.statusCode) }, seconds);
+    });
+
+    if (await serveOperations(rt, pathname, req, res, openapi)) {
+      routeLabel = pathname;
+      return;
+    }
+    if (options.devMode && pathname.startsWith('/units/')) {
+      const [, , name, ...rest] = pathname.split('/');
+      unitName = name ?? '';
+      req.url = '/' + rest.join('/') + (req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '');
+    } else {
+      const match = matchRoute(routes, req.method ?? 'GET', pathname);
+      if (match && 'route' in match) {
+        unitName = match.route.unit;
+        routeLabel = match.route.path;
+      } else if (!single) {
+        throw match ? new CexError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`) : new CexError(404, 'ROUTE_NOT_FOUND', `no route for ${pathname}`);
+      }
+    }
+    const framework = frameworks.get(unitName);
+    if (!framework) throw new CexError(404, 'UNIT_NOT_FOUND', `no unit named ${unitName} here`);
+    if (rt.shuttingDown) {
+      res.setHeader('connection', 'close');
+      throw new CexError(503, 'SHUTTING_DOWN', 'this instance is shutting down; retry');
+    }
+    const body = await readBody(req, bodyCap);
+    req.rawBody = body;
+    req.body = body;
+    if (String(req.headers['content-type'] ?? '').startsWith('application/cloudevents+json')) {
+      try {
+        req.body = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw new CexError(400, 'INVALID_CLOUDEVENT', 'structured CloudEvent body is not valid JSON');
+      }
+    }
+    // The body stream is consumed, so the framework's body parsers skip it and
+    // the handler sees our Buffer (or the parsed structured event).
+    framework.emit('request', req, res);
+  }
+
+  const server = http.createServer((req, res) => {
+    serve(req, res).catch((err) => sendProblem(res, err));
+  });
+  // Sync invokes wait up to 60 s: keep sockets open past that.
+  server.requestTimeout = 0;
+  server.headersTimeout = 30_000;
+  server.keepAliveTimeout = 65_000;
+  return server;
+}
+
+async function serveOperations(
+  rt: Runtime,
+  pathname: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  openapi: unknown,
+): Promise<boolean> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  switch (pathname) {
+    case '/healthz':
+      sendJson(res, 200, { status: 'ok' });
+      return true;
+    case '/readyz': {
+      const { ready, checks } = await rt.readiness();
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+      return true;
+    }
+    case '/metrics': {
+      const text = await rt.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': rt.metrics.registry.contentType });
+      res.end(text);
+      return true;
+    }
+    case '/openapi.json':
+      sendJson(res, 200, openapi);
+      return true;
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,118 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import { ValidationError, CexError } from '../errors/index.js';
+import { sendProblem } from './problem.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+
+/** What a route handler gets: the raw request/response, path params, query, body. */
+export interface RouteContext {
+  req: IncomingMessage & { body?: unknown };
+  res: ServerResponse;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** The body as read by the host (a Buffer; empty when there was none). */
+  body: Buffer;
+}
+
+/** One REST operation of a unit; `path` uses `{name}` placeholders relative to the host root. */
+export interface Route {
+  unit: string;
+  method: HttpMethod;
+  path: string;
+  operationId: string;
+  summary: string;
+  /** For /openapi.json: the query parameters, the request body and the responses. */
+  query?: z.ZodObject;
+  requestBody?: { contentTypes: string[]; schema?: z.ZodType };
+  responses?: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  handle(ctx: RouteContext): Promise<void>;
+}
+
+export interface CompiledRoute {
+  route: Route;
+  regex: RegExp;
+  names: string[];
+}
+
+/** Compiles `{name}` placeholders to one path segment each. */
+export function compileRoute(route: Route): CompiledRoute {
+  const names: string[] = [];
+  const source = route.path
+    .split('/')
+    .map((segment) => {
+      const m = /^\{(\w+)\}$/.exec(segment);
+      if (!m) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(m[1]!);
+      return '([^/]+)';
+    })
+    .join('/');
+  return { route, regex: new RegExp(`^${source}/?$`), names };
+}
+
+export interface RouteMatch {
+  route: Route;
+  params: Record<string, string>;
+}
+
+/**
+ * Finds the route for (method, path). A path that matches under another
+ * method gives `allowed` (405); none gives undefined (404). Literal segments
+ * win over placeholders because routes are tried in declaration order.
+ */
+export function matchRoute(
+  routes: readonly CompiledRoute[],
+  method: string,
+  pathname: string,
+): RouteMatch | { allowed: string[] } | undefined {
+  const allowed: string[] = [];
+  for (const c of routes) {
+    const m = c.regex.exec(pathname);
+    if (!m) continue;
+    if (c.route.method !== method && !(method === 'HEAD' && c.route.method === 'GET')) {
+      allowed.push(c.route.method);
+      continue;
+    }
+    const params: Record<string, string> = {};
+    c.names.forEach((name, i) => {
+      try {
+        params[name] = decodeURIComponent(m[i + 1]!);
+      } catch {
+        throw new ValidationError('INVALID_PATH', `path segment {${name}} is not valid percent-encoding`);
+      }
+    });
+    return { route: c.route, params };
+  }
+  return allowed.length ? { allowed } : undefined;
+}
+
+/** Strips the ingress prefix and any dev-host unit prefix, returning the route path. */
+export function routePath(url: string | undefined): { pathname: string; query: URLSearchParams } {
+  const parsed = new URL(url ?? '/', 'http://cex.local');
+  return { pathname: parsed.pathname, query: parsed.searchParams };
+}
+
+/**
+ * The request handler of a unit: matches its routes, runs the handler, and
+ * turns anything thrown into problem+json. It never throws.
+ */
+export function routeRequests(routes: readonly Route[]) {
+  const compiled = routes.map(compileRoute);
+  return async (req: IncomingMessage & { body?: unknown }, res: ServerResponse): Promise<void> => {
+    try {
+      const { pathname, query } = routePath(req.url);
+      const match = matchRoute(compiled, req.method ?? 'GET', pathname);
+      if (!match) throw new CexError(404, 'ROUTE_NOT_FOUND', `no route for ${pathname}`);
+      if ('allowed' in match) {
+        sendProblem(res, new CexError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`), {
+          allow: [...new Set(match.allowed)].join(', '),
+        });
+        return;
+      }
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      await match.route.handle({ req, res, params: match.params, query, body });
+    } catch (err) {
+      sendProblem(res, err);
+    }
+  };
+}

@@ -1,0 +1,139 @@
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { createLogger, type Logger } from '../log/index.js';
+import { createPool, migrationsApplied, PgListener, type Sql } from '../db/index.js';
+import { createMetrics, type Metrics } from '../metrics/index.js';
+
+export type ReadinessCheck = () => Promise<boolean>;
+
+/**
+ * What every unit of a process shares: config, logger, the query pool, the
+ * one LISTEN connection, metrics, readiness checks and shutdown hooks. Built
+ * lazily on first use, so importing a function costs nothing (cold start) and
+ * nothing connects until a request needs it.
+ */
+export interface Runtime {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly sql: Sql;
+  readonly metrics: Metrics;
+  /** The process's one dedicated LISTEN connection, started on first use. */
+  listener(): PgListener;
+  addReadinessCheck(name: string, check: ReadinessCheck): void;
+  /** Runs every readiness check (each capped at 2 s); all must pass. */
+  readiness(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+  /** Registers cleanup run on shutdown, last registered first. */
+  onShutdown(hook: () => Promise<void> | void): void;
+  /** Readiness turns false and shutdown hooks run (waiters released); connections stay open. */
+  beginShutdown(): Promise<void>;
+  /** Closes the listener and the pool; call after in-flight work finished. */
+  close(): Promise<void>;
+  /** beginShutdown() then close(). */
+  shutdown(): Promise<void>;
+  readonly shuttingDown: boolean;
+}
+
+export function createRuntime(config: Config, unit = config.functionTarget ?? 'dev-host'): Runtime {
+  if (!config.databaseUrl) throw new ConfigError('invalid configuration: DATABASE_URL: required');
+  const databaseUrl = config.databaseUrl;
+  const log = createLogger(config.logLevel, unit);
+  const metrics = createMetrics();
+  const sql = createPool(databaseUrl, { max: config.dbPoolMax, applicationName: `cex-${unit}`, log });
+  const checks = new Map<string, ReadinessCheck>();
+  const hooks: (() => Promise<void> | void)[] = [];
+  let listener: PgListener | undefined;
+  let migrated = false;
+  let shuttingDown = false;
+
+  checks.set('postgres', async () => {
+    await sql`SELECT 1`;
+    return true;
+  });
+  // Once the schema is current it stays current for the life of the process.
+  checks.set('migrations', async () => (migrated ||= await migrationsApplied(sql)));
+
+  const rt: Runtime = {
+    config,
+    log,
+    sql,
+    metrics,
+    listener() {
+      if (!listener) {
+        listener = new PgListener(databaseUrl, {
+          applicationName: `cex-${unit}-listener`,
+          log: log.child({ component: 'listener' }),
+          onConnected: (reconnects) => {
+            if (reconnects > 0) metrics.listenerReconnects.inc();
+          },
+        });
+        void listener.start();
+      }
+      return listener;
+    },
+    addReadinessCheck(name, check) {
+      checks.set(name, check);
+    },
+    async readiness() {
+      const results: Record<string, boolean> = {};
+      await Promise.all(
+        [...checks].map(async ([name, check]) => {
+          results[name] = await withTimeout(check(), 2000).catch(() => false);
+        }),
+      );
+      return { ready: !shuttingDown && Object.values(results).every(Boolean), checks: results };
+    },
+    onShutdown(hook) {
+      hooks.push(hook);
+    },
+    async beginShutdown() {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      for (const hook of hooks.reverse()) {
+        try {
+          await hook();
+        } catch (err) {
+          log.error({ err }, 'shutdown hook failed');
+        }
+      }
+    },
+    async close() {
+      await listener?.stop();
+      await sql.end({ timeout: 5 }).catch(() => undefined);
+    },
+    async shutdown() {
+      await rt.beginShutdown();
+      await rt.close();
+    },
+    get shuttingDown() {
+      return shuttingDown;
+    },
+  };
+  return rt;
+}
+
+let current: Runtime | undefined;
+
+/** The process-wide runtime, created from the environment on first use. */
+export function runtime(): Runtime {
+  return (current ??= createRuntime(loadConfig()));
+}
+
+/** Installs a runtime built elsewhere (the dev host, tests). */
+export function installRuntime(rt: Runtime): void {
+  current = rt;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timeout')), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}

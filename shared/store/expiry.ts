@@ -1,0 +1,73 @@
+import type { Sql } from '../db/index.js';
+import { withTransaction } from '../db/index.js';
+import type { Command } from '../domain/index.js';
+import { commandColumns, toCommand } from './rows.js';
+import { enqueueCipResult } from './outbox.js';
+
+// A zero-TTL command nobody waits for expires at once, but only after its one
+// push went out, or after this grace if the endpoint never got it (offline,
+// not observing): "push once" must not lose the race against the sweeper.
+const PUSH_ONCE_GRACE_SECONDS = 2;
+
+export interface ExpiredCommands {
+  expired: Command[];
+  outboxWritten: boolean;
+}
+
+/**
+ * Marks up to `limit` due PENDING commands EXPIRED and owes their CIP callers
+ * a 408. Safe in several replicas at once: rows are claimed with SKIP LOCKED
+ * and the status is re-checked, so each command expires exactly once.
+ */
+export async function expireDueCommands(sql: Sql, limit = 1000): Promise<ExpiredCommands> {
+  return withTransaction(sql, async (tx) => {
+    const rows = await tx.unsafe(
+      `WITH due AS (
+         SELECT endpoint_id, command_type, command_id FROM commands
+          WHERE status = 'PENDING' AND expires_at <= now()
+            AND (NOT push_once OR push_count > 0
+                 OR expires_at <= now() - make_interval(secs => $2))
+          ORDER BY expires_at
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED)
+       UPDATE commands c
+          SET status = 'EXPIRED', updated_at = now(), version = c.version + 1, next_push_at = NULL
+         FROM due
+        WHERE c.endpoint_id = due.endpoint_id AND c.command_type = due.command_type
+          AND c.command_id = due.command_id AND c.status = 'PENDING'
+       RETURNING ${commandColumns('c')}`,
+      [limit, PUSH_ONCE_GRACE_SECONDS] as never[],
+    );
+    const expired = rows.map((r) => toCommand(r as Record<string, unknown>));
+    let outboxWritten = false;
+    for (const command of expired) {
+      if (!command.cipReplySubject) continue;
+      await enqueueCipResult(tx, {
+        ...command,
+        statusCode: 408,
+        reasonPhrase: `command expired at ${command.expiresAt.toISOString()} without a result`,
+        responsePayload: null,
+      });
+      outboxWritten = true;
+    }
+    return { expired, outboxWritten };
+  });
+}
+
+/**
+ * Deletes finished commands last updated more than `retentionDays` ago, in
+ * batches of `batch` rows (so a purge never holds long locks). Returns the count.
+ */
+export async function purgeHistory(sql: Sql, retentionDays: number, batch = 5000): Promise<number> {
+  const rows = await sql`
+    WITH old AS (
+      SELECT endpoint_id, command_type, command_id FROM commands
+       WHERE status <> 'PENDING' AND updated_at < now() - make_interval(days => ${retentionDays})
+       ORDER BY updated_at
+       LIMIT ${batch}
+       FOR UPDATE SKIP LOCKED)
+    DELETE FROM commands c USING old
+     WHERE c.endpoint_id = old.endpoint_id AND c.command_type = old.command_type AND c.command_id = old.command_id
+    RETURNING 1`;
+  return rows.length;
+}

@@ -1,0 +1,18 @@
+/**
+ * Every SQL statement of CEX lives in this folder, as functions taking `sql`
+ * first (STYLE.md 4). Callers send NOTIFY hints after these return.
+ */
+export { createCommand, readCommand, readCommandsByKey, deleteCommand } from './commands.js';
+export type { NewCommand, CreateOutcome, DeleteOutcome } from './commands.js';
+export { recordResults } from './results.js';
+export type { ResultInput, ResultOutcome, RecordedResults } from './results.js';
+export { expireDueCommands, purgeHistory } from './expiry.js';
+export type { ExpiredCommands } from './expiry.js';
+export { takeOutstanding } from './outstanding.js';
+export type { OutstandingCommand } from './outstanding.js';
+export { listEndpointHistory, listApplicationPage, countApplication } from './history.js';
+export type { HistoryFilter, ApplicationQuery, KeysetPosition, SortField, SortOrder } from './history.js';
+export { noteAppVersion, setOnline, setObserve, readEndpointState } from './endpoints.js';
+export type { EndpointState } from './endpoints.js';
+export { enqueuePush, enqueueCipResult } from './outbox.js';
+export type { CipResultMessage } from './outbox.js';

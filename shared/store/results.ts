@@ -1,0 +1,120 @@
+import type { Sql } from '../db/index.js';
+import { withTransaction } from '../db/index.js';
+import type { Command, JsonValue } from '../domain/index.js';
+import { commandColumns, jsonParam, toCommand } from './rows.js';
+import { enqueueCipResult } from './outbox.js';
+
+export interface ResultInput {
+  commandId: number;
+  statusCode: number;
+  reasonPhrase?: string | null;
+  /** Absent when the endpoint sent no payload (stored as NULL). */
+  payload?: JsonValue;
+}
+
+/**
+ * What became of one result:
+ * - recorded: PENDING → EXECUTED by this call;
+ * - duplicate: an identical result was already recorded (accepted, no change);
+ * - conflict: a different result was already recorded (409);
+ * - expired: the command expired first (410);
+ * - not_found: no such command, or it was deleted (404).
+ */
+export type ResultOutcome = 'recorded' | 'duplicate' | 'conflict' | 'expired' | 'not_found';
+
+export interface RecordedResults {
+  outcomes: Map<number, ResultOutcome>;
+  /** Commands this call made EXECUTED: NOTIFY their keys after the commit. */
+  executed: Command[];
+  /** True when CIP answers were queued: NOTIFY the outbox after the commit. */
+  outboxWritten: boolean;
+}
+
+/**
+ * Records an endpoint's results for commands of one (endpoint, type), all in
+ * one transaction. A command changes status once: a concurrent second result
+ * for the same command waits for the first one's row lock, then finds it
+ * EXECUTED and is classified as duplicate or conflict, so exactly one wins.
+ */
+export async function recordResults(
+  sql: Sql,
+  endpointId: string,
+  commandType: string,
+  results: readonly ResultInput[],
+  appVersionName: string | null = null,
+  applicationName: string | null = null,
+): Promise<RecordedResults> {
+  const outcomes = new Map<number, ResultOutcome>();
+  // The first result for an id in one message counts; a differing repeat
+  // inside the same message is judged against it like any later repeat.
+  const unique = new Map<number, ResultInput>();
+  for (const r of results) if (!unique.has(r.commandId)) unique.set(r.commandId, r);
+  const items = [...unique.values()];
+  if (items.length === 0) return { outcomes, executed: [], outboxWritten: false };
+
+  const ids = items.map((r) => r.commandId);
+  const codes = items.map((r) => r.statusCode);
+  const reasons = items.map((r) => r.reasonPhrase ?? null);
+  const payloads = items.map((r) => jsonParam(r.payload));
+
+  const { executed, outboxWritten } = await withTransaction(sql, async (tx) => {
+    const updated = await tx.unsafe(
+      `WITH input AS (
+         SELECT * FROM unnest($3::int[], $4::int[], $5::text[], $6::text[]) AS t(id, code, reason, payload))
+       UPDATE commands c
+          SET status = 'EXECUTED', status_code = i.code, reason_phrase = i.reason,
+              response_payload = i.payload::jsonb, updated_at = now(), version = c.version + 1,
+              next_push_at = NULL,
+              app_version_name = COALESCE($7, c.app_version_name),
+              application_name = COALESCE($8, c.application_name)
+         FROM input i
+        WHERE c.endpoint_id = $1 AND c.command_type = $2 AND c.command_id = i.id
+          AND c.status = 'PENDING' AND c.expires_at > now()
+       RETURNING ${commandColumns('c')}`,
+      [endpointId, commandType, ids, codes, reasons, payloads, appVersionName, applicationName] as never[],
+    );
+    const done = updated.map((r) => toCommand(r as Record<string, unknown>));
+    let wroteOutbox = false;
+    for (const command of done) {
+      outcomes.set(command.commandId, 'recorded');
+      if (command.cipReplySubject) {
+        await enqueueCipResult(tx, command);
+        wroteOutbox = true;
+      }
+    }
+    const missed = items.filter((r) => !outcomes.has(r.commandId));
+    if (missed.length > 0) {
+      const rows = await tx.unsafe(
+        `WITH input AS (
+           SELECT * FROM unnest($3::int[], $4::int[], $5::text[], $6::text[]) AS t(id, code, reason, payload))
+         SELECT i.id, c.status, c.expires_at <= now() AS "pastExpiry",
+                (c.status_code = i.code
+                 AND c.reason_phrase IS NOT DISTINCT FROM i.reason
+                 AND c.response_payload IS NOT DISTINCT FROM i.payload::jsonb) AS "same"
+           FROM input i
+           LEFT JOIN commands c
+             ON c.endpoint_id = $1 AND c.command_type = $2 AND c.command_id = i.id`,
+        [
+          endpointId,
+          commandType,
+          missed.map((r) => r.commandId),
+          missed.map((r) => r.statusCode),
+          missed.map((r) => r.reasonPhrase ?? null),
+          missed.map((r) => jsonParam(r.payload)),
+        ] as never[],
+      );
+      for (const row of rows as unknown as { id: number; status: string | null; pastExpiry: boolean; same: boolean }[]) {
+        outcomes.set(row.id, classifyMiss(row));
+      }
+    }
+    return { executed: done, outboxWritten: wroteOutbox };
+  });
+  return { outcomes, executed, outboxWritten };
+}
+
+function classifyMiss(row: { status: string | null; pastExpiry: boolean; same: boolean }): ResultOutcome {
+  if (row.status === null) return 'not_found';
+  if (row.status === 'EXECUTED') return row.same ? 'duplicate' : 'conflict';
+  // EXPIRED, or still PENDING but past expires_at (the sweeper has not run yet).
+  return 'expired';
+}
