@@ -1,4 +1,5 @@
 import { defineUnit } from '../../shared/host/units.js';
+import { handleCipEvent } from './cip.js';
 
 /** command-submit: REST invoke (sync and async) and 12/CIP invocation requests. */
-export const commandSubmit = defineUnit({ name: 'command-submit', routes: [] });
+export const commandSubmit = defineUnit({ name: 'command-submit', routes: [], cloudEvent: handleCipEvent });

@@ -1,0 +1,1 @@
+export { applicationOf, invokeCommand, recordEndpointResults, expireDue, removeCommand, notifyChanged } from './service.js';

@@ -1,0 +1,65 @@
+import { CHANNELS, commandKey, notify } from '../db/index.js';
+import { applicationFromVersionName, type Command, type CommandRef } from '../domain/index.js';
+import type { Runtime } from '../runtime/index.js';
+import {
+  createCommand,
+  deleteCommand,
+  expireDueCommands,
+  recordResults,
+  type CreateOutcome,
+  type NewCommand,
+  type RecordedResults,
+  type ResultInput,
+} from '../store/index.js';
+
+/**
+ * The write paths every unit shares: the store call, then the NOTIFY hints
+ * right after its commit (never inside it: DESIGN.md), then metrics. REST
+ * invoke, 12/CIP and batch all create commands here; esp-inbound records
+ * results here; the sweeper expires here.
+ */
+
+/** The application of an app version (Tekton's map when enabled, else name minus its last -suffix). */
+export function applicationOf(_rt: Runtime, appVersionName: string): string | null {
+  return applicationFromVersionName(appVersionName);
+}
+
+export async function invokeCommand(rt: Runtime, input: Omit<NewCommand, 'applicationOf'>): Promise<CreateOutcome> {
+  const outcome = await createCommand(rt.sql, { ...input, applicationOf: (v) => applicationOf(rt, v) });
+  if (outcome.outboxWritten) await notify(rt.sql, CHANNELS.outbox);
+  if (outcome.created) rt.metrics.commandsCreated.inc({ origin: input.origin });
+  return outcome;
+}
+
+export async function recordEndpointResults(
+  rt: Runtime,
+  endpointId: string,
+  commandType: string,
+  results: readonly ResultInput[],
+  appVersionName: string | null,
+): Promise<RecordedResults> {
+  const application = appVersionName ? applicationOf(rt, appVersionName) : null;
+  const recorded = await recordResults(rt.sql, endpointId, commandType, results, appVersionName, application);
+  await notifyChanged(rt, recorded.executed, recorded.outboxWritten);
+  rt.metrics.commandsExecuted.inc(recorded.executed.length);
+  return recorded;
+}
+
+export async function expireDue(rt: Runtime, limit = 1000): Promise<Command[]> {
+  const { expired, outboxWritten } = await expireDueCommands(rt.sql, limit);
+  await notifyChanged(rt, expired, outboxWritten);
+  rt.metrics.commandsExpired.inc(expired.length);
+  return expired;
+}
+
+export async function removeCommand(rt: Runtime, tenantId: string, ref: CommandRef): Promise<boolean> {
+  const { deleted, outboxWritten } = await deleteCommand(rt.sql, tenantId, ref);
+  if (deleted) await notifyChanged(rt, [ref], outboxWritten);
+  return deleted;
+}
+
+/** Wakes sync waiters and live streams on every instance, and the outbox drainer. */
+export async function notifyChanged(rt: Runtime, changed: readonly CommandRef[], outboxWritten: boolean): Promise<void> {
+  if (changed.length > 0) await notify(rt.sql, CHANNELS.command, changed.map(commandKey));
+  if (outboxWritten) await notify(rt.sql, CHANNELS.outbox);
+}
