@@ -1,4 +1,53 @@
+import { removeCommand } from '../../shared/commands/index.js';
+import { toDescriptor } from '../../shared/domain/index.js';
+import { NotFoundError } from '../../shared/errors/index.js';
 import { defineUnit } from '../../shared/host/units.js';
+import { sendJson, type Route } from '../../shared/http/index.js';
+import { authorize, descriptorSchema, oneCommandPath, parsePath, SCOPES } from '../../shared/rest/index.js';
+import { runtime } from '../../shared/runtime/index.js';
+import { readCommand } from '../../shared/store/index.js';
+
+const PATH = '/api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}';
+
+const notFound = () => new NotFoundError('COMMAND_NOT_FOUND', 'no such command');
+
+/** GET one command: its descriptor (CEX-API.md §2, "Read one"). Another tenant's command is 404. */
+export const readRoute: Route = {
+  unit: 'command-lookup',
+  method: 'GET',
+  path: PATH,
+  operationId: 'getCommand',
+  summary: 'Read one command',
+  responses: { 200: { description: 'The command descriptor', schema: descriptorSchema } },
+  async handle({ req, res, params }) {
+    const rt = runtime();
+    const caller = await authorize(rt, req, SCOPES.read);
+    const ref = parsePath(oneCommandPath, params);
+    const command = await readCommand(rt.sql, caller.tenantId, ref);
+    if (!command) throw notFound();
+    sendJson(res, 200, toDescriptor(command));
+  },
+};
+
+/**
+ * DELETE one command (Kaa 1.3): gone from every list, no longer outstanding;
+ * a later result gets a 1/KP 404 and a sync caller still waiting gets 404.
+ */
+export const deleteRoute: Route = {
+  unit: 'command-lookup',
+  method: 'DELETE',
+  path: PATH,
+  operationId: 'deleteCommand',
+  summary: 'Delete one command',
+  responses: { 204: { description: 'Deleted' } },
+  async handle({ req, res, params }) {
+    const rt = runtime();
+    const caller = await authorize(rt, req, SCOPES.update);
+    const ref = parsePath(oneCommandPath, params);
+    if (!(await removeCommand(rt, caller.tenantId, ref))) throw notFound();
+    res.writeHead(204).end();
+  },
+};
 
 /** command-lookup: REST read and delete of one command. */
-export const commandLookup = defineUnit({ name: 'command-lookup', routes: [] });
+export const commandLookup = defineUnit({ name: 'command-lookup', routes: [readRoute, deleteRoute] });

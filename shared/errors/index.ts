@@ -101,6 +101,10 @@ export function classifyPgError(err: unknown): PgErrorKind {
 /** Turns an unexpected error into a CexError: database outages become 503, the rest 500. */
 export function toCexError(err: unknown): CexError {
   if (isCexError(err)) return err;
+  // jsonb cannot hold \u0000 (SQLSTATE 22P05): the payload is refused, not the server broken.
+  if ((err as { code?: unknown } | null)?.code === '22P05') {
+    return new ValidationError('UNSUPPORTED_JSON', 'JSON strings must not contain \\u0000', { cause: err });
+  }
   const kind = classifyPgError(err);
   if (kind === 'unavailable' || kind === 'retryable') {
     return new UnavailableError('DATABASE_UNAVAILABLE', 'the database cannot be reached; nothing was stored', { cause: err });

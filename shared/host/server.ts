@@ -11,7 +11,7 @@ import {
   sendProblem,
   type CompiledRoute,
 } from '../http/index.js';
-import type { Runtime } from '../runtime/index.js';
+import { withRuntime, type Runtime } from '../runtime/index.js';
 import type { UnitDefinition } from './units.js';
 
 // The host reads bodies itself (so limits and errors are ours, not express's):
@@ -90,7 +90,7 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
     }
     // The body stream is consumed, so the framework's body parsers skip it and
     // the handler sees our Buffer (or the parsed structured event).
-    framework.emit('request', req, res);
+    withRuntime(rt, () => framework.emit('request', req, res));
   }
 
   const server = http.createServer((req, res) => {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { createLogger, type Logger } from '../log/index.js';
 import { createPool, migrationsApplied, PgListener, type Sql } from '../db/index.js';
@@ -111,10 +112,20 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
 }
 
 let current: Runtime | undefined;
+const scoped = new AsyncLocalStorage<Runtime>();
 
-/** The process-wide runtime, created from the environment on first use. */
+/**
+ * The runtime serving the current request: the one its host server bound
+ * (so two hosts in one process, as in tests, never share state), else the
+ * process-wide one, created from the environment on first use.
+ */
 export function runtime(): Runtime {
-  return (current ??= createRuntime(loadConfig()));
+  return scoped.getStore() ?? (current ??= createRuntime(loadConfig()));
+}
+
+/** Runs `work` (a request's whole handling) with `rt` as its runtime. */
+export function withRuntime<T>(rt: Runtime, work: () => T): T {
+  return scoped.run(rt, work);
 }
 
 /** Installs a runtime built elsewhere (the dev host, tests). */

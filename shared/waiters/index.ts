@@ -3,6 +3,7 @@ import { CHANNELS, commandKey } from '../db/index.js';
 import type { Command, CommandRef } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
 import { readCommandsByKey } from '../store/index.js';
+import type { Runtime } from '../runtime/index.js';
 
 /** How a wait ended. */
 export type WaitOutcome =
@@ -168,4 +169,25 @@ export class WaiterRegistry {
     this.options.onCountChange?.(this.count);
     return true;
   }
+}
+
+const registries = new WeakMap<Runtime, WaiterRegistry>();
+
+/**
+ * The waiter registry of a runtime (one per process): created on first use,
+ * released (every waiter answers 202) when the runtime begins shutdown.
+ */
+export function waitersFor(rt: Runtime): WaiterRegistry {
+  let registry = registries.get(rt);
+  if (!registry) {
+    const created = new WaiterRegistry({
+      sql: rt.sql,
+      listener: () => rt.listener(),
+      log: rt.log.child({ component: 'waiters' }),
+      onCountChange: (n) => rt.metrics.waitersInFlight.set(n),
+    });
+    rt.onShutdown(() => created.stop());
+    registries.set(rt, (registry = created));
+  }
+  return registry;
 }

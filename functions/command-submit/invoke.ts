@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import type { ServerResponse } from 'node:http';
+import { invokeCommand } from '../../shared/commands/index.js';
+import { toDescriptor, type Command } from '../../shared/domain/index.js';
+import { NotFoundError, ValidationError } from '../../shared/errors/index.js';
+import { sendJson, type Route, type RouteContext } from '../../shared/http/index.js';
+import { authorize, commandLocation, SCOPES } from '../../shared/rest/index.js';
+import { commandPath, intString, param, parseCommandPayload, parsePath, parseQuery } from '../../shared/rest/index.js';
+import { descriptorSchema } from '../../shared/rest/schemas.js';
+import { runtime } from '../../shared/runtime/index.js';
+import { readCommand } from '../../shared/store/index.js';
+import { waitersFor } from '../../shared/waiters/index.js';
+
+const invokeQuery = z.object({
+  awaitTimeout: param(intString(0, 60).optional(), 'INVALID_AWAIT_TIMEOUT', 'Seconds to wait for the result, 0–60 (default 5); 0 = do not wait'),
+  commandTtl: param(intString(0, 2_147_483_647).optional(), 'INVALID_COMMAND_TTL', 'Milliseconds the command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once'),
+  callbackUrl: param(z.url({ protocol: /^https?$/ }).max(2048).optional(), 'INVALID_CALLBACK_URL', 'URL that receives the descriptor when the command becomes EXECUTED or EXPIRED'),
+});
+
+const DEFAULT_AWAIT_SECONDS = 5;
+// Visible ASCII, as HTTP header values allow without ambiguity.
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** POST /api/v1/endpoints/{endpointId}/commands/{commandType}: invoke, sync or async (CEX-API.md §2). */
+export const invokeRoute: Route = {
+  unit: 'command-submit',
+  method: 'POST',
+  path: '/api/v1/endpoints/{endpointId}/commands/{commandType}',
+  operationId: 'invokeCommand',
+  summary: 'Invoke a command on an endpoint; wait up to awaitTimeout seconds for its result',
+  query: invokeQuery,
+  requestBody: { contentTypes: ['application/json', 'text/plain'] },
+  responses: {
+    200: { description: "The endpoint's result payload (X-Command-* headers carry its status)" },
+    202: { description: 'No result yet (or expired while waiting): the command descriptor', schema: descriptorSchema },
+  },
+  handle: invoke,
+};
+
+async function invoke({ req, res, params, query, body }: RouteContext): Promise<void> {
+  const rt = runtime();
+  const caller = await authorize(rt, req, SCOPES.update);
+  const { endpointId, commandType } = parsePath(commandPath, params);
+  const q = parseQuery(invokeQuery, query);
+  const awaitTimeout = q.awaitTimeout ?? DEFAULT_AWAIT_SECONDS;
+  if (awaitTimeout > rt.config.maxAwaitTimeoutSeconds) {
+    throw new ValidationError('INVALID_AWAIT_TIMEOUT', `awaitTimeout must not exceed ${rt.config.maxAwaitTimeoutSeconds} seconds`);
+  }
+  if (q.callbackUrl && !rt.config.callbackAllowedHosts.includes(new URL(q.callbackUrl).hostname.toLowerCase())) {
+    throw new ValidationError('CALLBACK_HOST_NOT_ALLOWED', 'callbackUrl host is not listed in CEX_CALLBACK_ALLOWED_HOSTS');
+  }
+  const idempotencyKey = req.headers['idempotency-key'];
+  if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))) {
+    throw new ValidationError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 visible ASCII characters');
+  }
+  const payload = parseCommandPayload(req, body, rt.config.maxPayloadBytes);
+
+  const { command } = await invokeCommand(rt, {
+    tenantId: caller.tenantId,
+    endpointId,
+    commandType,
+    payload,
+    ttlMillis: q.commandTtl ?? rt.config.commandTtlMillis,
+    awaitTimeoutSeconds: awaitTimeout,
+    origin: 'rest',
+    ...(idempotencyKey ? { idempotencyKey } : {}),
+    ...(q.callbackUrl ? { callbackUrl: q.callbackUrl } : {}),
+  });
+  const location = commandLocation(req, command);
+  if (command.status !== 'PENDING' || awaitTimeout === 0) return answerWith(res, location, command);
+
+  // Released when the client goes away, so nothing waits for a closed socket.
+  const gone = new AbortController();
+  res.once('close', () => {
+    if (!res.writableEnded) gone.abort();
+  });
+  const outcome = await waitersFor(rt).wait(command, awaitTimeout * 1000, gone.signal);
+  if (gone.signal.aborted) return;
+  switch (outcome.kind) {
+    case 'final':
+      return answerWith(res, location, outcome.command);
+    case 'deleted':
+      throw new NotFoundError('COMMAND_NOT_FOUND', 'the command was deleted while waiting for its result');
+    default: {
+      // Timed out or released by shutdown: answer with the freshest state.
+      const latest = await readCommand(rt.sql, caller.tenantId, command).catch(() => command);
+      if (!latest) throw new NotFoundError('COMMAND_NOT_FOUND', 'the command was deleted while waiting for its result');
+      return answerWith(res, location, latest);
+    }
+  }
+}
+
+/** 200 with the result when EXECUTED, else 202 with the descriptor. */
+function answerWith(res: ServerResponse, location: string, command: Command): void {
+  if (command.status === 'EXECUTED') {
+    const headers: Record<string, string> = {
+      location,
+      'x-command-id': String(command.commandId),
+      'x-command-status-code': String(command.statusCode ?? ''),
+    };
+    if (command.reasonPhrase !== null) headers['x-command-reason-phrase'] = encodeURIComponent(command.reasonPhrase);
+    sendJson(res, 200, command.responsePayload ?? null, headers);
+    return;
+  }
+  sendJson(res, 202, toDescriptor(command), { location });
+}

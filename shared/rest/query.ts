@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { ValidationError } from '../errors/index.js';
+
+/**
+ * Query and path parameters are validated with zod schemas that also feed
+ * /openapi.json. Each field carries its stable error code in its metadata
+ * (`x-error-code`), so a bad value answers 400 with e.g. INVALID_AWAIT_TIMEOUT.
+ */
+export function param<T extends z.ZodType>(schema: T, code: string, description: string): T {
+  return schema.meta({ description, 'x-error-code': code }) as T;
+}
+
+function codeOf(schema: z.ZodType | undefined, fallback: string): string {
+  const meta = schema ? z.globalRegistry.get(schema) : undefined;
+  const code = meta?.['x-error-code'];
+  return typeof code === 'string' ? code : fallback;
+}
+
+/**
+ * Parses the query against `schema`. Multi-valued parameters listed in
+ * `repeatable` may repeat (their values are comma-joined); any other
+ * parameter given twice is refused. Unknown parameters are ignored, as Kaa does.
+ */
+export function parseQuery<S extends z.ZodObject>(
+  schema: S,
+  query: URLSearchParams,
+  repeatable: readonly string[] = [],
+): z.infer<S> {
+  const raw: Record<string, string | undefined> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const values = query.getAll(key);
+    if (values.length > 1 && !repeatable.includes(key)) {
+      throw new ValidationError(codeOf(schema.shape[key] as z.ZodType, 'INVALID_PARAMETER'), `query parameter ${key} is given more than once`);
+    }
+    raw[key] = values.length === 0 ? undefined : values.join(',');
+  }
+  return parseWith(schema, raw);
+}
+
+/** Parses path parameters (already percent-decoded) against `schema`. */
+export function parsePath<S extends z.ZodObject>(schema: S, params: Record<string, string>): z.infer<S> {
+  return parseWith(schema, params);
+}
+
+function parseWith<S extends z.ZodObject>(schema: S, raw: Record<string, unknown>): z.infer<S> {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = String(issue.path[0] ?? '');
+  const value = raw[field];
+  const shown = typeof value === 'string' ? `"${value.length > 64 ? value.slice(0, 64) + '…' : value}"` : 'missing value';
+  throw new ValidationError(
+    codeOf(schema.shape[field] as z.ZodType | undefined, 'INVALID_PARAMETER'),
+    `${field}: ${shown} is not valid: ${issue.message}`,
+  );
+}
+
+/** An integer given as a decimal string within [min, max]. */
+export function intString(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^-?\d{1,10}$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+}
+
+/** A comma-separated list whose items each match `item`, at most `maxItems`, no empty items. */
+export function csv<T extends z.ZodType<unknown, string>>(item: T, maxItems: number) {
+  return z
+    .string()
+    .transform((s) => s.split(',').map((v) => v.trim()))
+    .pipe(z.array(item).min(1).max(maxItems));
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { COMMAND_STATUSES } from '../domain/index.js';
+
+/**
+ * Response shapes for /openapi.json. The handlers build these bodies with
+ * toDescriptor (shared/domain); a test checks real responses against them.
+ */
+const isoTimestamp = z.iso.datetime({ offset: false }).describe('ISO-8601 UTC timestamp');
+
+export const descriptorSchema = z
+  .object({
+    commandId: z.number().int().positive(),
+    commandType: z.string(),
+    endpointId: z.string(),
+    status: z.enum(COMMAND_STATUSES),
+    statusCode: z.number().int().nullable(),
+    reasonPhrase: z.string().nullable(),
+    requestPayload: z.unknown(),
+    responsePayload: z.unknown().nullable(),
+    createdAt: isoTimestamp,
+    updatedAt: isoTimestamp,
+    expiresAt: isoTimestamp,
+    appVersionName: z.string().nullable(),
+    delivery: z.object({
+      pushes: z.number().int().nonnegative(),
+      lastPushedAt: isoTimestamp.nullable(),
+      fetchedAt: isoTimestamp.nullable(),
+    }),
+  })
+  .strict()
+  .meta({ id: 'CommandDescriptor' });
+
+export const endpointHistorySchema = z.array(
+  z.object({ endpointId: z.string(), commands: z.array(descriptorSchema) }).strict(),
+);
+
+export const applicationPageSchema = z
+  .object({
+    content: z.array(descriptorSchema),
+    page: z.number().int().nonnegative(),
+    size: z.number().int().positive(),
+    totalElements: z.number().int().nonnegative(),
+    totalPages: z.number().int().nonnegative(),
+    nextCursor: z.string().nullable(),
+  })
+  .strict();
