@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { startRestHost, type RestHost } from '../helpers/rest-host.js';
+import { allUnits } from '../../shared/host/units.js';
+
+let db: TestDatabase;
+let host: RestHost;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  host = await startRestHost(db);
+});
+afterAll(async () => {
+  await host.stop();
+  await db.drop();
+});
+
+type Operation = { operationId: string; parameters: { name: string; in: string; schema: Record<string, unknown> }[]; responses: Record<string, unknown> };
+type Doc = { openapi: string; paths: Record<string, Record<string, Operation>> };
+
+describe('/openapi.json', () => {
+  it('lists exactly the routes the host serves, generated from their zod schemas', async () => {
+    const doc = (await (await fetch(`${host.url}/openapi.json`)).json()) as Doc;
+    expect(doc.openapi).toBe('3.1.0');
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    const routes = allUnits().flatMap((u) => u.routes ?? []);
+    expect(documented.sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
+    for (const route of routes) {
+      const op = doc.paths[route.path]![route.method.toLowerCase()]!;
+      expect(op.operationId).toBe(route.operationId);
+      const queryNames = op.parameters.filter((p) => p.in === 'query').map((p) => p.name);
+      expect(queryNames).toEqual(Object.keys(route.query?.shape ?? {}));
+      for (const p of op.parameters.filter((x) => x.in === 'query')) expect(p.schema['x-error-code']).toMatch(/^[A-Z_]+$/);
+      expect(op.responses.default).toBeDefined();
+    }
+  });
+
+  it('documents only routes that are really served (none answers ROUTE_NOT_FOUND or 405)', async () => {
+    const doc = (await (await fetch(`${host.url}/openapi.json`)).json()) as Doc;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      const concrete = path.replace(/\{commandId\}/, '1').replace(/\{(\w+)\}/g, 'x1');
+      for (const method of Object.keys(ops)) {
+        const res = await fetch(`${host.url}${concrete}?awaitTimeout=0`, { method: method.toUpperCase() });
+        const body = res.status === 204 ? {} : ((await res.json()) as { code?: string });
+        expect(body.code, `${method} ${concrete}`).not.toBe('ROUTE_NOT_FOUND');
+        expect(res.status, `${method} ${concrete}`).not.toBe(405);
+      }
+    }
+  });
+});
+
+describe('Postgres down', () => {
+  it('answers 503 problem+json, stores nothing, and recovers by itself when it is back', async () => {
+    // A host whose database URL points at a port where nothing listens.
+    const dead = await startRestHost({ ...db, url: 'postgres://postgres@127.0.0.1:1/nowhere' });
+    try {
+      const res = await fetch(`${dead.url}/api/v1/endpoints/e-1/commands/reboot?awaitTimeout=0`, { method: 'POST' });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { code: string }).code).toBe('DATABASE_UNAVAILABLE');
+      expect((await fetch(`${dead.url}/readyz`)).status).toBe(503);
+    } finally {
+      await dead.stop();
+    }
+    // Connections cut under a live host: the next request reconnects.
+    await db.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                  WHERE datname = current_database() AND application_name = 'cex-rest-test'`;
+    let status = 0;
+    for (let i = 0; i < 3 && status !== 202; i++) {
+      status = (await fetch(`${host.url}/api/v1/endpoints/e-2/commands/reboot?awaitTimeout=0`, { method: 'POST' })).status;
+    }
+    expect(status).toBe(202);
+  });
+});
