@@ -14,5 +14,14 @@ export { listEndpointHistory, listApplicationPage, countApplication } from './hi
 export type { HistoryFilter, ApplicationQuery, KeysetPosition, SortField, SortOrder } from './history.js';
 export { noteAppVersion, setOnline, setObserve, readEndpointState } from './endpoints.js';
 export type { EndpointState } from './endpoints.js';
-export { enqueuePush, enqueueCipResult } from './outbox.js';
-export type { CipResultMessage } from './outbox.js';
+export { enqueuePush, enqueueCipResult, claimDueOutbox, releaseOutbox, completeCipResult, discardOutbox, outboxLag } from './outbox.js';
+export type { CipResultMessage, OutboxRow } from './outbox.js';
+export {
+  readPushCommands,
+  completePush,
+  skipPush,
+  dropEmptyPush,
+  enqueueDueRepushes,
+  enqueuePushesForEndpoints,
+} from './push.js';
+export type { PushCommand, PushedCommand } from './push.js';

@@ -1,4 +1,4 @@
-import type { TransactionSql } from '../db/index.js';
+import type { Sql, TransactionSql } from '../db/index.js';
 import type { Command, JsonValue } from '../domain/index.js';
 
 /** What a cip_result outbox row carries: everything the CommandInvocationResult needs. */
@@ -48,4 +48,90 @@ export async function enqueueCipResult(tx: TransactionSql, command: Command): Pr
             ${JSON.stringify(message)}::text::jsonb)
     ON CONFLICT (endpoint_id, command_type, command_id) WHERE kind = 'cip_result' DO UPDATE
       SET message = EXCLUDED.message, available_at = now(), claimed_until = NULL`;
+}
+
+/** One claimed outbox row, as the bridge's drainer sees it. */
+export interface OutboxRow {
+  /** bigserial, kept as text (postgres.js returns int8 as a string). */
+  id: string;
+  kind: 'push' | 'cip_result';
+  endpointId: string;
+  commandType: string;
+  commandId: number | null;
+  includeIds: number[];
+  message: CipResultMessage | null;
+  generation: number;
+  /** Attempts so far, this claim included. */
+  attempts: number;
+  createdAt: Date;
+}
+
+// Qualified with `o`: the claim joins the row to its own id.
+const OUTBOX_COLUMNS = `
+  o.id::text AS id, o.kind, o.endpoint_id AS "endpointId", o.command_type AS "commandType",
+  o.command_id AS "commandId", o.include_ids AS "includeIds", o.message, o.generation,
+  o.attempts, o.created_at AS "createdAt"`;
+
+/**
+ * Claims up to `limit` due push and cip_result rows for `leaseMs`. SKIP LOCKED
+ * plus the lease keep several bridge replicas off each other's rows; a lease
+ * that runs out (the claimer died) makes the row due again. Callback rows are
+ * left alone: another unit delivers them.
+ */
+export async function claimDueOutbox(sql: Sql, limit: number, leaseMs: number): Promise<OutboxRow[]> {
+  const rows = await sql.unsafe(
+    `UPDATE outbox o
+        SET claimed_until = now() + make_interval(secs => $2::int / 1000.0), attempts = o.attempts + 1
+       FROM (SELECT id FROM outbox
+              WHERE kind IN ('push', 'cip_result') AND available_at <= now()
+                AND (claimed_until IS NULL OR claimed_until <= now())
+              ORDER BY available_at, id
+              LIMIT $1
+              FOR UPDATE SKIP LOCKED) due
+      WHERE o.id = due.id
+      RETURNING ${OUTBOX_COLUMNS}`,
+    [limit, leaseMs] as never[],
+  );
+  return (rows as unknown as OutboxRow[]).sort((a, b) => Number(a.id) - Number(b.id));
+}
+
+/**
+ * Gives a claimed row back: due again after `delayMs`, with the error that
+ * made it fail (NULL after a clean release, e.g. NATS went down mid-batch).
+ */
+export async function releaseOutbox(sql: Sql, id: string, delayMs: number, error: string | null): Promise<void> {
+  await sql`
+    UPDATE outbox
+       SET claimed_until = NULL,
+           available_at = now() + make_interval(secs => ${delayMs}::int / 1000.0),
+           last_error = COALESCE(${error}, last_error)
+     WHERE id = ${id}::bigint`;
+}
+
+/**
+ * Deletes a published cip_result row, unless a CIP retry rewrote its message
+ * meanwhile (new reply subject): then the row is due again at once.
+ */
+export async function completeCipResult(sql: Sql, row: OutboxRow): Promise<boolean> {
+  const deleted = await sql`
+    DELETE FROM outbox WHERE id = ${row.id}::bigint AND message = ${JSON.stringify(row.message)}::text::jsonb RETURNING 1`;
+  if (deleted.length > 0) return true;
+  await sql`UPDATE outbox SET claimed_until = NULL WHERE id = ${row.id}::bigint`;
+  return false;
+}
+
+/** Deletes a row that can never be published (its message does not encode). */
+export async function discardOutbox(sql: Sql, id: string): Promise<void> {
+  await sql`DELETE FROM outbox WHERE id = ${id}::bigint`;
+}
+
+/** Age in seconds of the oldest due push and cip_result rows (0 when none is due). */
+export async function outboxLag(sql: Sql): Promise<{ push: number; cipResult: number }> {
+  const [row] = await sql<{ push: number | null; cipResult: number | null }[]>`
+    SELECT
+      (SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 FROM outbox
+        WHERE kind = 'push' AND available_at <= now()) AS push,
+      (SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 FROM outbox
+        WHERE kind = 'cip_result' AND available_at <= now()) AS "cipResult"`;
+  return { push: Math.max(0, row?.push ?? 0), cipResult: Math.max(0, row?.cipResult ?? 0) };
 }

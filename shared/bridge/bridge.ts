@@ -1,0 +1,122 @@
+import { connectNats, type NatsHandle, type Subscription } from '../nats/index.js';
+import type { Runtime } from '../runtime/index.js';
+import { DEFAULT_DRAINER_SETTINGS, OutboxDrainer, type DrainerSettings } from './drainer.js';
+import { DEFAULT_FORWARD_SETTINGS, type ForwardSettings } from './forward.js';
+import { Inbound } from './inbound.js';
+import { DEFAULT_MAINTENANCE_SETTINGS, startMaintenance, type MaintenanceSettings } from './maintenance.js';
+import { bridgeRoutes } from './routes.js';
+import { DEFAULT_WORK_QUEUE_LIMITS, type WorkQueueLimits } from './work-queue.js';
+
+/** Tunables of the bridge; production uses the defaults, tests shorten them. */
+export interface BridgeSettings {
+  forward: ForwardSettings;
+  limits: WorkQueueLimits;
+  drainer: DrainerSettings;
+  maintenance: MaintenanceSettings;
+}
+
+export interface Bridge {
+  /** Resolves once NATS is connected and every subscription is in force on the server. */
+  ready: Promise<void>;
+  /** SIGTERM: see stopBridge. */
+  stop(): Promise<void>;
+  /** The NATS connection, once there is one (tests publish through their own). */
+  nats(): NatsHandle | undefined;
+}
+
+/**
+ * Starts the nats-bridge (DESIGN.md): one named NATS connection, the
+ * subscriptions of routes.ts forwarded to the functions, the outbox drainer,
+ * and the maintenance loops (re-push, expiry, retention). The database loops
+ * start at once; NATS work starts when the connection is up (connectNats
+ * waits for the server forever), and readiness stays false until then.
+ */
+export function startBridge(rt: Runtime, overrides: Partial<BridgeSettings> = {}): Bridge {
+  const settings: BridgeSettings = {
+    forward: overrides.forward ?? DEFAULT_FORWARD_SETTINGS,
+    limits: overrides.limits ?? DEFAULT_WORK_QUEUE_LIMITS,
+    drainer: overrides.drainer ?? DEFAULT_DRAINER_SETTINGS,
+    maintenance: overrides.maintenance ?? DEFAULT_MAINTENANCE_SETTINGS,
+  };
+  const { natsUrl, replicaId } = rt.config;
+  if (!natsUrl) throw new Error('NATS_URL is required by the nats-bridge');
+  const log = rt.log.child({ component: 'bridge' });
+  let handle: NatsHandle | undefined;
+  let subscriptions: Subscription[] = [];
+  let stopping = false;
+  rt.addReadinessCheck('nats', async () => !stopping && (handle?.connected() ?? false));
+
+  const drainer = new OutboxDrainer(rt, () => handle, settings.drainer);
+  const loops = startMaintenance(rt, () => drainer.trigger(), settings.maintenance);
+  const inbound = new Inbound({
+    config: rt.config,
+    log,
+    metrics: rt.metrics,
+    settings: settings.forward,
+    limits: settings.limits,
+    publish: (subject, data) => {
+      if (!handle) throw new Error('NATS is not connected');
+      handle.nc.publish(subject, data);
+    },
+  });
+
+  const ready = (async () => {
+    const h = await connectNats({ servers: natsUrl, name: `cex-bridge-${replicaId}`, log: rt.log.child({ component: 'nats' }) });
+    if (stopping) {
+      await h.nc.close();
+      return;
+    }
+    handle = h;
+    subscriptions = bridgeRoutes(rt.config).map((route) =>
+      h.nc.subscribe(route.subject, {
+        queue: route.queue,
+        callback: (err, msg) => {
+          if (err) log.error({ err, subject: route.subject }, 'subscription failed');
+          else inbound.receive(route, msg);
+        },
+      }),
+    );
+    // The server has every SUB once the flush's PONG is back.
+    await h.nc.flush();
+    drainer.start();
+    log.info({ subjects: subscriptions.map((s) => s.getSubject()), queue: rt.config.instanceName }, 'bridge subscribed');
+  })();
+  ready.catch((err) => log.error({ err }, 'bridge failed to start'));
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      stopping = true;
+      // Leave room inside the grace period for the final drain and the NATS drain.
+      const grace = rt.config.shutdownGraceMs;
+      const deadline = Date.now() + grace * 0.9;
+      const reserve = Math.min(3_000, grace * 0.3);
+      await within(ready.catch(() => undefined), Math.min(1_000, grace * 0.1));
+      // 1. No new messages: UNSUB each subscription; what was delivered already still arrives.
+      await within(Promise.all(subscriptions.map((s) => s.drain().catch(() => undefined))), deadline - reserve - Date.now());
+      // 2. Finish in-flight and queued forwards (their answers still get published).
+      await inbound.finish(deadline - reserve);
+      // 3. Stop the loops, then one last pass over the outbox.
+      await within(Promise.all([...loops.map((l) => l.stop()), drainer.stop()]), deadline - Date.now());
+      if (handle?.connected()) await within(drainer.drain().catch(() => 0), deadline - Date.now());
+      // 4. Flush what was published and close.
+      if (handle && !handle.nc.isClosed()) {
+        const drained = await within(handle.nc.drain().then(() => true, () => false), Math.max(500, deadline - Date.now()));
+        if (!drained) await handle.nc.close().catch(() => undefined);
+      }
+      log.info(inbound.backlog, 'bridge stopped');
+    })());
+
+  return { ready, stop, nats: () => handle };
+}
+
+/** Waits for `promise` at most `ms` (never rejects); true when it settled in time. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,139 @@
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log/index.js';
+import type { Metrics } from '../metrics/index.js';
+import type { Msg } from '../nats/index.js';
+import { isExpired, type Envelope } from '../protocol/index.js';
+import { cloudEventHeaders, functionUrl, newEventId, type NatsEvent } from './cloudevent.js';
+import { EVENT_TARGETS } from './contract.js';
+import { postEvent, type ForwardSettings } from './forward.js';
+import type { BridgeRoute, SubjectKind } from './routes.js';
+import { screenMessage } from './screen.js';
+import { LogThrottle } from './throttle.js';
+import { WorkQueue, type WorkQueueLimits } from './work-queue.js';
+
+export interface InboundDeps {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  /** Publishes one message a function asked for (throws when NATS is closed). */
+  publish(subject: string, data: Uint8Array): void;
+  settings: ForwardSettings;
+  limits: WorkQueueLimits;
+}
+
+interface Item {
+  kind: SubjectKind;
+  event: NatsEvent;
+  envelope: Envelope;
+  id: string;
+}
+
+/**
+ * NATS messages in, CloudEvents out: screens each message (undecodable or
+ * expired ones are dropped here), queues it with bounded concurrency, POSTs
+ * it to its function, and publishes what the function answers. Nothing a
+ * message contains can throw out of `receive`, so the NATS client (whose
+ * parser calls it) is never disturbed.
+ */
+export class Inbound {
+  private readonly abort = new AbortController();
+  private readonly queue: WorkQueue<Item>;
+  private readonly drops: LogThrottle;
+
+  constructor(private readonly deps: InboundDeps) {
+    this.queue = new WorkQueue((item) => this.forward(item), deps.limits);
+    this.drops = new LogThrottle(deps.log);
+  }
+
+  /** The subscription callback. */
+  receive(route: BridgeRoute, msg: Msg): void {
+    try {
+      const type = route.classify(msg.subject);
+      if (!type) return this.drop(route.kind, 'unknown_type', { subject: msg.subject }, 'message of an unknown event type dropped');
+      // A copy: msg.data is a view into the socket chunk, which it would keep alive while queued.
+      const data = Buffer.from(msg.data);
+      const screened = screenMessage(type, data, Date.now());
+      if (!screened.ok) {
+        if (screened.reason === 'expired') return this.dropExpired(route.kind, msg.subject, screened.envelope);
+        return this.drop(route.kind, 'undecodable', { subject: msg.subject, reason: screened.detail }, 'undecodable message dropped');
+      }
+      const item: Item = {
+        kind: route.kind,
+        event: { type, subject: msg.subject, reply: msg.reply || undefined, data },
+        envelope: screened.envelope,
+        id: newEventId(),
+      };
+      if (!this.queue.push(item, data.length)) {
+        this.drop(route.kind, 'overload', { subject: msg.subject, correlationId: item.envelope.correlationId }, 'bridge backlog full: message dropped');
+      }
+    } catch (err) {
+      this.drop(route.kind, 'error', { subject: msg.subject, err }, 'message handling failed; dropped');
+    }
+  }
+
+  get backlog(): { inFlight: number; queued: number } {
+    return { inFlight: this.queue.inFlight, queued: this.queue.queued };
+  }
+
+  /** Waits for queued and in-flight forwards until `deadline` (epoch ms), then aborts what is left. */
+  async finish(deadline: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+    await Promise.race([this.queue.idle(), late]);
+    clearTimeout(timer);
+    this.abort.abort();
+    // Aborted fetches settle at once; let them unwind.
+    await Promise.race([this.queue.idle(), new Promise((r) => setTimeout(r, 200))]);
+  }
+
+  private async forward(item: Item): Promise<void> {
+    const { config, metrics, settings, log } = this.deps;
+    const { event, envelope } = item;
+    // It may have waited in the backlog past its expiry.
+    if (isExpired(envelope, Date.now())) return this.dropExpired(item.kind, event.subject, envelope);
+    const target = EVENT_TARGETS[event.type];
+    const started = process.hrtime.bigint();
+    const headers = cloudEventHeaders(event, item.id, config.replicaId);
+    const result = await postEvent(functionUrl(config, event.type), headers, event.data, settings, this.abort.signal, () => !isExpired(envelope, Date.now()));
+    let published = 0;
+    for (const message of result.publish) {
+      try {
+        this.deps.publish(message.subject, Buffer.from(message.data, 'base64'));
+        published++;
+      } catch (err) {
+        log.error({ err, subject: message.subject, correlationId: envelope.correlationId, target }, 'publishing a function answer failed');
+      }
+    }
+    metrics.bridgeForwardDuration.observe({ target, outcome: result.outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+    metrics.natsMessages.inc({ subject_kind: item.kind, outcome: result.outcome === 'answered' ? 'forwarded' : result.outcome });
+    const fields = { correlationId: envelope.correlationId, subject: event.subject, target, status: result.status, attempts: result.attempts };
+    switch (result.outcome) {
+      case 'answered':
+        log.debug({ ...fields, published }, 'event forwarded');
+        break;
+      case 'rejected':
+        this.drops.warn(`rejected:${target}`, { ...fields, error: result.error }, 'function rejected the event; dropped');
+        break;
+      case 'expired':
+        this.dropExpired(item.kind, event.subject, envelope, false);
+        break;
+      default:
+        this.drops.warn(`${result.outcome}:${target}`, { ...fields, outcome: result.outcome, error: result.error }, 'event could not be forwarded; dropped');
+    }
+  }
+
+  private dropExpired(kind: SubjectKind, subject: string, envelope: Envelope, count = true): void {
+    if (count) this.deps.metrics.natsMessages.inc({ subject_kind: kind, outcome: 'expired' });
+    this.drops.info(`expired:${kind}`, {
+      subject,
+      correlationId: envelope.correlationId,
+      timestamp: envelope.timestamp,
+      timeout: envelope.timeout,
+    }, 'expired message dropped');
+  }
+
+  private drop(kind: SubjectKind, outcome: string, fields: Record<string, unknown>, message: string): void {
+    this.deps.metrics.natsMessages.inc({ subject_kind: kind, outcome });
+    this.drops.warn(`${outcome}:${kind}`, fields, message);
+  }
+}

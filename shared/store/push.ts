@@ -1,0 +1,151 @@
+import type { Sql, TransactionSql } from '../db/index.js';
+import type { JsonValue } from '../domain/index.js';
+import type { OutboxRow } from './outbox.js';
+
+/** A pool or a transaction: these statements work inside either. */
+type Queryable = Sql | TransactionSql;
+
+/** One command a push carries, with what the bridge needs to schedule the next one. */
+export interface PushCommand {
+  commandId: number;
+  payload: JsonValue;
+  pushOnce: boolean;
+  /** Pushes so far (before this one). */
+  pushCount: number;
+  /** Whether a re-push of it was due (next_push_at passed): labels the push's reason. */
+  repushDue: boolean;
+}
+
+/**
+ * What a push of (endpoint, type) sends, oldest first: the outstanding
+ * commands (PENDING, not past expiry, not push-once) plus the row's push-once
+ * commands still PENDING and never pushed. A push-once command is pushed at
+ * most once, even when its row is processed again after a coalesced request.
+ * Push-once commands skip the expiry check: with awaitTimeout 0 they expire
+ * at creation, and the sweeper waits for their one push (expiry.ts).
+ */
+export async function readPushCommands(
+  sql: Queryable,
+  endpointId: string,
+  commandType: string,
+  includeIds: readonly number[],
+): Promise<PushCommand[]> {
+  const rows = await sql<(PushCommand & { payload: JsonValue | null })[]>`
+    SELECT command_id AS "commandId", request_payload AS payload, push_once AS "pushOnce",
+           push_count AS "pushCount", COALESCE(next_push_at <= now(), false) AS "repushDue"
+      FROM commands
+     WHERE endpoint_id = ${endpointId} AND command_type = ${commandType} AND status = 'PENDING'
+       AND ((NOT push_once AND expires_at > now())
+            OR (push_once AND push_count = 0 AND command_id = ANY(${includeIds as number[]}::int[])))
+     ORDER BY created_at, command_id`;
+  return rows.map((r) => ({ ...r, payload: r.payload ?? null }));
+}
+
+/** A command the bridge just published, with the delay until its next re-push. */
+export interface PushedCommand {
+  commandId: number;
+  /** False for a command cut from the push (size): only its next push is planned. */
+  pushed: boolean;
+  /** Ignored for push-once commands: they are never re-pushed. */
+  repushDelayMs: number;
+}
+
+/**
+ * After a push was published and flushed: counts it on each command, plans
+ * the next re-push (capped at expiry; none for push-once) and, in the same
+ * statement, deletes the outbox row if no request was coalesced into it
+ * meanwhile (same generation). Otherwise the row is released so it is
+ * processed again at once. Returns whether the row was deleted.
+ */
+export async function completePush(sql: Sql, row: OutboxRow, pushed: readonly PushedCommand[]): Promise<boolean> {
+  const deleted = await sql`
+    WITH input AS (
+      SELECT * FROM unnest(${pushed.map((p) => p.commandId)}::int[], ${pushed.map((p) => p.repushDelayMs)}::int[],
+                           ${pushed.map((p) => (p.pushed ? 1 : 0))}::int[]) AS t(id, delay_ms, pushed)),
+    marked AS (
+      UPDATE commands c
+         SET push_count = c.push_count + i.pushed,
+             last_pushed_at = CASE WHEN i.pushed = 1 THEN now() ELSE c.last_pushed_at END,
+             next_push_at = CASE WHEN c.push_once THEN NULL
+                                 ELSE LEAST(c.expires_at, now() + make_interval(secs => i.delay_ms / 1000.0)) END
+        FROM input i
+       WHERE c.endpoint_id = ${row.endpointId} AND c.command_type = ${row.commandType}
+         AND c.command_id = i.id AND c.status = 'PENDING'
+      RETURNING 1)
+    DELETE FROM outbox WHERE id = ${row.id}::bigint AND generation = ${row.generation}
+    RETURNING (SELECT count(*) FROM marked) AS marked`;
+  return finishRow(sql, row, deleted.length > 0);
+}
+
+/**
+ * The endpoint is offline or does not observe the type: no push now, and no
+ * re-push planned either (they wait for a 9/ELCE connect or a poll). Deletes
+ * the row unless a request was coalesced into it meanwhile.
+ */
+export async function skipPush(sql: Sql, row: OutboxRow): Promise<boolean> {
+  const deleted = await sql`
+    WITH parked AS (
+      UPDATE commands SET next_push_at = NULL
+       WHERE endpoint_id = ${row.endpointId} AND command_type = ${row.commandType}
+         AND status = 'PENDING' AND next_push_at IS NOT NULL
+      RETURNING 1)
+    DELETE FROM outbox WHERE id = ${row.id}::bigint AND generation = ${row.generation}
+    RETURNING (SELECT count(*) FROM parked) AS parked`;
+  return finishRow(sql, row, deleted.length > 0);
+}
+
+/** Nothing is outstanding for the row's (endpoint, type): drop the row (same generation rule). */
+export async function dropEmptyPush(sql: Sql, row: OutboxRow): Promise<boolean> {
+  const deleted = await sql`DELETE FROM outbox WHERE id = ${row.id}::bigint AND generation = ${row.generation} RETURNING 1`;
+  return finishRow(sql, row, deleted.length > 0);
+}
+
+// A request coalesced into the row while it was processed (its generation
+// moved): give the claim back, due now, so the new request is served.
+async function finishRow(sql: Sql, row: OutboxRow, deleted: boolean): Promise<boolean> {
+  if (!deleted) await sql`UPDATE outbox SET claimed_until = NULL, available_at = now() WHERE id = ${row.id}::bigint`;
+  return deleted;
+}
+
+/**
+ * The re-push scheduler's one statement: a push row for every (endpoint,
+ * type) with a re-push due. An existing row is left as it is (DO NOTHING, no
+ * generation bump): the push it leads to carries every outstanding command,
+ * the due ones included, and a bump while it is being published would only
+ * cause a second, redundant push. Safe in several replicas (unique index).
+ * Returns how many rows were written.
+ */
+export async function enqueueDueRepushes(sql: Sql, limit = 10_000): Promise<number> {
+  const rows = await sql`
+    INSERT INTO outbox (kind, endpoint_id, command_type)
+    SELECT 'push', endpoint_id, command_type FROM (
+      SELECT DISTINCT endpoint_id, command_type FROM commands
+       WHERE status = 'PENDING' AND next_push_at <= now() AND expires_at > now() AND NOT push_once
+       LIMIT ${limit}) due
+    ON CONFLICT (endpoint_id, command_type) WHERE kind = 'push' DO NOTHING
+    RETURNING 1`;
+  return rows.length;
+}
+
+/**
+ * 9/ELCE connected: a push row for every (endpoint, type) of these endpoints
+ * with outstanding commands, in one statement. Coalesces into pending rows
+ * and bumps their generation, so a bridge that is handling one right now
+ * (it may have read the endpoint as offline) handles it again. Returns how
+ * many rows were written or bumped: NOTIFY the outbox after commit when > 0.
+ */
+export async function enqueuePushesForEndpoints(sql: Queryable, endpointIds: readonly string[]): Promise<number> {
+  if (endpointIds.length === 0) return 0;
+  const rows = await sql`
+    INSERT INTO outbox (kind, endpoint_id, command_type)
+    SELECT DISTINCT 'push', endpoint_id, command_type FROM commands
+     WHERE endpoint_id = ANY(${endpointIds as string[]}::text[])
+       AND status = 'PENDING' AND expires_at > now() AND NOT push_once
+     -- One lock order for every caller: two connects of overlapping endpoint
+     -- sets cannot deadlock on each other's rows.
+     ORDER BY endpoint_id, command_type
+    ON CONFLICT (endpoint_id, command_type) WHERE kind = 'push' DO UPDATE
+      SET generation = outbox.generation + 1, available_at = LEAST(outbox.available_at, now())
+    RETURNING 1`;
+  return rows.length;
+}
