@@ -8,7 +8,8 @@ import { authorize, commandLocation, SCOPES } from '../../shared/rest/index.js';
 import { commandPath, intString, param, parseCommandPayload, parsePath, parseQuery } from '../../shared/rest/index.js';
 import { descriptorSchema } from '../../shared/rest/schemas.js';
 import { runtime } from '../../shared/runtime/index.js';
-import { readCommand } from '../../shared/store/index.js';
+import { readCommand, readEndpointAppVersion } from '../../shared/store/index.js';
+import { tenancyFor } from '../../shared/tenancy/index.js';
 import { waitersFor } from '../../shared/waiters/index.js';
 
 const invokeQuery = z.object({
@@ -54,6 +55,7 @@ async function invoke({ req, res, params, query, body }: RouteContext): Promise<
     throw new ValidationError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 visible ASCII characters');
   }
   const payload = parseCommandPayload(req, body, rt.config.maxPayloadBytes);
+  await assertEndpointVisible(caller.tenantId, endpointId);
 
   const { command } = await invokeCommand(rt, {
     tenantId: caller.tenantId,
@@ -87,6 +89,20 @@ async function invoke({ req, res, params, query, body }: RouteContext): Promise<
       if (!latest) throw new NotFoundError('COMMAND_NOT_FOUND', 'the command was deleted while waiting for its result');
       return answerWith(res, location, latest);
     }
+  }
+}
+
+/**
+ * With Tekton on, an endpoint whose app version belongs to another tenant's
+ * application is "not found" for this caller (CEX-API.md §2: 404 endpoint not
+ * visible). An endpoint never seen yet is visible: commands may wait for it.
+ */
+async function assertEndpointVisible(tenantId: string, endpointId: string): Promise<void> {
+  const rt = runtime();
+  if (!rt.config.tekton.enabled) return;
+  const appVersion = await readEndpointAppVersion(rt.sql, endpointId);
+  if (appVersion && tenancyFor(rt).tenantOfAppVersion(appVersion) !== tenantId) {
+    throw new NotFoundError('ENDPOINT_NOT_FOUND', 'no such endpoint');
   }
 }
 

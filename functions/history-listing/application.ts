@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { toDescriptor } from '../../shared/domain/index.js';
-import { ValidationError } from '../../shared/errors/index.js';
+import { NotFoundError, ValidationError } from '../../shared/errors/index.js';
 import { sendJson, type Route } from '../../shared/http/index.js';
 import {
   applicationPageSchema,
@@ -15,6 +15,7 @@ import {
 } from '../../shared/rest/index.js';
 import { runtime } from '../../shared/runtime/index.js';
 import { countApplication, listApplicationPage, type SortField, type SortOrder } from '../../shared/store/index.js';
+import { tenancyFor } from '../../shared/tenancy/index.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 const applicationPath = z.object({
@@ -52,6 +53,9 @@ export const applicationRoute: Route = {
     const caller = await authorize(rt, req, SCOPES.applicationRead);
     const { applicationName } = parsePath(applicationPath, params);
     const q = parseQuery(applicationQuery, query);
+    if (!tenancyFor(rt).isKnownApplication(applicationName, caller.tenantId)) {
+      throw new NotFoundError('APPLICATION_NOT_FOUND', 'no such application');
+    }
     const [sortField, sortOrder] = (q.sort ?? 'createdAt,desc').split(',') as [SortField, SortOrder | undefined];
     const order: SortOrder = sortOrder ?? 'asc';
     const size = q.size ?? 20;

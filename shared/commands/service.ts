@@ -1,5 +1,6 @@
 import { CHANNELS, commandKey, notify } from '../db/index.js';
-import { applicationFromVersionName, type Command, type CommandRef } from '../domain/index.js';
+import type { Command, CommandRef } from '../domain/index.js';
+import { tenancyFor } from '../tenancy/index.js';
 import type { Runtime } from '../runtime/index.js';
 import {
   createCommand,
@@ -20,8 +21,8 @@ import {
  */
 
 /** The application of an app version (Tekton's map when enabled, else name minus its last -suffix). */
-export function applicationOf(_rt: Runtime, appVersionName: string): string | null {
-  return applicationFromVersionName(appVersionName);
+export function applicationOf(rt: Runtime, appVersionName: string): string | null {
+  return tenancyFor(rt).applicationOf(appVersionName);
 }
 
 export async function invokeCommand(rt: Runtime, input: Omit<NewCommand, 'applicationOf'>): Promise<CreateOutcome> {

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { Runtime } from '../runtime/index.js';
+import { tenancyFor } from '../tenancy/index.js';
 import { createHostServer } from './server.js';
 import type { UnitDefinition } from './units.js';
 
@@ -27,6 +28,8 @@ export async function serveUnits(rt: Runtime, units: UnitDefinition[], devMode: 
   });
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
+  // Tenants and Tekton load in the background; readiness waits for them.
+  tenancyFor(rt);
   const stops: (() => Promise<void>)[] = [];
   for (const unit of units) {
     if (unit.start) stops.push(await unit.start(rt));

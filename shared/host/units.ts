@@ -2,7 +2,8 @@ import * as functions from '@google-cloud/functions-framework';
 import type { CloudEvent, HttpFunction, Request, Response } from '@google-cloud/functions-framework';
 import { routeRequests, sendProblem, type Route } from '../http/index.js';
 import { parseHttpCloudEvent } from './cloudevents.js';
-import type { Runtime } from '../runtime/index.js';
+import { CexError } from '../errors/index.js';
+import { runtime, type Runtime } from '../runtime/index.js';
 
 /**
  * A deployable unit (DESIGN.md table): an HTTP function with REST routes, a
@@ -15,8 +16,10 @@ export interface UnitDefinition {
   /** REST routes served by an HTTP unit. */
   routes?: Route[];
   /**
-   * CloudEvents handled by the unit (from the bridge). An HTTP unit that also
-   * takes CloudEvents (command-submit) receives them on POST /cloudevents.
+   * CloudEvents handled by the unit (from the bridge), binary or structured
+   * mode, on POST to any path; an HTTP unit that also takes CloudEvents
+   * (command-submit) receives them on POST /cloudevents. The answer is sent
+   * as JSON (200), undefined as 204; a thrown CexError as its problem+json.
    */
   cloudEvent?: (event: CloudEvent<unknown>) => Promise<unknown>;
   /** Background work this unit runs while it is up (bridge loops, sweepers). */
@@ -31,19 +34,18 @@ export const CLOUDEVENT_PATH = '/cloudevents';
 export function defineUnit(unit: UnitDefinition): UnitDefinition {
   if (registry.has(unit.name)) return registry.get(unit.name)!;
   registry.set(unit.name, unit);
-  if (unit.routes) {
-    const rest = routeRequests(unit.routes);
-    const handler: HttpFunction = (req, res) => {
-      if (unit.cloudEvent && req.path === CLOUDEVENT_PATH && req.method === 'POST') {
-        return void handleCloudEventOverHttp(unit.cloudEvent, req, res);
-      }
-      return void rest(req, res);
-    };
-    functions.http(unit.name, handler);
-  } else if (unit.cloudEvent) {
-    const onEvent = unit.cloudEvent;
-    functions.cloudEvent(unit.name, (event: CloudEvent<unknown>) => onEvent(event));
-  }
+  // Every unit registers as an HTTP function: CloudEvents are parsed here
+  // (binary and structured mode), so a bad event answers 400 problem+json and
+  // the bridge drops it, where the framework's CloudEvent signature would
+  // answer 500 for everything and make the bridge retry garbage.
+  const rest = unit.routes ? routeRequests(unit.routes, logServerError) : undefined;
+  const handler: HttpFunction = (req, res) => {
+    const isEvent = req.method === 'POST' && (rest ? req.path === CLOUDEVENT_PATH : true);
+    if (unit.cloudEvent && isEvent) return void handleCloudEventOverHttp(unit.cloudEvent, req, res);
+    if (rest) return void rest(req, res);
+    sendProblem(res, new CexError(405, 'METHOD_NOT_ALLOWED', `${unit.name} takes CloudEvents by POST only`), { allow: 'POST' });
+  };
+  if (rest || unit.cloudEvent) functions.http(unit.name, handler);
   return unit;
 }
 
@@ -66,6 +68,10 @@ async function handleCloudEventOverHttp(
     if (answer === undefined || answer === null) res.status(204).end();
     else res.status(200).json(answer);
   } catch (err) {
-    sendProblem(res, err);
+    if (sendProblem(res, err) >= 500) logServerError(err);
   }
+}
+
+function logServerError(err: unknown): void {
+  runtime().log.error({ err }, 'request failed');
 }

@@ -50,6 +50,8 @@ export function sendProblem(res: ServerResponse, err: unknown, headers: Record<s
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    // RFC 6750: a 401 tells the client which scheme to use.
+    ...(cex.status === 401 ? { 'www-authenticate': `Bearer error="invalid_token", error_description="${cex.code}"` } : {}),
     ...headers,
   });
   res.end(body);

@@ -96,7 +96,7 @@ export function routePath(url: string | undefined): { pathname: string; query: U
  * The request handler of a unit: matches its routes, runs the handler, and
  * turns anything thrown into problem+json. It never throws.
  */
-export function routeRequests(routes: readonly Route[]) {
+export function routeRequests(routes: readonly Route[], onServerError: (err: unknown) => void = () => undefined) {
   const compiled = routes.map(compileRoute);
   return async (req: IncomingMessage & { body?: unknown }, res: ServerResponse): Promise<void> => {
     try {
@@ -112,7 +112,7 @@ export function routeRequests(routes: readonly Route[]) {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       await match.route.handle({ req, res, params: match.params, query, body });
     } catch (err) {
-      sendProblem(res, err);
+      if (sendProblem(res, err) >= 500) onServerError(err);
     }
   };
 }

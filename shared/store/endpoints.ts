@@ -56,3 +56,9 @@ export async function readEndpointState(sql: Sql, endpointId: string, commandTyp
       LEFT JOIN endpoint_state s ON s.endpoint_id = ${endpointId}`;
   return row ?? { appVersionName: null, online: null, observes: true };
 }
+
+/** The endpoint's last known app version (null if never seen). */
+export async function readEndpointAppVersion(sql: Sql, endpointId: string): Promise<string | null> {
+  const [row] = await sql<{ v: string | null }[]>`SELECT app_version_name AS v FROM endpoint_state WHERE endpoint_id = ${endpointId}`;
+  return row?.v ?? null;
+}

@@ -13,7 +13,7 @@ export interface RestHost {
 }
 
 /**
- * Every HTTP unit of the image served in-process on a free port, as the dev
+ * Every HTTP and CloudEvent unit of the image served in-process on a free port, as the dev
  * host serves them, on the test file's own database (no bridge: tests drive
  * the endpoint side themselves through the store or a second runtime).
  */
@@ -30,7 +30,7 @@ export async function startRestHost(db: TestDatabase, env: Record<string, string
     'rest-test',
   );
   installRuntime(rt);
-  const units = allUnits().filter((u) => u.routes);
+  const units = allUnits().filter((u) => u.routes || u.cloudEvent);
   const host = await serveUnits(rt, units, true, 0);
   return { url: `http://127.0.0.1:${host.port}`, rt, stop: () => host.stop() };
 }

@@ -1,0 +1,203 @@
+import { CHANNELS, notify } from '../db/index.js';
+import { applicationFromVersionName } from '../domain/index.js';
+import type { Runtime } from '../runtime/index.js';
+import { listRevokedTenants, loadTektonSnapshot, revokeTenant, restoreTenant, saveTektonSnapshot, type AppVersionEntry } from '../store/index.js';
+import { DEFAULT_TENANT, fetchTektonSnapshot } from './tekton.js';
+import { fetchTenants, normaliseIssuer } from './tenant-manager.js';
+
+// NOTIFY cex_config payloads: what changed, so instances reload only that.
+export const CONFIG_EVENTS = { tekton: 'tekton', tenants: 'tenants', revocations: 'revocations' } as const;
+
+// Safety reload of the shared copies, in case a NOTIFY was missed.
+const SAFETY_RELOAD_MS = 30_000;
+
+/**
+ * What one process knows of tenants and Tekton: app version → application →
+ * tenant, issuer → tenant, and unregistered tenants. Postgres holds the shared
+ * truth (written by scmp-config-reload); each instance keeps this in-memory
+ * copy, reloaded on NOTIFY cex_config, after listener reconnects, and every
+ * 30 s, so a change handled by one instance is in force on all within a second.
+ */
+export class TenancyState {
+  private versions = new Map<string, AppVersionEntry>();
+  private applications = new Map<string, string>();
+  private issuers = new Map<string, string>();
+  private revoked = new Set<string>();
+  private tektonLoaded = false;
+  private tenantsLoaded = false;
+  private timers: NodeJS.Timeout[] = [];
+  private started: Promise<void> | undefined;
+
+  constructor(private readonly rt: Runtime) {}
+
+  /** Loads everything, subscribes to changes, and registers readiness checks. */
+  start(): Promise<void> {
+    this.started ??= this.doStart();
+    return this.started;
+  }
+
+  private stopped = false;
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    for (const retry of this.retries.values()) clearTimeout(retry.timer);
+  }
+
+  private async doStart(): Promise<void> {
+    const { config } = this.rt;
+    if (config.tekton.enabled) this.rt.addReadinessCheck('tekton', async () => this.tektonLoaded);
+    if (config.auth && config.tenantManagerUrl) this.rt.addReadinessCheck('tenants', async () => this.tenantsLoaded);
+    if (config.oauthIssuer && !config.tenantManagerUrl) {
+      this.issuers.set(normaliseIssuer(config.oauthIssuer), DEFAULT_TENANT);
+      this.tenantsLoaded = true;
+    }
+    const listener = this.rt.listener();
+    listener.onReconnect(() => this.reloadAll());
+    await listener.listen(CHANNELS.config, (payload) => void this.onConfigEvent(payload));
+    this.every(SAFETY_RELOAD_MS, () => this.reloadAll());
+    if (config.auth && config.tenantManagerUrl) this.every(config.tenantRefreshSeconds * 1000, () => this.reloadTenants());
+    await this.reloadAll();
+  }
+
+  private every(ms: number, work: () => Promise<void>): void {
+    const timer = setInterval(() => void work(), ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private async onConfigEvent(payload: string): Promise<void> {
+    if (payload === CONFIG_EVENTS.tekton) await this.reloadTekton();
+    else if (payload === CONFIG_EVENTS.tenants) await this.reloadTenants();
+    else if (payload === CONFIG_EVENTS.revocations) await this.reloadRevocations();
+  }
+
+  private async reloadAll(): Promise<void> {
+    await Promise.all([this.reloadRevocations(), this.reloadTekton(), this.reloadTenants()]);
+  }
+
+  private async reloadRevocations(): Promise<void> {
+    try {
+      this.revoked = new Set(await listRevokedTenants(this.rt.sql));
+    } catch (err) {
+      this.rt.log.warn({ err: (err as Error).message }, 'reading tenant revocations failed; retrying later');
+    }
+  }
+
+  /** Loads the shared Tekton copy; the first instance to find none fetches it from Tekton. */
+  private async reloadTekton(): Promise<void> {
+    if (!this.rt.config.tekton.enabled) return;
+    try {
+      let snapshot = await loadTektonSnapshot(this.rt.sql);
+      if (!snapshot.fetchedAt) {
+        await this.refreshTektonFromSource('start');
+        snapshot = await loadTektonSnapshot(this.rt.sql);
+      }
+      this.versions = new Map(snapshot.versions.map((v) => [v.appVersionName, v]));
+      this.applications = new Map(snapshot.applications.map((a) => [a.applicationName, a.tenantId]));
+      this.tektonLoaded = !!snapshot.fetchedAt;
+    } catch (err) {
+      this.rt.log.warn({ err: (err as Error).message }, 'loading the Tekton configuration failed; retrying');
+      // Not ready until the first load succeeds: retry soon, not at the next safety tick.
+      if (!this.tektonLoaded) this.retrySoon('tekton', () => this.reloadTekton());
+    }
+  }
+
+  private readonly retries = new Map<string, { timer?: NodeJS.Timeout; delayMs: number }>();
+
+  /** Retries a first load that failed: 0.5 s doubling to 10 s, one timer per kind. */
+  private retrySoon(kind: string, work: () => Promise<void>): void {
+    const retry = this.retries.get(kind) ?? { delayMs: 500 };
+    this.retries.set(kind, retry);
+    if (retry.timer || this.stopped) return;
+    retry.timer = setTimeout(() => {
+      retry.timer = undefined;
+      void work();
+    }, retry.delayMs);
+    retry.timer.unref();
+    retry.delayMs = Math.min(retry.delayMs * 2, 10_000);
+  }
+
+  private async reloadTenants(): Promise<void> {
+    const { tenantManagerUrl, serviceToken, auth } = this.rt.config;
+    if (!auth || !tenantManagerUrl) return;
+    try {
+      const tenants = await fetchTenants(tenantManagerUrl, serviceToken);
+      this.issuers = new Map(tenants.map((t) => [t.issuer, t.id]));
+      this.tenantsLoaded = true;
+    } catch (err) {
+      this.rt.log.warn({ err: (err as Error).message }, 'fetching tenants from the Tenant Manager failed; keeping the last list');
+      if (!this.tenantsLoaded) this.retrySoon('tenants', () => this.reloadTenants());
+    }
+  }
+
+  /** Fetches Tekton's configuration, stores it for every instance, and NOTIFYs them. */
+  async refreshTektonFromSource(reason: string): Promise<void> {
+    const { tekton, instanceName, serviceToken } = this.rt.config;
+    const snapshot = await fetchTektonSnapshot(tekton.url, instanceName, serviceToken);
+    await saveTektonSnapshot(this.rt.sql, snapshot);
+    await notify(this.rt.sql, CHANNELS.config, [CONFIG_EVENTS.tekton]);
+    this.rt.log.info({ reason, versions: snapshot.versions.length, applications: snapshot.applications.length }, 'Tekton configuration fetched');
+  }
+
+  /** 21/TLE unregistered: refused everywhere from now on. */
+  async unregisterTenant(tenantId: string): Promise<void> {
+    await revokeTenant(this.rt.sql, tenantId);
+    this.revoked.add(tenantId);
+    await notify(this.rt.sql, CHANNELS.config, [CONFIG_EVENTS.revocations]);
+  }
+
+  /** 21/TLE updated: accepted again if it was unregistered, and every instance re-reads tenants. */
+  async tenantUpdated(tenantId: string): Promise<void> {
+    await restoreTenant(this.rt.sql, tenantId);
+    this.revoked.delete(tenantId);
+    await notify(this.rt.sql, CHANNELS.config, [CONFIG_EVENTS.revocations, CONFIG_EVENTS.tenants]);
+  }
+
+  // ---- queries (synchronous: the copy is in memory) ----
+
+  /** The application of an app version: Tekton's when enabled (null if unlisted), else the name minus its last -suffix. */
+  applicationOf(appVersionName: string): string | null {
+    if (!this.rt.config.tekton.enabled) return applicationFromVersionName(appVersionName);
+    return this.versions.get(appVersionName)?.applicationName ?? null;
+  }
+
+  /** The tenant owning an app version's application; `kaa` when unknown or Tekton is off. */
+  tenantOfAppVersion(appVersionName: string | null): string {
+    if (!appVersionName || !this.rt.config.tekton.enabled) return DEFAULT_TENANT;
+    return this.versions.get(appVersionName)?.tenantId ?? DEFAULT_TENANT;
+  }
+
+  /** With Tekton enabled only listed app versions are valid (CEX-API.md §7). */
+  isKnownAppVersion(appVersionName: string): boolean {
+    return !this.rt.config.tekton.enabled || this.versions.has(appVersionName);
+  }
+
+  /** With Tekton enabled, an application is known when listed for this tenant. */
+  isKnownApplication(applicationName: string, tenantId: string): boolean {
+    return !this.rt.config.tekton.enabled || this.applications.get(applicationName) === tenantId;
+  }
+
+  tenantOfIssuer(issuer: string): string | undefined {
+    return this.issuers.get(normaliseIssuer(issuer));
+  }
+
+  isRevoked(tenantId: string): boolean {
+    return this.revoked.has(tenantId);
+  }
+}
+
+const states = new WeakMap<Runtime, TenancyState>();
+
+/** The tenancy state of a runtime, started on first use and stopped with it. */
+export function tenancyFor(rt: Runtime): TenancyState {
+  let state = states.get(rt);
+  if (!state) {
+    const created = new TenancyState(rt);
+    rt.onShutdown(() => created.stop());
+    states.set(rt, (state = created));
+    void created.start().catch((err) => rt.log.error({ err }, 'tenancy start failed'));
+  }
+  return state;
+}

@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { startRestHost, type RestHost } from '../helpers/rest-host.js';
+import { startTekton, type Tekton } from '../helpers/peers.js';
+import { uniqueInstanceName } from '../helpers/nats.js';
+import { EVENT_TYPES } from '../../shared/bridge/contract.js';
+import { encodeBroadcastConfigurationUpdateEvent, encodeServiceSpecificConfigurationUpdateEvent } from '../../shared/protocol/index.js';
+import { noteAppVersion } from '../../shared/store/index.js';
+import { tenancyFor } from '../../shared/tenancy/index.js';
+
+let db: TestDatabase;
+let tekton: Tekton;
+let host: RestHost;
+let second: RestHost;
+const instance = uniqueInstanceName();
+
+const configHits = () => tekton.hits.get('/api/v1/app-configs') ?? 0;
+
+async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < ms) {
+    if (await check()) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`condition not met within ${ms} ms`);
+}
+
+function postEvent(base: string, type: string, data: Buffer) {
+  return fetch(`${base}/units/scmp-config-reload`, {
+    method: 'POST',
+    headers: { 'ce-specversion': '1.0', 'ce-id': `${Math.random()}`, 'ce-source': 'test', 'ce-type': type, 'content-type': 'application/avro' },
+    body: data,
+  });
+}
+const upsert = () =>
+  encodeBroadcastConfigurationUpdateEvent({ correlationId: 'c', timestamp: Date.now(), originatorReplicaId: 'tekton-1', tenantID: null, appName: null, appVerName: null });
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  tekton = await startTekton(instance, {
+    meter: { tenantId: 'tenant-a', versions: ['meter-v1', 'meter-v2'] },
+    lamp: { versions: ['lamp-v1'] },
+  });
+  const env = { KAA_TEKTON_ENABLED: 'true', KAA_TEKTON_URL: tekton.url, CEX_INSTANCE_NAME: instance };
+  host = await startRestHost(db, env);
+  await until(async () => (await fetch(`${host.url}/readyz`)).status === 200, 5000);
+  second = await startRestHost(db, env);
+  await until(async () => (await fetch(`${second.url}/readyz`)).status === 200, 5000);
+});
+afterAll(async () => {
+  await Promise.all([host.stop(), second.stop()]);
+  await tekton.close();
+  await db.drop();
+});
+
+describe('Tekton configuration', () => {
+  it('is fetched once at start, and read from Postgres by the second instance', () => {
+    expect(configHits()).toBe(1);
+    expect(tekton.hits.get('/api/v1/applications')).toBe(1);
+    const t = tenancyFor(second.rt);
+    expect(t.applicationOf('meter-v2')).toBe('meter');
+    expect(t.tenantOfAppVersion('meter-v1')).toBe('tenant-a');
+    expect(t.tenantOfAppVersion('lamp-v1')).toBe('kaa');
+    expect(t.isKnownAppVersion('meter-v3')).toBe(false);
+  });
+
+  it('is fetched again on an SCMP upsert, and a newly listed version is known on the other instance within a second', async () => {
+    const before = configHits();
+    tekton.apps.meter!.versions.push('meter-v3');
+    const sent = Date.now();
+    expect((await postEvent(host.url, EVENT_TYPES.scmpBroadcast, upsert())).status).toBe(204);
+    expect(configHits()).toBe(before + 1);
+    await until(() => tenancyFor(second.rt).isKnownAppVersion('meter-v3'), 1000);
+    expect(Date.now() - sent).toBeLessThan(1000);
+  });
+
+  it('coalesces a burst of 100 events into a few fetches', async () => {
+    const before = configHits();
+    const targeted = encodeServiceSpecificConfigurationUpdateEvent({ correlationId: 'c', timestamp: Date.now(), tenantID: 'tenant-a', appName: 'meter', appVerName: null });
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => postEvent(host.url, i % 2 ? EVENT_TYPES.scmpTargeted : EVENT_TYPES.scmpBroadcast, i % 2 ? targeted : upsert())),
+    );
+    expect(answers.every((r) => r.status === 204)).toBe(true);
+    const fetches = configHits() - before;
+    expect(fetches).toBeGreaterThanOrEqual(1);
+    expect(fetches).toBeLessThanOrEqual(3);
+  });
+
+  it('answers 404 for the list of an application that is not listed, or listed for another tenant', async () => {
+    expect((await fetch(`${host.url}/api/v1/endpoints/commands/lamp`)).status).toBe(200);
+    const unknown = await fetch(`${host.url}/api/v1/endpoints/commands/toaster`);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { code: string }).code).toBe('APPLICATION_NOT_FOUND');
+    // `meter` belongs to tenant-a; this caller (auth off) is tenant kaa.
+    expect((await fetch(`${host.url}/api/v1/endpoints/commands/meter`)).status).toBe(404);
+  });
+
+  it("hides an endpoint of another tenant's application from invoke", async () => {
+    await noteAppVersion(db.sql, 'meter-dev-1', 'meter-v1');
+    const res = await fetch(`${host.url}/api/v1/endpoints/meter-dev-1/commands/reboot?awaitTimeout=0`, { method: 'POST' });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { code: string }).code).toBe('ENDPOINT_NOT_FOUND');
+    await noteAppVersion(db.sql, 'lamp-dev-1', 'lamp-v1');
+    expect((await fetch(`${host.url}/api/v1/endpoints/lamp-dev-1/commands/reboot?awaitTimeout=0`, { method: 'POST' })).status).toBe(202);
+  });
+
+  it('rejects an event it cannot decode with 400 and keeps working', async () => {
+    const res = await postEvent(host.url, EVENT_TYPES.scmpBroadcast, Buffer.from([1, 2, 3]));
+    expect(res.status).toBe(400);
+    expect((await postEvent(host.url, 'org.example.unknown', upsert())).status).toBe(400);
+    expect((await fetch(`${host.url}/readyz`)).status).toBe(200);
+  });
+});
+
+describe('readiness with Tekton enabled', () => {
+  it('stays false until the first fetch succeeds', async () => {
+    const fresh = await createTestDatabase();
+    const down = await startTekton('nobody', {});
+    const name = uniqueInstanceName();
+    const late = await startRestHost(fresh, { KAA_TEKTON_ENABLED: 'true', KAA_TEKTON_URL: down.url, CEX_INSTANCE_NAME: name });
+    try {
+      const first = await fetch(`${late.url}/readyz`);
+      expect(first.status).toBe(503);
+      expect(((await first.json()) as { checks: Record<string, boolean> }).checks.tekton).toBe(false);
+      // Tekton starts answering for this instance: readiness follows on the next retry.
+      down.instanceName = name;
+      down.apps.meter = { versions: ['meter-v1'] };
+      await until(async () => (await fetch(`${late.url}/readyz`)).status === 200, 5000);
+    } finally {
+      await late.stop();
+      await down.close();
+      await fresh.drop();
+    }
+  });
+});

@@ -1,0 +1,117 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload, type KeyObject } from 'jose';
+
+/**
+ * Local stand-ins for the peers CEX talks to over REST, following their
+ * documented contracts (CEX-API.md §6, §7): an OpenID issuer with real keys,
+ * the Tenant Manager, and Tekton. Each counts the requests it served.
+ */
+
+interface Peer {
+  url: string;
+  hits: Map<string, number>;
+  close(): Promise<void>;
+}
+
+async function serve(route: (req: IncomingMessage, res: ServerResponse, path: string) => void): Promise<Peer> {
+  const hits = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://peer').pathname;
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    route(req, res, path);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hits,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+export interface Issuer extends Peer {
+  issuer: string;
+  kid: string;
+  publicJwk: JWK;
+  /** A real RS256 token from this issuer; override claims or the header's kid. */
+  sign(claims: JWTPayload, options?: { kid?: string; expiresIn?: string | number | null; notBefore?: string | number; key?: KeyObject }): Promise<string>;
+}
+
+export async function startIssuer(name: string): Promise<Issuer> {
+  const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const kid = `${name}-key-1`;
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+  let issuer = '';
+  const peer = await serve((_req, res, path) => {
+    if (path === '/realms/' + name + '/.well-known/openid-configuration') {
+      return json(res, 200, { issuer, jwks_uri: `${issuer}/protocol/openid-connect/certs` });
+    }
+    if (path === '/realms/' + name + '/protocol/openid-connect/certs') return json(res, 200, { keys: [publicJwk] });
+    json(res, 404, {});
+  });
+  issuer = `${peer.url}/realms/${name}`;
+  return {
+    ...peer,
+    issuer,
+    kid,
+    publicJwk,
+    async sign(claims, options = {}) {
+      let jwt = new SignJWT({ ...claims })
+        .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? kid, typ: 'JWT' })
+        .setIssuer(typeof claims.iss === 'string' ? claims.iss : issuer)
+        .setIssuedAt();
+      if (options.expiresIn !== null) jwt = jwt.setExpirationTime(options.expiresIn ?? '5m');
+      if (options.notBefore !== undefined) jwt = jwt.setNotBefore(options.notBefore);
+      return jwt.sign(options.key ?? (privateKey as KeyObject));
+    },
+  };
+}
+
+export interface TenantManager extends Peer {
+  tenants: { id: string; issuer: string; status?: string }[];
+}
+
+export async function startTenantManager(tenants: TenantManager['tenants']): Promise<TenantManager> {
+  // The handler reads the returned object, so tests can change it in place.
+  let self: TenantManager | undefined;
+  const peer = await serve((req, res, path) => {
+    if (path === '/api/v1/tenants' && new URL(req.url!, 'http://x').searchParams.get('limit') === '0') {
+      return json(res, 200, { count: self!.tenants.length, results: self!.tenants });
+    }
+    json(res, 404, {});
+  });
+  return (self = Object.assign(peer, { tenants }));
+}
+
+export interface Tekton extends Peer {
+  /** application → { tenantId, versions } */
+  apps: Record<string, { tenantId?: string; versions: string[] }>;
+  instanceName: string;
+}
+
+export async function startTekton(instanceName: string, apps: Tekton['apps']): Promise<Tekton> {
+  // The handler reads the returned object, so tests can change it in place.
+  let state: Tekton | undefined;
+  const peer = await serve((req, res, path) => {
+    const query = new URL(req.url!, 'http://x').searchParams;
+    if (path === '/api/v1/app-configs' && query.get('serviceInstanceName') === state!.instanceName) {
+      const applications = Object.fromEntries(
+        Object.entries(state!.apps).map(([app, a]) => [app, { versions: Object.fromEntries(a.versions.map((v) => [v, {}])) }]),
+      );
+      return json(res, 200, { [state!.instanceName]: { kaa: { applications } } });
+    }
+    if (path === '/api/v1/applications') {
+      return json(res, 200, Object.entries(state!.apps).map(([name, a]) => ({ name, ...(a.tenantId ? { tenantId: a.tenantId } : {}) })));
+    }
+    json(res, 404, {});
+  });
+  return (state = Object.assign(peer, { apps, instanceName }));
+}
