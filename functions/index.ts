@@ -6,3 +6,4 @@ export { commandSubmit } from './command-submit/index.js';
 export { commandLookup } from './command-lookup/index.js';
 export { historyListing } from './history-listing/index.js';
 export { natsBridge } from './nats-bridge/index.js';
+export { scmpConfigReload } from './scmp-config-reload/index.js';

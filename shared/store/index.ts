@@ -12,7 +12,7 @@ export { takeOutstanding } from './outstanding.js';
 export type { OutstandingCommand } from './outstanding.js';
 export { listEndpointHistory, listApplicationPage, countApplication } from './history.js';
 export type { HistoryFilter, ApplicationQuery, KeysetPosition, SortField, SortOrder } from './history.js';
-export { noteAppVersion, setOnline, setObserve, readEndpointState } from './endpoints.js';
+export { noteAppVersion, setOnline, setObserve, readEndpointState, readEndpointAppVersion } from './endpoints.js';
 export type { EndpointState } from './endpoints.js';
 export { enqueuePush, enqueueCipResult, claimDueOutbox, releaseOutbox, completeCipResult, discardOutbox, outboxLag } from './outbox.js';
 export type { CipResultMessage, OutboxRow } from './outbox.js';
@@ -25,3 +25,5 @@ export {
   enqueuePushesForEndpoints,
 } from './push.js';
 export type { PushCommand, PushedCommand } from './push.js';
+export { saveTektonSnapshot, loadTektonSnapshot, revokeTenant, restoreTenant, listRevokedTenants } from './tenancy.js';
+export type { AppVersionEntry, TektonSnapshot } from './tenancy.js';
