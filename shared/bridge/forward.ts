@@ -73,6 +73,7 @@ export async function postEvent(
       if (res.status < 500 && res.status !== 429) return { outcome: 'rejected', status, attempts: attempt, publish: [], error };
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
+      if (shutdown.aborted) return { outcome: 'aborted', status, attempts: attempt, publish: [], error };
     }
     const delay = settings.retryDelaysMs[attempt - 1];
     if (delay === undefined) return { outcome: 'failed', status, attempts: attempt, publish: [], error };

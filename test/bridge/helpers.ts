@@ -149,7 +149,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sum of a counter's values whose labels match `labels`. */
 export async function counterValue(
-  metric: { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> },
+  metric: { get(): Promise<{ values: { value: number; labels: Partial<Record<string, string | number>> }[] }> },
   labels: Record<string, string> = {},
 ): Promise<number> {
   const { values } = await metric.get();

@@ -128,7 +128,8 @@ describe('push rows', () => {
     await enqueuePushesForEndpoints(db.sql, [ep]);
     await notify(db.sql, CHANNELS.outbox);
     await waitFor(() => seen.of(ep).length === 2, 5_000, 'the second push on connect');
-    expect(await counterValue(running.rt.metrics.pushes, { reason: 'connect' })).toBe(connects + 1);
+    // The metric counts after the database write that follows the publish.
+    await waitFor(async () => (await counterValue(running.rt.metrics.pushes, { reason: 'connect' })) === connects + 1, 2_000, 'connect metric');
   });
 
   it('does not push a type the endpoint does not observe', async () => {
