@@ -3,6 +3,7 @@
  * unit registry). The image's entry imports this, then serves FUNCTION_TARGET.
  */
 export { commandSubmit } from './command-submit/index.js';
+export { espInbound } from './esp-inbound/index.js';
 export { commandLookup } from './command-lookup/index.js';
 export { historyListing } from './history-listing/index.js';
 export { natsBridge } from './nats-bridge/index.js';

@@ -1,0 +1,101 @@
+import type { ExtensionData } from '../protocol/index.js';
+import { RequestTimeoutError, type Requester } from './requester.js';
+import type { SimulatorStats } from './types.js';
+
+/** One 11/CEP result item as sent to `/result/{type}`. */
+export interface ResultItem {
+  id: number;
+  statusCode: number;
+  reasonPhrase?: string;
+  payload?: unknown;
+}
+
+/** Counts work in flight, so callers can wait until there is none. */
+export class WorkTracker {
+  private count = 0;
+  private waiters: (() => void)[] = [];
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    this.count++;
+    try {
+      return await work();
+    } finally {
+      if (--this.count === 0) for (const wake of this.waiters.splice(0)) wake();
+    }
+  }
+
+  idle(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+interface Queue {
+  endpointId: string;
+  commandType: string;
+  items: ResultItem[];
+}
+
+/**
+ * Sends results as the official clients do, but batched: results of one
+ * (endpoint, type) that are ready within `batchWindowMs` of each other go out
+ * as one JSON array, one ClientData for many commands (CEX records them in
+ * one transaction). An unanswered message is sent again, up to `attempts`.
+ */
+export class ResultSender {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(
+    private readonly requester: Requester,
+    private readonly stats: SimulatorStats,
+    private readonly tracker: WorkTracker,
+    private readonly batchWindowMs: number,
+    private readonly attempts: number,
+  ) {}
+
+  add(endpointId: string, commandType: string, item: ResultItem): void {
+    const key = `${endpointId}/${commandType}`;
+    const queue = this.queues.get(key);
+    if (queue) {
+      queue.items.push(item);
+      return;
+    }
+    this.queues.set(key, { endpointId, commandType, items: [item] });
+    void this.tracker.run(async () => {
+      await new Promise((resolve) => setTimeout(resolve, this.batchWindowMs));
+      const due = this.queues.get(key)!;
+      this.queues.delete(key);
+      await this.send(due);
+    });
+  }
+
+  private async send(queue: Queue): Promise<void> {
+    const body = Buffer.from(JSON.stringify(queue.items), 'utf8');
+    for (let attempt = 1; attempt <= this.attempts; attempt++) {
+      try {
+        this.stats.resultMessagesSent++;
+        const answer = await this.requester.send(queue.endpointId, `/result/${queue.commandType}`, body);
+        this.count(queue.items, answer);
+        return;
+      } catch (err) {
+        if (err instanceof RequestTimeoutError) this.stats.requestsTimedOut++;
+        else break;
+      }
+    }
+    this.stats.resultsUndelivered += queue.items.length;
+  }
+
+  /** Splits a message's results into accepted and refused from CEX's answer. */
+  private count(items: readonly ResultItem[], answer: ExtensionData): void {
+    if (answer.statusCode === 200) {
+      this.stats.resultsAccepted += items.length;
+      return;
+    }
+    const code = String(answer.statusCode);
+    this.stats.errorAnswers[code] = (this.stats.errorAnswers[code] ?? 0) + 1;
+    // The reason names the refused ids; a 400 refuses the whole message.
+    const named = new Set((answer.reasonPhrase ?? '').match(/\d+/g)?.map(Number) ?? []);
+    const refused = answer.statusCode === 400 ? items.length : items.filter((i) => named.has(i.id)).length || items.length;
+    this.stats.resultsRefused += refused;
+    this.stats.resultsAccepted += items.length - refused;
+  }
+}

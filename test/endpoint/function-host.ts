@@ -1,0 +1,116 @@
+/**
+ * In-process harness for the functions the bridge feeds: a Runtime on a test
+ * database, the function's functions-framework server on a free port, and
+ * CloudEvent posts in binary and structured mode (STYLE.md 9).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { AVRO_CONTENT_TYPE, EXTENSIONS, type FunctionAnswer } from '../../shared/bridge/contract.js';
+import { loadConfig } from '../../shared/config/index.js';
+import { createRuntime, installRuntime, type Runtime } from '../../shared/runtime/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { uniqueInstanceName, uniquePrefix } from '../helpers/nats.js';
+
+export type Mode = 'binary' | 'structured';
+export const MODES: Mode[] = ['binary', 'structured'];
+
+export interface FunctionHost {
+  db: TestDatabase;
+  rt: Runtime;
+  cex: string;
+  kpc: string;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a database and a Runtime (installed as the process runtime), and
+ * serves the registered function `unit` (import its module first) on a free port.
+ */
+export async function startFunctionHost(unit: string, env: Record<string, string> = {}): Promise<FunctionHost> {
+  const db = await createTestDatabase();
+  const cex = uniqueInstanceName();
+  const kpc = uniquePrefix('kpc');
+  const rt = createRuntime(
+    loadConfig({ DATABASE_URL: db.url, CEX_INSTANCE_NAME: cex, KPC_INSTANCE_NAME: kpc, CEX_LOG_LEVEL: 'silent', ...env }),
+    unit,
+  );
+  installRuntime(rt);
+  const server: Server = getTestServer(unit);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    db,
+    rt,
+    cex,
+    kpc,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rt.shutdown();
+      await db.drop();
+    },
+  };
+}
+
+export interface PostedEvent {
+  status: number;
+  answer: FunctionAnswer | undefined;
+  text: string;
+}
+
+/**
+ * POSTs one CloudEvent of `type` carrying `bytes`, as the bridge does
+ * (binary: Avro body + ce-* headers) or as a structured JSON event with
+ * `data_base64`; `reply` becomes the natsreply extension.
+ */
+export async function postEvent(
+  url: string,
+  mode: Mode,
+  type: string,
+  bytes: Uint8Array,
+  options: { reply?: string; subject?: string } = {},
+): Promise<PostedEvent> {
+  const attributes: Record<string, string> = {
+    id: randomUUID(),
+    source: 'test/endpoint',
+    type,
+    specversion: '1.0',
+    [EXTENSIONS.subject]: options.subject ?? 'kaa.v1.service.cex.esp.ClientData',
+    [EXTENSIONS.replica]: 'test-bridge',
+  };
+  if (options.reply !== undefined) attributes[EXTENSIONS.reply] = options.reply;
+  const init: RequestInit =
+    mode === 'binary'
+      ? {
+          method: 'POST',
+          headers: {
+            'content-type': AVRO_CONTENT_TYPE,
+            ...Object.fromEntries(Object.entries(attributes).map(([k, v]) => [`ce-${k}`, v])),
+          },
+          body: bytes,
+        }
+      : {
+          method: 'POST',
+          headers: { 'content-type': 'application/cloudevents+json' },
+          body: JSON.stringify({
+            ...attributes,
+            datacontenttype: AVRO_CONTENT_TYPE,
+            data_base64: Buffer.from(bytes).toString('base64'),
+          }),
+        };
+  const res = await fetch(url, init);
+  const text = await res.text();
+  const answer = res.status === 200 ? (JSON.parse(text) as FunctionAnswer) : undefined;
+  return { status: res.status, answer, text };
+}
+
+/** The one message of an answer, as (subject, bytes). */
+export function onlyMessage(posted: PostedEvent): { subject: string; data: Buffer } {
+  if (posted.status !== 200 || !posted.answer) throw new Error(`expected 200 with an answer, got ${posted.status}: ${posted.text}`);
+  if (posted.answer.publish.length !== 1) throw new Error(`expected one message, got ${posted.answer.publish.length}`);
+  const [message] = posted.answer.publish;
+  return { subject: message!.subject, data: Buffer.from(message!.data, 'base64') };
+}
