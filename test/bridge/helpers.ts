@@ -161,6 +161,8 @@ export async function counterValue(
 /** One push as the test saw it: decoded with the REFERENCE schema, not the project's codec. */
 export interface SeenPush {
   at: number;
+  /** performance.now() at arrival, for latency measurements. */
+  hr: number;
   endpointId: string;
   commandType: string;
   ids: number[];
@@ -181,6 +183,7 @@ export async function collectPushes(nc: NatsConnection, kpc: string): Promise<{ 
       const resourcePath = String(message.resourcePath);
       pushes.push({
         at: Date.now(),
+        hr: performance.now(),
         endpointId: String(message.endpointId),
         commandType: resourcePath.slice('/command/'.length),
         ids: items.map((i) => i.id),
