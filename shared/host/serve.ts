@@ -16,9 +16,9 @@ export const CEX_VERSION = '0.1.0';
 /**
  * Serves `units` on the configured port and starts their background work.
  * The returned stop() is what SIGTERM runs: readiness turns false at once,
- * no new connections are accepted, background loops (bridge) drain, requests
- * in flight finish (sync waiters are released with 202 by their hook), then
- * Postgres and the listener close, all within CEX_SHUTDOWN_GRACE_MS.
+ * background loops (the bridge) drain while requests are still served, then
+ * new requests get 503, sync waiters are released with 202, requests in
+ * flight finish, and Postgres and the listener close last.
  */
 export async function serveUnits(rt: Runtime, units: UnitDefinition[], devMode: boolean, port = rt.config.port): Promise<RunningHost> {
   const server = createHostServer(rt, { units, devMode, version: CEX_VERSION });
@@ -39,14 +39,19 @@ export async function serveUnits(rt: Runtime, units: UnitDefinition[], devMode: 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      // 1. Not ready any more, but still serving: the bridge (dev host) drains
+      //    its in-flight forwards through this very server.
+      rt.markDraining();
+      for (const stopUnit of stops.reverse()) await stopUnit().catch((err) => rt.log.error({ err }, 'unit stop failed'));
+      // 2. New requests get 503; runtime hooks release sync waiters (202).
+      await rt.beginShutdown();
+      // 3. Stop accepting; requests in flight finish, idle sockets close at once.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = setTimeout(() => server.closeAllConnections(), rt.config.shutdownGraceMs);
-      // Runtime hooks release waiters (202) so their requests finish promptly.
-      await rt.beginShutdown();
-      for (const stopUnit of stops.reverse()) await stopUnit().catch((err) => rt.log.error({ err }, 'unit stop failed'));
       await closed;
       clearTimeout(grace);
+      // 4. Only now the listener and the pool close.
       await rt.close();
     })());
   return { server, port: boundPort, stop };

@@ -24,7 +24,9 @@ export interface Runtime {
   readiness(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
   /** Registers cleanup run on shutdown, last registered first. */
   onShutdown(hook: () => Promise<void> | void): void;
-  /** Readiness turns false and shutdown hooks run (waiters released); connections stay open. */
+  /** Readiness turns false; requests are still served (the bridge drains through them). */
+  markDraining(): void;
+  /** New requests get 503 and shutdown hooks run (waiters released); connections stay open. */
   beginShutdown(): Promise<void>;
   /** Closes the listener and the pool; call after in-flight work finished. */
   close(): Promise<void>;
@@ -44,6 +46,7 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
   let listener: PgListener | undefined;
   let migrated = false;
   let shuttingDown = false;
+  let draining = false;
 
   checks.set('postgres', async () => {
     await sql`SELECT 1`;
@@ -80,12 +83,16 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
           results[name] = await withTimeout(check(), 2000).catch(() => false);
         }),
       );
-      return { ready: !shuttingDown && Object.values(results).every(Boolean), checks: results };
+      return { ready: !draining && !shuttingDown && Object.values(results).every(Boolean), checks: results };
     },
     onShutdown(hook) {
       hooks.push(hook);
     },
+    markDraining() {
+      draining = true;
+    },
     async beginShutdown() {
+      draining = true;
       if (shuttingDown) return;
       shuttingDown = true;
       for (const hook of hooks.reverse()) {
