@@ -74,49 +74,68 @@ function decodeEvent(event: CloudEvent<unknown>, log: Logger): ClientData {
   }
 }
 
-/** The 11/CEP answer to one valid, live ClientData; throws only when the database fails. */
+/**
+ * The 11/CEP answer to one valid, live ClientData; throws only when the
+ * database fails. The statements a message needs are independent of each
+ * other, so they run at once on separate pool connections: one round trip of
+ * latency instead of two or three. On the loaded 2-core dev machine the gain
+ * was within noise (poll p50 4.2-4.3 ms vs 4.5-5.2 ms in-process); it grows
+ * with the network round trip to a remote database.
+ */
 async function answerClientData(rt: Runtime, message: ClientData, log: Logger): Promise<CepAnswer> {
   const { endpointId, appVersionName } = message;
   if (endpointId === null) return refuse(log, message, 'endpointId is missing; CEX serves identified endpoints only');
   if (!ENDPOINT_ID_PATTERN.test(endpointId)) {
     return refuse(log, message, 'invalid endpointId; it must be 1-128 characters of A-Z, a-z, 0-9, ".", "_", "~" or "-"');
   }
-  try {
-    // Learned from every message of a known endpoint, even one refused below:
-    // the endpoint exists and runs that version whatever it asked.
-    if (appVersionName !== '') await noteAppVersion(rt.sql, endpointId, appVersionName);
-    const path = parseResourcePath(message.resourcePath);
-    if (path.kind === 'command') {
-      const request = parseCommandRequest(message.payload);
-      // '*' is the all-types flag: it applies to every type without its own.
-      const observeKey = path.commandType ?? '*';
-      if (request.observe !== undefined) await setObserve(rt.sql, endpointId, observeKey, request.observe);
-      const commands = await takeOutstanding(rt.sql, endpointId, path.commandType);
-      log.debug({ commandType: path.commandType, observe: request.observe, returned: commands.length }, 'command poll answered');
-      return commandListAnswer(commands, path.commandType === null);
-    }
-    const items = parseResultRequest(message.payload);
-    const results: ResultInput[] = items.map((r) => ({
-      commandId: r.id,
-      statusCode: r.statusCode,
-      reasonPhrase: r.reasonPhrase,
-      // Absent and null both mean "no payload" (stored as NULL), so a repeat
-      // of the same result in the other spelling still counts as identical.
-      ...(r.payload === null ? {} : { payload: r.payload as ResultInput['payload'] }),
-    }));
-    const recorded = await recordEndpointResults(rt, endpointId, path.commandType, results, appVersionName || null);
-    const reply = resultAnswer(items.map((r) => r.id), recorded.outcomes);
-    const logLine = { commandType: path.commandType, results: items.length, executed: recorded.executed.length };
-    if (reply.statusCode === 200) log.debug(logLine, 'results recorded');
-    else log.info({ ...logLine, statusCode: reply.statusCode, reason: reply.reasonPhrase }, 'results partly refused');
-    return reply;
-  } catch (err) {
+  // Learned from every message of a known endpoint, even one refused below:
+  // the endpoint exists and runs that version whatever it asked.
+  const learning = appVersionName !== '' ? noteAppVersion(rt.sql, endpointId, appVersionName) : Promise.resolve(null);
+  // Both are awaited whatever happens, so the answer leaves after the version
+  // is stored, and a failure of either is seen.
+  const [acted, learned] = await Promise.allSettled([act(rt, message, endpointId, log), learning]);
+  if (acted.status === 'rejected') {
+    const err: unknown = acted.reason;
+    // A refusal is the right answer whether or not the database works.
     if (err instanceof PayloadError) return refuse(log, message, err.message);
     const cex = toCexError(err);
     // What Postgres refuses in a payload (a \u0000 in a JSON string) is the device's mistake, not an outage.
     if (cex.status === 400) return refuse(log, message, cex.message);
     throw cex;
   }
+  if (learned.status === 'rejected') throw toCexError(learned.reason);
+  return acted.value;
+}
+
+/** Serves the resource path; PayloadError for anything the contract refuses. */
+async function act(rt: Runtime, message: ClientData, endpointId: string, log: Logger): Promise<CepAnswer> {
+  const path = parseResourcePath(message.resourcePath);
+  if (path.kind === 'command') {
+    const request = parseCommandRequest(message.payload);
+    // '*' is the all-types flag: it applies to every type without its own.
+    // The flag decides future pushes only, so it need not be stored before the list is read.
+    const [commands] = await Promise.all([
+      takeOutstanding(rt.sql, endpointId, path.commandType),
+      request.observe === undefined ? undefined : setObserve(rt.sql, endpointId, path.commandType ?? '*', request.observe),
+    ]);
+    log.debug({ commandType: path.commandType, observe: request.observe, returned: commands.length }, 'command poll answered');
+    return commandListAnswer(commands, path.commandType === null);
+  }
+  const items = parseResultRequest(message.payload);
+  const results: ResultInput[] = items.map((r) => ({
+    commandId: r.id,
+    statusCode: r.statusCode,
+    reasonPhrase: r.reasonPhrase,
+    // Absent and null both mean "no payload" (stored as NULL), so a repeat
+    // of the same result in the other spelling still counts as identical.
+    ...(r.payload === null ? {} : { payload: r.payload as ResultInput['payload'] }),
+  }));
+  const recorded = await recordEndpointResults(rt, endpointId, path.commandType, results, message.appVersionName || null);
+  const reply = resultAnswer(items.map((r) => r.id), recorded.outcomes);
+  const logLine = { commandType: path.commandType, results: items.length, executed: recorded.executed.length };
+  if (reply.statusCode === 200) log.debug(logLine, 'results recorded');
+  else log.info({ ...logLine, statusCode: reply.statusCode, reason: reply.reasonPhrase }, 'results partly refused');
+  return reply;
 }
 
 function refuse(log: Logger, message: ClientData, reason: string): CepAnswer {

@@ -79,6 +79,7 @@ describe.each(MODES)('12/CIP in command-submit, %s mode', (mode: Mode) => {
     ['a negative commandId', 400, { commandId: -5 }, /invalid commandId -5/],
     ['a payload that is not JSON', 400, { payload: Buffer.from('{nope') }, /not valid JSON/],
     ['an empty payload', 400, { payload: Buffer.alloc(0) }, /payload is empty/],
+    ['a payload Postgres cannot store', 400, { payload: Buffer.from('"a\\u0000"') }, /u0000/],
     ['a payload that is not UTF-8', 400, { payload: Buffer.from([0x22, 0xff, 0x22]) }, /UTF-8/],
     ['a payload over CEX_MAX_PAYLOAD_BYTES', 413, { payload: Buffer.from(JSON.stringify('x'.repeat(300_000))) }, /larger than/],
   ])('answers %s at once with %i and creates nothing', async (_label, statusCode, over, reason) => {

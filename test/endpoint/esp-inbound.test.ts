@@ -166,6 +166,15 @@ describe.each(MODES)('esp-inbound, CloudEvents in %s mode', (mode: Mode) => {
     expect(message).toMatchObject({ requestId: 42, endpointId: request.endpointId, resourcePath: request.resourcePath, correlationId: request.correlationId });
   });
 
+  it('answers 400 for a result payload Postgres cannot store (\\u0000), and records nothing', async () => {
+    const a = await make();
+    const body = `{"id":${a.commandId},"statusCode":200,"payload":"a\\u0000b"}`;
+    const { message } = await ask(host.url, mode, clientData({ resourcePath: '/result/reboot', payload: body }));
+    expect(message.statusCode).toBe(400);
+    expect(message.reasonPhrase).toMatch(/u0000/);
+    expect((await readCommand(host.db.sql, 'kaa', a))!.status).toBe('PENDING');
+  });
+
   it('learns the app version from every message, even a refused one', async () => {
     await ask(host.url, mode, clientData({ appVersionName: 'app-v1' }));
     await ask(host.url, mode, clientData({ appVersionName: 'app-v2', resourcePath: '/nope' }));
