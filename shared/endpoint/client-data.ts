@@ -24,6 +24,7 @@ import {
   type ClientData,
 } from '../protocol/index.js';
 import type { Runtime } from '../runtime/index.js';
+import { tenancyFor } from '../tenancy/index.js';
 import { noteAppVersion, setObserve, takeOutstanding, type ResultInput } from '../store/index.js';
 import { commandListAnswer, kpError, resultAnswer, type CepAnswer } from './cep-answers.js';
 import { eventBytes, eventResponseSubject, eventSummary } from './event.js';
@@ -87,6 +88,11 @@ async function answerClientData(rt: Runtime, message: ClientData, log: Logger): 
   if (endpointId === null) return refuse(log, message, 'endpointId is missing; CEX serves identified endpoints only');
   if (!ENDPOINT_ID_PATTERN.test(endpointId)) {
     return refuse(log, message, 'invalid endpointId; it must be 1-128 characters of A-Z, a-z, 0-9, ".", "_", "~" or "-"');
+  }
+  // With Tekton on, only listed app versions are served (CEX-API.md §7).
+  if (!tenancyFor(rt).isKnownAppVersion(appVersionName)) {
+    log.info({ appVersionName, resourcePath: message.resourcePath }, 'ClientData of an unlisted app version refused with 404');
+    return kpError(404, `application version "${appVersionName}" is not configured for this CEX`);
   }
   // Learned from every message of a known endpoint, even one refused below:
   // the endpoint exists and runs that version whatever it asked.

@@ -1,15 +1,17 @@
 import type { Runtime } from '../runtime/index.js';
+import { readEndpointAppVersion } from '../store/index.js';
+import { tenancyFor } from '../tenancy/index.js';
 
-/** The tenant every command belongs to until Tekton maps endpoints to tenants. */
-export const DEFAULT_TENANT = 'kaa';
+export { DEFAULT_TENANT } from '../tenancy/index.js';
 
 /**
  * The tenant owning commands created from an endpoint's own traffic or from
- * 12/CIP (CEX-API.md §7: the tenant of the endpoint's application). This is
- * the seam for the Tekton issue, which will resolve endpoint → app version →
- * application → tenant here; until then every such command is tenant `kaa`,
- * the tenant CEX_AUTH=off and the single-issuer setup also use.
+ * 12/CIP (CEX-API.md §7): endpoint → its last known app version → Tekton's
+ * application → that application's tenant; `kaa` when any link is unknown or
+ * Tekton is off.
  */
-export async function tenantOfEndpoint(_rt: Runtime, _endpointId: string): Promise<string> {
-  return DEFAULT_TENANT;
+export async function tenantOfEndpoint(rt: Runtime, endpointId: string): Promise<string> {
+  const tenancy = tenancyFor(rt);
+  if (!rt.config.tekton.enabled) return tenancy.tenantOfAppVersion(null);
+  return tenancy.tenantOfAppVersion(await readEndpointAppVersion(rt.sql, endpointId));
 }

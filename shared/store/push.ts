@@ -69,8 +69,9 @@ export async function completePush(sql: Sql, row: OutboxRow, pushed: readonly Pu
              next_push_at = CASE WHEN c.push_once THEN NULL
                                  ELSE LEAST(c.expires_at, now() + make_interval(secs => i.delay_ms / 1000.0)) END
         FROM input i
+       -- Counted even if the result beat this UPDATE: the push did happen.
        WHERE c.endpoint_id = ${row.endpointId} AND c.command_type = ${row.commandType}
-         AND c.command_id = i.id AND c.status = 'PENDING'
+         AND c.command_id = i.id
       RETURNING 1)
     DELETE FROM outbox WHERE id = ${row.id}::bigint AND generation = ${row.generation}
     RETURNING (SELECT count(*) FROM marked) AS marked`;

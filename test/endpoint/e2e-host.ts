@@ -39,8 +39,8 @@ export interface E2e {
 
 export async function startE2e(env: Record<string, string> = {}): Promise<E2e> {
   const db = await createTestDatabase();
-  const cex = uniqueInstanceName();
-  const kpc = uniquePrefix('kpc');
+  const cex = env.CEX_INSTANCE_NAME ?? uniqueInstanceName();
+  const kpc = env.KPC_INSTANCE_NAME ?? uniquePrefix('kpc');
   const host = await startDevHost({
     DATABASE_URL: db.url, NATS_URL: testNatsUrl(), CEX_INSTANCE_NAME: cex, KPC_INSTANCE_NAME: kpc,
     CEX_AUTH: 'off', CEX_LOG_LEVEL: 'warn', ...env,
