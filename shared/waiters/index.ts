@@ -47,6 +47,7 @@ export class WaiterRegistry {
   private ready: Promise<void> | undefined;
   private tick: NodeJS.Timeout | undefined;
   private count = 0;
+  private stopped = false;
 
   constructor(private readonly options: WaiterOptions) {}
 
@@ -59,8 +60,10 @@ export class WaiterRegistry {
    * `signal` aborts (client disconnected). Never rejects.
    */
   async wait(ref: CommandRef, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
+    // After stop() (shutdown) nothing waits: the caller answers 202 at once.
+    if (this.stopped) return { kind: 'released' };
     await this.start();
-    if (signal?.aborted) return { kind: 'released' };
+    if (signal?.aborted || this.stopped) return { kind: 'released' };
     const key = commandKey(ref);
     return new Promise<WaitOutcome>((resolve) => {
       const waiter: Waiter = {
@@ -89,6 +92,7 @@ export class WaiterRegistry {
   }
 
   stop(): void {
+    this.stopped = true;
     this.releaseAll();
     if (this.tick) clearInterval(this.tick);
     this.tick = undefined;
