@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ServerResponse } from 'node:http';
 import { invokeCommand } from '../../shared/commands/index.js';
 import { toDescriptor, type Command } from '../../shared/domain/index.js';
-import { NotFoundError, ValidationError } from '../../shared/errors/index.js';
+import { NotFoundError, UnavailableError, ValidationError } from '../../shared/errors/index.js';
 import { sendJson, type Route, type RouteContext } from '../../shared/http/index.js';
 import { authorize, commandLocation, SCOPES } from '../../shared/rest/index.js';
 import { commandPath, intString, param, parseCommandPayload, parsePath, parseQuery } from '../../shared/rest/index.js';
@@ -19,6 +19,9 @@ const invokeQuery = z.object({
 });
 
 const DEFAULT_AWAIT_SECONDS = 5;
+// Waiters leave within awaitTimeout (5 s by default, most far sooner): a
+// client told to come back in 1 s usually finds room.
+const WAITERS_RETRY_AFTER_SECONDS = '1';
 // Visible ASCII, as HTTP header values allow without ambiguity.
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -56,6 +59,10 @@ async function invoke({ req, res, params, query, body }: RouteContext): Promise<
   }
   const payload = parseCommandPayload(req, body, rt.config.maxPayloadBytes);
   await assertEndpointVisible(caller.tenantId, endpointId);
+  if (awaitTimeout > 0 && !waitersFor(rt).hasRoom()) {
+    res.setHeader('retry-after', WAITERS_RETRY_AFTER_SECONDS);
+    throw new UnavailableError('TOO_MANY_WAITERS', `${rt.config.maxWaiters} sync invocations are waiting here already; nothing was stored, retry later or use awaitTimeout=0`);
+  }
 
   const { command } = await invokeCommand(rt, {
     tenantId: caller.tenantId,

@@ -86,6 +86,8 @@ const envSchema = z.object({
   CEX_ESP_INBOUND_URL: optionalUrl,
   CEX_SCMP_CONFIG_RELOAD_URL: optionalUrl,
   CEX_SHUTDOWN_GRACE_MS: integer(25_000, 0, 600_000),
+  // Sync invokes waiting at once in one process; past it, 503 + Retry-After.
+  CEX_MAX_WAITERS: integer(10_000, 1, 1_000_000),
 });
 
 export interface Config {
@@ -119,6 +121,7 @@ export interface Config {
     readonly scmpConfigReload: string;
   };
   readonly shutdownGraceMs: number;
+  readonly maxWaiters: number;
 }
 
 /** Thrown for a bad environment; the message names every offending variable. */
@@ -171,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       scmpConfigReload: e.CEX_SCMP_CONFIG_RELOAD_URL ?? local('scmp-config-reload'),
     },
     shutdownGraceMs: e.CEX_SHUTDOWN_GRACE_MS,
+    maxWaiters: e.CEX_MAX_WAITERS,
   });
 }
 

@@ -25,6 +25,8 @@ export interface WaiterOptions {
   log: Logger;
   /** The slow safety re-read of every waiter (ms). NOTIFY is a hint; this is the guarantee. */
   safetyTickMs?: number;
+  /** Most waiters at once (CEX_MAX_WAITERS); default unlimited. */
+  maxWaiters?: number;
   onCountChange?: (count: number) => void;
 }
 
@@ -56,6 +58,15 @@ export class WaiterRegistry {
   }
 
   /**
+   * False once CEX_MAX_WAITERS requests wait: invoke answers 503 before it
+   * stores anything. Each waiter is a socket, a timer and a map entry, so the
+   * cap bounds this process's memory and file descriptors under a flood.
+   */
+  hasRoom(): boolean {
+    return this.count < (this.options.maxWaiters ?? Infinity);
+  }
+
+  /**
    * Waits until the command is final or deleted, `timeoutMs` passes, or
    * `signal` aborts (client disconnected). Never rejects.
    */
@@ -63,7 +74,9 @@ export class WaiterRegistry {
     // After stop() (shutdown) nothing waits: the caller answers 202 at once.
     if (this.stopped) return { kind: 'released' };
     await this.start();
-    if (signal?.aborted || this.stopped) return { kind: 'released' };
+    // Full after all (requests that passed hasRoom() together): the command is
+    // stored, so the caller gets its 202 rather than an unbounded wait.
+    if (signal?.aborted || this.stopped || !this.hasRoom()) return { kind: 'released' };
     const key = commandKey(ref);
     return new Promise<WaitOutcome>((resolve) => {
       const waiter: Waiter = {
@@ -188,6 +201,7 @@ export function waitersFor(rt: Runtime): WaiterRegistry {
       sql: rt.sql,
       listener: () => rt.listener(),
       log: rt.log.child({ component: 'waiters' }),
+      maxWaiters: rt.config.maxWaiters,
       onCountChange: (n) => rt.metrics.waitersInFlight.set(n),
     });
     rt.onShutdown(() => created.stop());

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       repush: { initialMs: 5000, maxMs: 60_000 },
       callbackAllowedHosts: [],
+      maxWaiters: 10_000,
     });
     expect(c.replicaId).toMatch(/^[0-9a-f]{12}$/);
     expect(c.functionUrls.espInbound).toBe('http://127.0.0.1:8080/units/esp-inbound');
@@ -50,6 +51,7 @@ describe('loadConfig', () => {
     expect(c.auth).toBe(false);
     expect(c.callbackAllowedHosts).toEqual(['hooks.example.com', 'other.test']);
     expect(c.functionTarget).toBe('esp-inbound');
+    expect(loadConfig({ CEX_MAX_WAITERS: '250' }).maxWaiters).toBe(250);
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.tekton)).toBe(true);
   });
@@ -73,6 +75,8 @@ describe('loadConfig', () => {
     ['CEX_LOG_LEVEL', 'loud'],
     ['FUNCTION_TARGET', 'no-such-unit'],
     ['CEX_CALLBACK_SECRET', 'short'],
+    ['CEX_MAX_WAITERS', '0'],
+    ['CEX_MAX_WAITERS', 'many'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}:`));
