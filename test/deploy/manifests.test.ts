@@ -1,0 +1,129 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  KNATIVE_DIR,
+  kubectlAvailable,
+  kustomizationRoots,
+  parseYamlFile,
+  readKustomization,
+  renderWithKubectl,
+  renderWithResolver,
+  REPO_ROOT,
+  sortObjects,
+  yamlFiles,
+  type K8sObject,
+} from './kustomize.js';
+import { deployments } from './deployments.js';
+import { validateObject } from './schemas.js';
+import { unknownFieldErrors } from './strict.js';
+
+// Every YAML file under knative/ parses, every kustomization builds, and
+// every object it renders passes the published Kubernetes / Knative Serving /
+// Istio schemas, with no field those APIs do not know.
+
+const rel = (p: string) => path.relative(REPO_ROOT, p);
+const roots = kustomizationRoots();
+
+describe('knative/ YAML', () => {
+  it('has the kustomizations the README describes', () => {
+    expect(roots.map((r) => path.relative(KNATIVE_DIR, r)).sort()).toEqual([
+      'base',
+      'migrate',
+      'overlays/kind',
+      'overlays/kind/deps',
+      'overlays/kind/migrate',
+    ]);
+  });
+
+  it('parses every file: no syntax error, no duplicate key, every document a Kubernetes object or a kustomization', () => {
+    const files = yamlFiles();
+    expect(files.length).toBeGreaterThan(10);
+    for (const file of files) {
+      const docs = parseYamlFile(file) as Record<string, unknown>[];
+      expect(docs.length, rel(file)).toBeGreaterThan(0);
+      for (const doc of docs) {
+        expect(typeof doc.apiVersion, rel(file)).toBe('string');
+        expect(typeof doc.kind, rel(file)).toBe('string');
+      }
+    }
+  });
+
+  it('references only files that exist, and every YAML file is used by some kustomization', () => {
+    const used = new Set<string>();
+    for (const root of roots) {
+      used.add(path.join(root, 'kustomization.yaml'));
+      const k = readKustomization(root);
+      for (const res of k.resources ?? []) {
+        const full = path.resolve(root, res);
+        expect(existsSync(full), `${rel(root)}: resource ${res}`).toBe(true);
+        if (statSync(full).isDirectory()) expect(existsSync(path.join(full, 'kustomization.yaml')), `${rel(full)}/kustomization.yaml`).toBe(true);
+        else used.add(full);
+      }
+      for (const p of k.patches ?? []) {
+        if (p.path) {
+          const full = path.resolve(root, p.path);
+          expect(existsSync(full), `${rel(root)}: patch ${p.path}`).toBe(true);
+          used.add(full);
+        } else expect(p.patch && p.target, `${rel(root)}: an inline patch needs a target`).toBeTruthy();
+      }
+    }
+    expect(yamlFiles().filter((f) => !used.has(f)).map(rel)).toEqual([]);
+  });
+
+  it.each(roots.map((r) => [path.relative(KNATIVE_DIR, r), r]))('%s renders the same with kubectl kustomize and the test resolver', (_, root) => {
+    const resolved = sortObjects(renderWithResolver(root));
+    expect(resolved.length).toBeGreaterThan(0);
+    if (!kubectlAvailable()) return; // the resolver alone renders the checks below
+    expect(resolved).toEqual(sortObjects(renderWithKubectl(root)));
+  });
+});
+
+describe('rendered objects', () => {
+  const all = new Map<string, { label: string; object: K8sObject }>();
+  for (const root of roots) {
+    for (const object of renderWithResolver(root)) {
+      const label = `${path.relative(KNATIVE_DIR, root)}: ${object.kind} ${object.metadata.name}`;
+      all.set(label, { label, object });
+    }
+  }
+
+  it('validate against the Kubernetes, Knative Serving and Istio schemas', () => {
+    const failures: string[] = [];
+    for (const { label, object } of all.values()) {
+      try {
+        validateObject(object);
+      } catch (err) {
+        failures.push(`${label}: ${(err as Error).message}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('carry no field unknown to their API (a typo would be pruned silently)', () => {
+    expect(unknownFieldErrors([...all.values()])).toEqual([]);
+  }, 60_000);
+
+  it('the strict check does catch a misspelt field and a wrong type', () => {
+    const ksvc = [...all.values()].find((v) => v.object.apiVersion === 'serving.knative.dev/v1')!;
+    const broken = structuredClone(ksvc.object) as unknown as { spec: { template: { spec: { containers: Record<string, unknown>[]; timeoutSeconds: unknown } } } };
+    const container = broken.spec.template.spec.containers[0]!;
+    container.readinesProbe = container.readinessProbe;
+    broken.spec.template.spec.timeoutSeconds = '90';
+    const errors = unknownFieldErrors([{ label: 'broken', object: broken as unknown as K8sObject }]);
+    expect(errors.join('\n')).toMatch(/readinesProbe/);
+    expect(errors.join('\n')).toMatch(/timeoutSeconds|not assignable to type 'number'/);
+    expect(() => validateObject(broken as unknown as K8sObject)).toThrow(/timeoutSeconds must be integer/);
+  }, 60_000);
+
+  it('name a qualified, tagged image in every overlay (the base leaves `cex` to the overlay)', () => {
+    for (const d of deployments().filter((d) => d.name !== 'base')) {
+      for (const o of d.objects) {
+        for (const c of ((o.spec as { template?: { spec?: { containers?: { image: string }[] } } })?.template?.spec?.containers ?? [])) {
+          expect(c.image, `${d.name}: ${o.kind} ${o.metadata.name}`).toMatch(/^[\w.-]+(\/[\w.-]+)*:[\w.-]+$/);
+          expect(c.image).not.toMatch(/:latest$/);
+        }
+      }
+    }
+  });
+});

@@ -1,0 +1,288 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { measureColdStartDetail } from '../../bench/cold-start.js';
+import { EVENT_TYPES, type FunctionAnswer } from '../../shared/bridge/contract.js';
+import { FUNCTION_TARGETS } from '../../shared/config/index.js';
+import { createPool, quoteIdent } from '../../shared/db/index.js';
+import {
+  decodeExtensionData,
+  encodeClientData,
+  encodeCommandInvocationRequest,
+  encodeTenantUpdatedEvent,
+} from '../../shared/protocol/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { testNatsUrl, uniqueInstanceName } from '../helpers/nats.js';
+import { databaseUrl } from '../setup/provided.js';
+import { createImageLayout, type ImageLayout } from './image-layout.js';
+import { REPO_ROOT } from './kustomize.js';
+import { imageNode, imageNodeVersion, postCloudEvent, startUnit, type UnitProcess } from './unit-process.js';
+
+// Each function alone, as its Knative Service runs it: FUNCTION_TARGET=x
+// node dist/functions/main.js, from a directory laid out like the image
+// (production node_modules only), on a migrated test database. Every unit
+// answers the operations routes and one thing of its own, then stops on
+// SIGTERM with exit code 0. Cold start (spawn to first /readyz 200) is
+// measured here on the same layout.
+
+/** The metric families issue 7 asks every unit to expose (shared/metrics). */
+const METRIC_FAMILIES = [
+  'cex_http_request_duration_seconds',
+  'cex_commands_created_total',
+  'cex_commands_executed_total',
+  'cex_commands_expired_total',
+  'cex_pushes_total',
+  'cex_sync_waiters',
+  'cex_listener_reconnects_total',
+  'cex_outbox_lag_seconds',
+  'cex_bridge_forward_duration_seconds',
+  'process_resident_memory_bytes',
+];
+
+interface Context {
+  unit: UnitProcess;
+  instance: string;
+}
+
+/** What each target must do beyond the operations routes. Runs in this order, on one database. */
+const TABLE: { target: string; http: boolean; check: (c: Context) => Promise<void> }[] = [
+  {
+    target: 'command-submit',
+    http: true,
+    async check({ unit }) {
+      // The ingress strips /cex and sets X-Forwarded-Prefix (knative/base/ingress.yaml).
+      const res = await fetch(`${unit.url}/api/v1/endpoints/e-deploy/commands/reboot?awaitTimeout=0`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-prefix': '/cex' },
+        body: JSON.stringify({ delay: 5 }),
+      });
+      expect(res.status).toBe(202);
+      expect(res.headers.get('location')).toBe('/cex/api/v1/endpoints/e-deploy/commands/reboot/1');
+      expect(await res.json()).toMatchObject({ commandId: 1, status: 'PENDING', requestPayload: { delay: 5 } });
+      // 12/CIP from the bridge, on POST /cloudevents.
+      const request = {
+        correlationId: randomUUID(),
+        timestamp: Date.now(),
+        timeout: 60_000,
+        endpointId: 'e-deploy',
+        commandType: 'reboot',
+        commandId: 1000,
+        payload: Buffer.from('{"delay":1}'),
+      };
+      const ce = await postCloudEvent(`${unit.url}/cloudevents`, EVENT_TYPES.cipCommandRequest, encodeCommandInvocationRequest(request), {
+        natssubject: 'kaa.v1.service.cex.cip.command-request',
+        natsreply: 'kaa.v1.replica.caller-1.cip.CommandInvocationResult',
+      });
+      expect([200, 204], ce.text).toContain(ce.status);
+      // Its log line carries the request's correlation id and the command's key (STYLE.md 14).
+      const logged = await eventually(() => unit.logLines().find((l) => l.msg === '12/CIP command created'));
+      expect(logged).toMatchObject({ correlationId: request.correlationId, endpointId: 'e-deploy', commandType: 'reboot', commandId: 1000 });
+    },
+  },
+  {
+    target: 'command-lookup',
+    http: true,
+    async check({ unit }) {
+      const one = await fetch(`${unit.url}/api/v1/endpoints/e-deploy/commands/reboot/1000`);
+      expect(one.status).toBe(200);
+      expect(await one.json()).toMatchObject({ commandId: 1000, status: 'PENDING', requestPayload: { delay: 1 } });
+      const missing = await fetch(`${unit.url}/api/v1/endpoints/e-deploy/commands/reboot/999`);
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get('content-type')).toBe('application/problem+json');
+    },
+  },
+  {
+    target: 'history-listing',
+    http: true,
+    async check({ unit }) {
+      const res = await fetch(`${unit.url}/api/v1/endpoints/commands?endpointId=e-deploy`);
+      expect(res.status).toBe(200);
+      const [list] = (await res.json()) as { endpointId: string; commands: { commandId: number }[] }[];
+      expect(list!.endpointId).toBe('e-deploy');
+      expect(list!.commands.map((c) => c.commandId)).toEqual([1000, 1]);
+    },
+  },
+  {
+    target: 'esp-inbound',
+    http: false,
+    async check({ unit, instance }) {
+      // The endpoint asks for its outstanding `reboot` commands (11/CEP over 4/ESP).
+      const poll = encodeClientData({
+        correlationId: randomUUID(),
+        timestamp: Date.now(),
+        timeout: 0,
+        appVersionName: 'app-v1',
+        endpointId: 'e-deploy',
+        resourcePath: '/command/reboot',
+        requestId: 7,
+        configName: null,
+        payload: Buffer.from('{}'),
+      });
+      const ce = await postCloudEvent(unit.url, EVENT_TYPES.espClientData, poll, {
+        natssubject: `kaa.v1.service.${instance}.esp.ClientData`,
+        natsreply: 'kaa.v1.replica.kpc-1.esp.ExtensionData',
+      });
+      expect(ce.status, ce.text).toBe(200);
+      const [message] = (JSON.parse(ce.text) as FunctionAnswer).publish;
+      const answer = decodeExtensionData(Buffer.from(message!.data, 'base64'));
+      expect(answer).toMatchObject({ statusCode: 200, requestId: 7, endpointId: 'e-deploy' });
+      expect((JSON.parse(answer.payload!.toString('utf8')) as { id: number }[]).map((c) => c.id)).toEqual([1, 1000]);
+    },
+  },
+  {
+    target: 'scmp-config-reload',
+    http: false,
+    async check({ unit }) {
+      const event = encodeTenantUpdatedEvent({ correlationId: randomUUID(), timestamp: Date.now(), timeout: 0, tenantId: 'kaa', originatorReplicaId: 'tm-1' });
+      const ce = await postCloudEvent(unit.url, EVENT_TYPES.tleUpdated, event, { natssubject: 'kaa.v1.events.tm.tenant.lifecycle.updated' });
+      expect(ce.status, ce.text).toBe(204);
+    },
+  },
+  {
+    target: 'nats-bridge',
+    http: false,
+    async check({ unit }) {
+      const ready = (await (await fetch(`${unit.url}/readyz`)).json()) as { checks: Record<string, boolean> };
+      expect(ready.checks.nats).toBe(true);
+    },
+  },
+];
+
+async function eventually<T>(probe: () => T | undefined, timeoutMs = 3000): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const coldStarts: { target: string; firstReadyMs: number; listeningMs: number[]; readyMs: number[] }[] = [];
+
+describe('each unit alone, as the image runs it', () => {
+  let layout: ImageLayout;
+  let db: TestDatabase;
+  let env: Record<string, string>;
+  let instance: string;
+  beforeAll(async () => {
+    [layout, db] = await Promise.all([createImageLayout(), createTestDatabase()]);
+    instance = uniqueInstanceName();
+    env = {
+      DATABASE_URL: db.url,
+      NATS_URL: testNatsUrl(),
+      CEX_AUTH: 'off',
+      CEX_INSTANCE_NAME: instance,
+      CEX_SHUTDOWN_GRACE_MS: '5000',
+    };
+  });
+  afterAll(async () => {
+    await layout?.remove();
+    await db?.drop();
+    if (coldStarts.length > 0) {
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const rows = coldStarts.map(
+        (c) => `  ${c.target.padEnd(20)} first ${c.firstReadyMs.toFixed(0).padStart(5)} ms   listening ${median(c.listeningMs).toFixed(0).padStart(4)} ms   ready ${median(c.readyMs).toFixed(0).padStart(4)} ms`,
+      );
+      process.stdout.write(`\ncold start (process spawn to first GET /readyz 200; medians of ${coldStarts[0]!.readyMs.length}, Node ${imageNodeVersion()}):\n${rows.join('\n')}\n`);
+    }
+  });
+
+  it('the table covers every FUNCTION_TARGET but the migrator', () => {
+    expect(TABLE.map((t) => t.target).sort()).toEqual(FUNCTION_TARGETS.filter((t) => t !== 'migrate').sort());
+  });
+
+  it.each(TABLE.map((t) => [t.target, t] as const))('%s serves its routes and the operations routes, then stops on SIGTERM', async (target, t) => {
+    const unit = await startUnit(layout, target, env);
+    try {
+      const health = await fetch(`${unit.url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: 'ok' });
+      const ready = (await (await fetch(`${unit.url}/readyz`)).json()) as { status: string; checks: Record<string, boolean> };
+      expect(ready.status).toBe('ready');
+      expect(ready.checks).toMatchObject({ postgres: true, migrations: true });
+
+      await t.check({ unit, instance });
+
+      const metrics = await fetch(`${unit.url}/metrics`);
+      expect(metrics.status).toBe(200);
+      const text = await metrics.text();
+      for (const family of METRIC_FAMILIES) expect(text, family).toMatch(new RegExp(`^# TYPE ${family} `, 'm'));
+      if (t.http) expect(text).toMatch(/cex_http_request_duration_seconds_count\{unit="[\w-]+",route="\/api\/v1\/[^"]+",method="\w+",status="\d{3}"\}/);
+
+      const openapi = (await (await fetch(`${unit.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+      expect(openapi.openapi).toBe('3.1.0');
+      if (t.http) expect(Object.keys(openapi.paths).length).toBeGreaterThan(0);
+
+      // Structured logs: one JSON object a line, naming the unit.
+      const lines = unit.logLines();
+      expect(lines.find((l) => l.msg === 'CEX serving')).toMatchObject({ unit: target, units: [target] });
+    } finally {
+      const code = await unit.stop('SIGTERM', 15_000);
+      expect(code, unit.output()).toBe(0);
+    }
+    expect(unit.output()).toContain('"msg":"stopped"');
+
+    // Cold start, measured on the same layout once the database is warm.
+    const listeningMs: number[] = [];
+    const readyMs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await measureColdStartDetail(target, { ...env, CEX_LOG_LEVEL: 'warn' }, { mainJs: layout.mainJs, cwd: layout.dir, node: imageNode() });
+      listeningMs.push(c.listeningMs);
+      readyMs.push(c.readyMs);
+    }
+    coldStarts.push({ target, firstReadyMs: unit.readyMs, listeningMs, readyMs });
+    // Generous: a function that does heavy work at import or connects eagerly shows up here.
+    expect(Math.min(...readyMs), 'cold start').toBeLessThan(3000);
+  }, 90_000);
+});
+
+describe('FUNCTION_TARGET=migrate', () => {
+  const adminUrl = () => inject('pgAdminUrl');
+  let layout: ImageLayout;
+  let name: string;
+  beforeAll(async () => {
+    layout = await createImageLayout();
+    name = `${inject('pgDbPrefix')}_empty_${randomBytes(4).toString('hex')}`;
+    const admin = createPool(adminUrl(), { max: 1, applicationName: 'cex-test-deploy' });
+    try {
+      await admin.unsafe(`CREATE DATABASE ${quoteIdent(name)}`);
+    } finally {
+      await admin.end();
+    }
+  });
+  afterAll(async () => {
+    await layout?.remove();
+    const admin = createPool(adminUrl(), { max: 1, applicationName: 'cex-test-deploy' });
+    try {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('applies every migration to an empty database and exits 0; a second run applies nothing', async () => {
+    const url = databaseUrl(adminUrl(), name);
+    const files = readdirSync(path.join(REPO_ROOT, 'migrations')).filter((f) => /^\d+_.*\.sql$/.test(f));
+    const first = await startUnit(layout, 'migrate', { DATABASE_URL: url }, { waitReady: false });
+    expect(await first.exited, first.output()).toBe(0);
+    expect(first.logLines().find((l) => l.msg === 'migrations applied')).toMatchObject({ unit: 'migrate' });
+    const sql = createPool(url, { max: 1, applicationName: 'cex-test-deploy' });
+    try {
+      const rows = await sql<{ version: number }[]>`SELECT version FROM cex_migrations ORDER BY version`;
+      expect(rows.length).toBe(files.length);
+    } finally {
+      await sql.end();
+    }
+    const second = await startUnit(layout, 'migrate', { DATABASE_URL: url }, { waitReady: false });
+    expect(await second.exited, second.output()).toBe(0);
+    expect(second.output()).toContain('schema already current');
+  }, 60_000);
+
+  it('without DATABASE_URL exits non-zero and says why', async () => {
+    const run = await startUnit(layout, 'migrate', {}, { waitReady: false });
+    expect(await run.exited).not.toBe(0);
+    expect(run.output()).toContain('DATABASE_URL');
+  });
+});

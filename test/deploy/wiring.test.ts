@@ -1,0 +1,332 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import '../../functions/index.js';
+import { CONFIG_VARIABLES, FUNCTION_TARGETS, loadConfig } from '../../shared/config/index.js';
+import { allUnits } from '../../shared/host/units.js';
+import {
+  configMapData,
+  deployments,
+  environmentOf,
+  find,
+  isKnativeService,
+  revisionSpec,
+  templateAnnotations,
+  workloads,
+} from './deployments.js';
+import { routeRequest, samplePath, type VirtualServiceSpec } from './ingress.js';
+import { parseYamlFile, REPO_ROOT } from './kustomize.js';
+
+// The manifests against the code: targets that exist, variables the config
+// schema reads, probes the host serves, function URLs and ingress routes that
+// reach the unit owning them, and timeouts that fit the shutdown sequence.
+
+/** CEX-API.md §8, in its order. */
+const SECTION_8 = [
+  'PORT', 'DATABASE_URL', 'NATS_URL', 'CEX_INSTANCE_NAME', 'CEX_REPLICA_ID', 'KPC_INSTANCE_NAME', 'EPR_INSTANCE_NAME',
+  'CEX_COMMAND_TTL_MILLIS', 'CEX_MAX_AWAIT_TIMEOUT_SECONDS', 'CEX_MAX_PAYLOAD_BYTES', 'CEX_HISTORY_RETENTION_DAYS',
+  'KAA_TEKTON_ENABLED', 'KAA_TEKTON_URL', 'KAA_SCMP_PROVIDER', 'TENANT_MANAGER_URL', 'CEX_OAUTH_ISSUER', 'CEX_AUTH',
+  'CEX_AUTHZ', 'CEX_SERVICE_TOKEN', 'CEX_CALLBACK_ALLOWED_HOSTS', 'CEX_LOG_LEVEL', 'FUNCTION_TARGET',
+];
+const SECRET_VARIABLES = ['DATABASE_URL', 'CEX_SERVICE_TOKEN', 'CEX_CALLBACK_SECRET'];
+/** Set on each workload, never shared through the ConfigMap. */
+const PER_WORKLOAD = ['PORT', 'FUNCTION_TARGET', 'CEX_REPLICA_ID'];
+const CONFIG_MAP = 'cex-config';
+const SECRET = 'cex-secrets';
+/** Knative's queue-proxy drains up to this long before SIGTERM reaches the user container. */
+const KNATIVE_DRAIN_SECONDS = 30;
+/** Reserved by Knative on revisions (its webhook rejects them). */
+const KNATIVE_RESERVED_ENV = ['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K_REVISION'];
+
+/** CEX-API.md routes not implemented yet; the ingress already sends them to their unit. */
+const UPCOMING_ROUTES = [
+  { unit: 'command-submit', method: 'POST', path: '/api/v1/endpoints/commands/{commandType}/batch' },
+  { unit: 'command-submit', method: 'POST', path: '/api/v1/endpoints/commands/{commandType}/batch/by-endpoints' },
+  { unit: 'command-lookup', method: 'GET', path: '/api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}/events' },
+  { unit: 'command-lookup', method: 'GET', path: '/api/v1/endpoints/{endpointId}/commands/events' },
+  { unit: 'history-listing', method: 'GET', path: '/api/v1/endpoints/commands/batch/tasks' },
+  { unit: 'history-listing', method: 'GET', path: '/api/v1/endpoints/commands/batch/tasks/{taskId}' },
+];
+
+/** Paths whose segments look like literals elsewhere in the table. */
+const AMBIGUOUS_LOOKING = [
+  { unit: 'command-lookup', method: 'GET', path: '/api/v1/endpoints/commands/commands/batch/7' },
+  { unit: 'command-lookup', method: 'DELETE', path: '/api/v1/endpoints/batch/commands/tasks/7' },
+  { unit: 'command-submit', method: 'POST', path: '/api/v1/endpoints/events/commands/batch' },
+  { unit: 'history-listing', method: 'GET', path: '/api/v1/endpoints/commands/batch' },
+  { unit: 'history-listing', method: 'GET', path: '/api/v1/endpoints/commands/events' },
+  { unit: 'history-listing', method: 'HEAD', path: '/api/v1/endpoints/commands/smart-meter/' },
+];
+
+const NOT_EXPOSED = [
+  ['GET', '/cex/healthz'],
+  ['GET', '/cex/readyz'],
+  ['GET', '/cex/metrics'],
+  ['GET', '/cex/openapi.json'],
+  ['POST', '/cex/cloudevents'],
+  ['POST', '/cex/api/v1/endpoints/e-1/commands/reboot/7'],
+  ['PUT', '/cex/api/v1/endpoints/e-1/commands/reboot'],
+  ['GET', '/api/v1/endpoints/e-1/commands/reboot/7'],
+  ['GET', '/cex/api/v2/endpoints/commands'],
+];
+
+const units = allUnits();
+const unitNames = units.map((u) => u.name);
+
+describe('CEX-API.md §8', () => {
+  it('is the list this test checks (cross-checked with the contract when ../shared is beside the repository)', () => {
+    const doc = path.join(REPO_ROOT, '..', 'shared', 'kaa', 'CEX-API.md');
+    if (!existsSync(doc)) return;
+    const section = readFileSync(doc, 'utf8').split(/^## 8\./m)[1]?.split(/^## /m)[0] ?? '';
+    expect([...new Set([...section.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]))]).toEqual(SECTION_8);
+  });
+
+  it('every §8 variable is read by the config schema', () => {
+    expect(SECTION_8.filter((v) => !CONFIG_VARIABLES.includes(v))).toEqual([]);
+  });
+});
+
+describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) => {
+  const objects = d.objects;
+  const all = workloads(objects);
+  const ksvcs = objects.filter(isKnativeService);
+  const cm = configMapData(objects, CONFIG_MAP);
+  const namespace = find(objects, 'ConfigMap', CONFIG_MAP)!.metadata.namespace ?? 'default';
+  const kindSecret = find(objects, 'Secret', SECRET);
+  const secretValues = (kindSecret?.stringData ?? {}) as Record<string, string>;
+  const grace = Number(cm.CEX_SHUTDOWN_GRACE_MS);
+  const maxAwait = Number(cm.CEX_MAX_AWAIT_TIMEOUT_SECONDS ?? 60);
+
+  it('deploys every FUNCTION_TARGET once: a Knative Service per function, the bridge Deployment, the migrations Job', () => {
+    const byTarget = Object.fromEntries(all.map((w) => [w.target, w.label]));
+    expect(all.map((w) => w.target).sort()).toEqual([...FUNCTION_TARGETS].sort());
+    expect(byTarget['nats-bridge']).toBe('Deployment nats-bridge');
+    expect(byTarget.migrate).toBe('Job cex-migrate');
+    for (const w of all.filter((w) => !['nats-bridge', 'migrate'].includes(w.target))) {
+      expect(isKnativeService(w.object), w.label).toBe(true);
+      expect(w.object.metadata.name, 'a Knative Service is named after its function').toBe(w.target);
+    }
+  });
+
+  it('each FUNCTION_TARGET is a unit registered in functions/index.ts (or the migrator)', () => {
+    // A unit missing here is a function still under construction: its
+    // Service would crash-loop with "not a unit of this image".
+    for (const w of all) expect([...unitNames, 'migrate'], `${w.label}: FUNCTION_TARGET=${w.target}`).toContain(w.target);
+    expect([...unitNames, 'migrate'].sort()).toEqual([...FUNCTION_TARGETS].sort());
+  });
+
+  it('sets only variables the config schema reads', () => {
+    for (const key of Object.keys(cm)) expect(CONFIG_VARIABLES, `ConfigMap key ${key}`).toContain(key);
+    for (const w of all) for (const e of w.container.env ?? []) expect(CONFIG_VARIABLES, `${w.label}: env ${e.name}`).toContain(e.name);
+  });
+
+  it('gives every workload each §8 variable: from the ConfigMap, a Secret reference, or its own env', () => {
+    for (const w of all.filter((w) => w.target !== 'migrate')) {
+      const own = new Set((w.container.env ?? []).map((e) => e.name));
+      const fromConfigMap = (w.container.envFrom ?? []).some((f) => f.configMapRef?.name === CONFIG_MAP);
+      expect(fromConfigMap, `${w.label} loads ${CONFIG_MAP}`).toBe(true);
+      for (const v of SECTION_8) {
+        const knativeSets = isKnativeService(w.object) && v === 'PORT';
+        // Functions keep the random default: they subscribe to nothing.
+        const randomPerProcess = isKnativeService(w.object) && v === 'CEX_REPLICA_ID';
+        expect(v in cm || own.has(v) || knativeSets || randomPerProcess, `${w.label}: ${v}`).toBe(true);
+      }
+    }
+  });
+
+  it('puts every other variable of shared/config in the ConfigMap, secrets in the Secret, per-workload ones on the workload', () => {
+    for (const v of CONFIG_VARIABLES) {
+      if (SECRET_VARIABLES.includes(v) || PER_WORKLOAD.includes(v)) expect(v in cm, `${v} must not be in ${CONFIG_MAP}`).toBe(false);
+      else expect(v in cm, `${v}: add it to knative/base/config.yaml (or explain here why it is not deployed)`).toBe(true);
+    }
+  });
+
+  it('reads secrets only through secretKeyRef to cex-secrets; DATABASE_URL required, the others optional', () => {
+    for (const w of all) {
+      for (const v of SECRET_VARIABLES) {
+        const e = w.container.env?.find((x) => x.name === v);
+        if (w.target === 'migrate' && v !== 'DATABASE_URL') {
+          expect(e, `${w.label} needs only DATABASE_URL`).toBeUndefined();
+          continue;
+        }
+        expect(e?.value, `${w.label}: ${v} must not be a literal`).toBeUndefined();
+        expect(e?.valueFrom?.secretKeyRef, `${w.label}: ${v}`).toEqual({ name: SECRET, key: v, ...(v === 'DATABASE_URL' ? {} : { optional: true }) });
+      }
+    }
+  });
+
+  it('commits secret values only in the kind overlay, marked dev-only', () => {
+    const secrets = objects.filter((o) => o.kind === 'Secret');
+    if (name === 'base') expect(secrets).toEqual([]);
+    for (const s of secrets) {
+      expect(s.metadata.labels?.['cex.kaaiot.dev/dev-only'], `Secret ${s.metadata.name}`).toBe('true');
+      for (const value of Object.values((s.stringData ?? {}) as Record<string, string>)) expect(value).toMatch(/dev-only/);
+    }
+    if (kindSecret) expect(Object.keys(secretValues)).toContain('DATABASE_URL');
+  });
+
+  it('resolves to a valid config for every workload (loadConfig accepts it and picks the right unit)', () => {
+    for (const w of all) {
+      const config = loadConfig(environmentOf(w, objects, secretValues));
+      expect(config.functionTarget, w.label).toBe(w.target);
+      expect(config.port).toBe(8080);
+    }
+  });
+
+  it('points the bridge at the cluster-local addresses of the functions it forwards to', () => {
+    const bridge = all.find((w) => w.target === 'nats-bridge')!;
+    const config = loadConfig(environmentOf(bridge, objects, secretValues));
+    const expected = { commandSubmit: 'command-submit', espInbound: 'esp-inbound', scmpConfigReload: 'scmp-config-reload' };
+    for (const [key, service] of Object.entries(expected)) {
+      expect(config.functionUrls[key as keyof typeof expected]).toBe(`http://${service}.${namespace}.svc.cluster.local`);
+      const ksvc = find(objects, 'Service', service, 'serving.knative.dev');
+      expect(ksvc?.metadata.namespace, `Knative Service ${service}`).toBe(namespace);
+      expect(all.find((w) => w.object === ksvc)?.target).toBe(service);
+    }
+  });
+
+  it('probes /readyz and /healthz on the serving port of every long-running workload', () => {
+    for (const w of all.filter((w) => w.target !== 'migrate')) {
+      const port = w.container.ports?.[0]?.containerPort;
+      expect(port, w.label).toBe(8080);
+      expect(w.container.readinessProbe?.httpGet, w.label).toEqual({ path: '/readyz', port });
+      expect(w.container.livenessProbe?.httpGet, w.label).toEqual({ path: '/healthz', port });
+    }
+  });
+
+  it('follows the rules Knative checks on revisions', () => {
+    for (const o of ksvcs) {
+      const label = `Knative Service ${o.metadata.name}`;
+      const w = all.find((x) => x.object === o)!;
+      const spec = revisionSpec(o);
+      const a = templateAnnotations(o);
+      expect((o.spec as { template: { spec: { containers: unknown[] } } }).template.spec.containers, label).toHaveLength(1);
+      expect(['http1', 'h2c'], label).toContain(w.container.ports?.[0]?.name);
+      for (const e of w.container.env ?? []) expect(KNATIVE_RESERVED_ENV, `${label}: env ${e.name}`).not.toContain(e.name);
+      expect(Object.keys(cm).filter((k) => KNATIVE_RESERVED_ENV.includes(k))).toEqual([]);
+      expect(spec.timeoutSeconds, label).toBeLessThanOrEqual(600); // max-revision-timeout-seconds default
+      expect(spec.containerConcurrency, label).toBeGreaterThan(0);
+      expect(spec.containerConcurrency, label).toBeLessThanOrEqual(1000); // container-concurrency-target-... max
+      expect(Number(a['autoscaling.knative.dev/min-scale']), label).toBeLessThanOrEqual(Number(a['autoscaling.knative.dev/max-scale']));
+      expect(a['autoscaling.knative.dev/metric'], label).toBe('concurrency');
+      expect(Number(a['autoscaling.knative.dev/target-utilization-percentage']), label).toBeGreaterThan(0);
+      expect(Number(a['autoscaling.knative.dev/target-utilization-percentage']), label).toBeLessThanOrEqual(100);
+      expect(o.metadata.labels?.['networking.knative.dev/visibility'], `${label} is reached through the ingress only`).toBe('cluster-local');
+    }
+  });
+
+  it('holds sync waiters with high concurrency, and keeps the bridge running', () => {
+    const submit = find(objects, 'Service', 'command-submit', 'serving.knative.dev')!;
+    expect(revisionSpec(submit).containerConcurrency).toBeGreaterThanOrEqual(1000);
+    const bridge = find(objects, 'Deployment', 'nats-bridge')!;
+    expect((bridge.spec as { replicas: number }).replicas).toBeGreaterThanOrEqual(1);
+    const pdb = find(objects, 'PodDisruptionBudget', 'nats-bridge')!;
+    expect((pdb.spec as { minAvailable: number }).minAvailable).toBeGreaterThanOrEqual(1);
+    expect((pdb.spec as { selector: unknown }).selector).toEqual((bridge.spec as { selector: unknown }).selector);
+  });
+
+  it('fits each shutdown in its grace period, and lets HTTP units outlive the 60 s sync ceiling', () => {
+    for (const o of ksvcs) {
+      const w = all.find((x) => x.object === o)!;
+      const unit = units.find((u) => u.name === w.target)!;
+      const timeout = revisionSpec(o).timeoutSeconds!;
+      // Knative uses timeoutSeconds as the pod's termination grace period:
+      // the queue-proxy drain, the longest request, then CEX's own shutdown.
+      const longest = w.target === 'command-submit' ? maxAwait : 0;
+      expect(timeout, `${o.metadata.name}: timeoutSeconds`).toBeGreaterThanOrEqual(KNATIVE_DRAIN_SECONDS + longest + grace / 1000);
+      if (unit.routes?.length) expect(timeout, `${o.metadata.name} serves REST`).toBeGreaterThan(maxAwait);
+    }
+    const bridge = find(objects, 'Deployment', 'nats-bridge')!;
+    const period = (bridge.spec as { template: { spec: { terminationGracePeriodSeconds: number } } }).template.spec.terminationGracePeriodSeconds;
+    expect(period * 1000).toBeGreaterThanOrEqual(grace + 5000);
+  });
+
+  it('stays within the Postgres connection budget', () => {
+    let total = 0;
+    for (const w of all.filter((w) => w.target !== 'migrate')) {
+      const env = environmentOf(w, objects, secretValues);
+      const pool = Number(env.CEX_DB_POOL_MAX ?? 10) + 1; // + the LISTEN connection
+      const replicas = isKnativeService(w.object)
+        ? Number(templateAnnotations(w.object)['autoscaling.knative.dev/max-scale'])
+        : (w.object.spec as { replicas: number }).replicas;
+      expect(replicas, `${w.label}: bounded scale`).toBeGreaterThan(0);
+      total += replicas * pool;
+    }
+    if (name === 'base') expect(total, 'the figure quoted in knative/base/config.yaml and knative/README.md').toBe(308);
+    const postgres = find(objects, 'StatefulSet', 'postgres');
+    if (postgres) {
+      const args = ((postgres.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args ?? []).join(' ');
+      const max = Number(/max_connections=(\d+)/.exec(args)?.[1] ?? 100);
+      expect(total + 10, 'kind Postgres max_connections').toBeLessThanOrEqual(max);
+    }
+  });
+
+  describe('ingress', () => {
+    const vs = find(objects, 'VirtualService', 'cex-api')!;
+    const spec = vs.spec as VirtualServiceSpec;
+    const routes = [...units.flatMap((u) => u.routes ?? []), ...UPCOMING_ROUTES];
+
+    it('is bound to the Knative ingress gateway and forwards to the cluster-local gateway', () => {
+      expect(spec.gateways).toEqual(['knative-serving/knative-ingress-gateway']);
+      expect(spec.hosts.length).toBeGreaterThan(0);
+      for (const rule of spec.http) expect(rule.route?.map((r) => r.destination.host)).toEqual(['knative-local-gateway.istio-system.svc.cluster.local']);
+    });
+
+    it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))('routes %s (under /cex) to its unit', (_, route) => {
+      const sample = samplePath(route.path);
+      for (const method of route.method === 'GET' ? ['GET', 'HEAD'] : [route.method]) {
+        const routed = routeRequest(spec, method, `/cex${sample}`);
+        expect(routed, `${method} /cex${sample}`).toBeDefined();
+        expect(routed!.authority).toBe(`${route.unit}.${namespace}.svc.cluster.local`);
+        expect(routed!.path).toBe(sample);
+        expect(routed!.headers['X-Forwarded-Prefix']).toBe('/cex');
+        const ksvc = find(objects, 'Service', route.unit, 'serving.knative.dev')!;
+        expect(routed!.timeoutSeconds, 'route timeout within the revision timeout').toBeLessThanOrEqual(revisionSpec(ksvc).timeoutSeconds!);
+        if (route.unit === 'command-submit') expect(routed!.timeoutSeconds).toBeGreaterThan(maxAwait);
+        // A retry after the request reached CEX could create a command twice.
+        if (method === 'POST') expect(routed!.retryOn?.split(',').filter((c) => !['connect-failure', 'refused-stream'].includes(c))).toEqual([]);
+      }
+    });
+
+    it('resolves paths whose segments look like other routes\' literals to the right unit', () => {
+      for (const c of AMBIGUOUS_LOOKING) {
+        expect(routeRequest(spec, c.method, `/cex${c.path}`)?.authority, `${c.method} ${c.path}`).toBe(`${c.unit}.${namespace}.svc.cluster.local`);
+      }
+    });
+
+    it('exposes nothing but the API (no /cloudevents, /metrics, probes; nothing outside /cex/api/v1)', () => {
+      for (const [method, p] of NOT_EXPOSED) expect(routeRequest(spec, method!, p!), `${method} ${p}`).toBeUndefined();
+    });
+  });
+});
+
+describe('openfaas/stack.yml', () => {
+  const dir = path.join(REPO_ROOT, 'openfaas');
+  const [stack] = parseYamlFile(path.join(dir, 'stack.yml')) as {
+    functions: Record<string, { image: string; environment?: Record<string, string>; environment_file?: string[]; annotations?: Record<string, string> }>;
+  }[];
+  const [shared] = parseYamlFile(path.join(dir, 'cex-config.yml')) as { environment: Record<string, string> }[];
+  const base = configMapData(deployments()[0]!.objects, CONFIG_MAP);
+
+  it('runs every function unit of the image, one per name, from one image', () => {
+    const functions = Object.entries(stack!.functions);
+    expect(functions.map(([name]) => name).sort()).toEqual(unitNames.filter((n) => n !== 'nats-bridge').sort());
+    for (const [name, f] of functions) {
+      expect(f.environment?.FUNCTION_TARGET, name).toBe(name);
+      expect(f.annotations).toMatchObject({ 'com.openfaas.health.http.path': '/healthz', 'com.openfaas.ready.http.path': '/readyz' });
+    }
+    expect(new Set(functions.map(([, f]) => f.image)).size).toBe(1);
+  });
+
+  it('sets only variables the config schema reads, with the values of knative/base, and loads', () => {
+    for (const [key, value] of Object.entries(shared!.environment)) {
+      expect(CONFIG_VARIABLES, key).toContain(key);
+      if (key !== 'NATS_URL') expect(value, key).toBe(base[key]);
+    }
+    for (const [name, f] of Object.entries(stack!.functions)) {
+      for (const key of Object.keys(f.environment ?? {})) expect(CONFIG_VARIABLES, `${name}: ${key}`).toContain(key);
+      const env = { ...shared!.environment, ...f.environment, DATABASE_URL: 'postgres://cex:placeholder@postgres:5432/cex' };
+      expect(loadConfig(env).functionTarget).toBe(name);
+    }
+  });
+});
