@@ -1,7 +1,6 @@
 import type { Server, ServerResponse } from 'node:http';
 import type { Runtime } from '../runtime/index.js';
 import { tenancyFor } from '../tenancy/index.js';
-import { waitersFor } from '../waiters/index.js';
 import { createHostServer } from './server.js';
 import type { UnitDefinition } from './units.js';
 
@@ -60,19 +59,13 @@ export async function serveUnits(rt: Runtime, units: UnitDefinition[], devMode: 
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = setTimeout(() => server.closeAllConnections(), rt.config.shutdownGraceMs);
-      // A request that was already past its 503 check (storing its command)
-      // registers its waiter after the release in 2.: release again until the
-      // last connection closes, or it would hang until the grace timer resets
-      // it, its command stored and its caller unanswered.
-      const release = setInterval(() => waitersFor(rt).releaseAll(), 20);
       // Sockets whose response ends now stay open as idle keep-alives and
       // would hold the exit for the whole grace period: close the idle ones
       // whenever no request is left (until then a request arriving on one
-      // still gets its 503 and `connection: close`).
+      // still gets its 503 and `connection: close`). test/deploy/sigterm.test.ts
       draining = true;
       if (inFlight === 0) server.closeIdleConnections();
       await closed;
-      clearInterval(release);
       clearTimeout(grace);
       // 4. Only now the listener and the pool close.
       await rt.close();
