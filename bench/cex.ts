@@ -1,0 +1,159 @@
+import type { Sql } from '../shared/db/index.js';
+import { startSimulator, type Simulator } from '../shared/simulator/index.js';
+import type { BenchHost } from './lib/host.js';
+import { HttpClient } from './lib/http.js';
+import { nowMs, progress, round, runConcurrently, Samples } from './lib/stats.js';
+
+export interface CexTarget {
+  host: BenchHost;
+  sql: Sql;
+  natsUrl: string;
+  cex: string;
+  kpc: string;
+}
+
+/** A simulator playing `count` endpoints that execute every pushed command at once. */
+export function simulatorFor(t: CexTarget, prefix: string, count: number): Promise<Simulator> {
+  return startSimulator({
+    natsUrl: t.natsUrl,
+    cexInstanceName: t.cex,
+    kpcInstanceName: t.kpc,
+    endpointPrefix: prefix,
+    endpoints: count,
+    appVersionName: 'bench-v1',
+    pollOnStart: false,
+  });
+}
+
+const invokeUrl = (t: CexTarget, endpointId: string, query: string) =>
+  `${t.host.url}/api/v1/endpoints/${endpointId}/commands/reboot?${query}`;
+
+/**
+ * Sync invoke round trip: REST → push over NATS → simulated endpoint →
+ * result → REST 200, at a given concurrency (each concurrent caller on its
+ * own endpoint, as a fleet would be).
+ */
+export async function measureSync(t: CexTarget, concurrency: number, total: number): Promise<{ p50: number; p99: number; n: number; perSecond: number; non200: number }> {
+  const sim = await simulatorFor(t, `sync${concurrency}-`, concurrency);
+  const client = new HttpClient(concurrency);
+  const samples = new Samples();
+  let non200 = 0;
+  const one = async (i: number) => {
+    const endpoint = sim.endpointIds[i % concurrency]!;
+    const res = await client.request('POST', invokeUrl(t, endpoint, 'awaitTimeout=30'), '{"n":1}');
+    if (res.status !== 200) non200++;
+  };
+  await runConcurrently(concurrency, Math.min(total, concurrency * 5), one); // warm-up
+  const started = nowMs();
+  await runConcurrently(concurrency, total, (i) => samples.time(() => one(i)));
+  const perSecond = Math.round(total / ((nowMs() - started) / 1000));
+  client.close();
+  await sim.stop();
+  return { ...samples.summary(), perSecond, non200 };
+}
+
+/**
+ * Async throughput at steady state: callers invoke with awaitTimeout=0 as
+ * fast as CEX accepts; the simulator executes every push. Counted from the
+ * database: commands that became EXECUTED per second in the measured window.
+ */
+export async function measureAsync(t: CexTarget, concurrency: number, ms: number): Promise<{ acceptedPerSecond: number; executedPerSecond: number; backlogAtEnd: number }> {
+  const endpoints = 500;
+  const sim = await simulatorFor(t, 'async-', endpoints);
+  const client = new HttpClient(concurrency);
+  let accepted = 0;
+  let stop = false;
+  const loops = Array.from({ length: concurrency }, async (_, loop) => {
+    for (let i = 0; !stop; i++) {
+      const res = await client.request('POST', invokeUrl(t, sim.endpointIds[(loop + i * concurrency) % endpoints]!, 'awaitTimeout=0'), '1');
+      if (res.status === 202) accepted++;
+    }
+  });
+  const warm = ms / 4;
+  await new Promise((r) => setTimeout(r, warm));
+  const countExecuted = async () =>
+    (await t.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM commands WHERE endpoint_id LIKE 'async-%' AND status = 'EXECUTED'`)[0]!.n;
+  const [e0, a0, t0] = [await countExecuted(), accepted, nowMs()];
+  await new Promise((r) => setTimeout(r, ms));
+  const [e1, a1, t1] = [await countExecuted(), accepted, nowMs()];
+  stop = true;
+  await Promise.all(loops);
+  client.close();
+  const [backlog] = await t.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM commands WHERE endpoint_id LIKE 'async-%' AND status = 'PENDING'`;
+  await sim.stop();
+  const seconds = (t1 - t0) / 1000;
+  return { acceptedPerSecond: Math.round((a1 - a0) / seconds), executedPerSecond: Math.round((e1 - e0) / seconds), backlogAtEnd: backlog!.n };
+}
+
+/**
+ * 10,000 concurrent sync invokes held by one instance, whose results are
+ * recorded later by a second writer (`record`): all must be answered 200,
+ * with one LISTEN connection; RSS of the host before and at the peak.
+ */
+export async function measureWaiters(
+  t: CexTarget,
+  count: number,
+  record: (endpointId: string, commandId: number) => Promise<void>,
+): Promise<{ waiters: number; answered200: number; listenConnections: number; rssBeforeMiB: number; rssPeakMiB: number; wakeAllMs: number }> {
+  const rssBeforeMiB = t.host.rssMiB();
+  const client = new HttpClient(count + 10);
+  const endpoints = Array.from({ length: count }, (_, i) => `waiter-${i}`);
+  let answered200 = 0;
+  const calls = endpoints.map((e) =>
+    client.request('POST', invokeUrl(t, e, 'awaitTimeout=60&commandTtl=120000'), 'null').then((r) => {
+      if (r.status === 200) answered200++;
+    }),
+  );
+  for (;;) {
+    const [row] = await t.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM commands WHERE endpoint_id LIKE 'waiter-%'`;
+    progress(`waiters: ${row!.n}/${count} commands created`);
+    if (row!.n >= count) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  const rssPeakMiB = t.host.rssMiB();
+  const [listen] = await t.sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'cex-%-listener'`;
+  const started = nowMs();
+  await runConcurrently(32, count, (i) => record(endpoints[i]!, 1));
+  await Promise.all(calls);
+  const wakeAllMs = Math.round(nowMs() - started);
+  client.close();
+  return { waiters: count, answered200, listenConnections: listen!.n, rssBeforeMiB, rssPeakMiB, wakeAllMs };
+}
+
+/**
+ * History on `rows` stored commands, seeded in one INSERT … SELECT from
+ * generate_series: keyset pages of 50 of the per-application list (walking
+ * nextCursor deep into it), its first page, and a per-endpoint page of 50.
+ */
+export async function measureHistory(t: CexTarget, rows: number, pages: number) {
+  progress(`history: seeding ${rows.toLocaleString()} commands`);
+  const seedStarted = nowMs();
+  await t.sql`
+    INSERT INTO commands (endpoint_id, command_type, command_id, tenant_id, status, status_code, request_payload,
+                          response_payload, created_at, updated_at, expires_at, ttl_millis, app_version_name, application_name)
+    SELECT 'hist-' || (i % 10000), 'reboot', i / 10000 + 1, 'kaa',
+           CASE WHEN i % 10 = 0 THEN 'PENDING' ELSE 'EXECUTED' END, 200, '{"n":1}', '"ok"',
+           now() - make_interval(secs => (${rows}::int - i) * 0.5), now(), now() + interval '1 day', 60000, 'histapp-v1', 'histapp'
+      FROM generate_series(0, ${rows}::int - 1) AS i`;
+  await t.sql`ANALYZE commands`;
+  const seedSeconds = round((nowMs() - seedStarted) / 1000, 1);
+  const client = new HttpClient(1);
+  const api = `${t.host.url}/api/v1/endpoints/commands`;
+  const keyset = new Samples();
+  let cursor: string | null = null;
+  for (let i = 0; i < pages; i++) {
+    progress(`history: keyset page ${i + 1}/${pages}`);
+    const url: string = `${api}/histapp?size=50${cursor ? `&cursor=${cursor}` : ''}`;
+    const res = await keyset.time(() => client.request('GET', url));
+    cursor = (JSON.parse(res.body) as { nextCursor: string | null }).nextCursor;
+    if (!cursor) break;
+  }
+  const firstPage = new Samples();
+  for (let i = 0; i < pages; i++) await firstPage.time(() => client.request('GET', `${api}/histapp?size=50`));
+  const endpointPage = new Samples();
+  for (let i = 0; i < pages; i++) await endpointPage.time(() => client.request('GET', `${api}?endpointId=hist-${i % 10000}&limit=50`));
+  client.close();
+  return { rows, seedSeconds, keysetPage50: keyset.summary(), firstPage50: firstPage.summary(), endpointPage50: endpointPage.summary() };
+}

@@ -1,0 +1,62 @@
+import { Logger, makeWorkerUtils, run } from 'graphile-worker';
+import postgres from 'postgres';
+import { nowMs, Samples } from './lib/stats.js';
+
+/**
+ * The peer, side by side: graphile-worker (a Postgres job queue with
+ * LISTEN/NOTIFY wake-ups) on the same Postgres in the same run, running the
+ * async workload as a job per command whose task records a result. What it
+ * does per job is what CEX does per command minus the push and the endpoint.
+ */
+export async function measurePeer(databaseUrl: string, concurrency: number, ms: number) {
+  const sql = postgres(databaseUrl, { max: 4, onnotice: () => undefined });
+  await sql`CREATE TABLE IF NOT EXISTS peer_results (job_key text PRIMARY KEY, result jsonb, done_at timestamptz DEFAULT now())`;
+  const utils = await makeWorkerUtils({ connectionString: databaseUrl });
+  await utils.migrate();
+  const latency = new Samples();
+  let done = 0;
+  const runner = await run({
+    connectionString: databaseUrl,
+    concurrency: 16,
+    noHandleSignals: true,
+    pollInterval: 1000,
+    logger: silentLogger(),
+    taskList: {
+      // The no-op command: record its result, as an endpoint's result is recorded.
+      record: async (payload, helpers) => {
+        const { key, addedAt } = payload as { key: string; addedAt: number };
+        await helpers.query('INSERT INTO peer_results (job_key, result) VALUES ($1, $2) ON CONFLICT DO NOTHING', [key, '{"ok":true}']);
+        latency.add(nowMs() - addedAt);
+        done++;
+      },
+    },
+  });
+  let stop = false;
+  let added = 0;
+  const adders = Array.from({ length: concurrency }, async (_, loop) => {
+    for (let i = 0; !stop; i++) {
+      await utils.addJob('record', { key: `${loop}-${i}`, addedAt: nowMs() });
+      added++;
+    }
+  });
+  await new Promise((r) => setTimeout(r, ms / 4));
+  const [d0, a0, t0] = [done, added, nowMs()];
+  await new Promise((r) => setTimeout(r, ms));
+  const [d1, a1, t1] = [done, added, nowMs()];
+  stop = true;
+  await Promise.all(adders);
+  await runner.stop();
+  await utils.release();
+  await sql.end();
+  const seconds = (t1 - t0) / 1000;
+  return {
+    addedPerSecond: Math.round((a1 - a0) / seconds),
+    donePerSecond: Math.round((d1 - d0) / seconds),
+    addToDone: latency.summary(),
+  };
+}
+
+function silentLogger(): Logger {
+  // The bench keeps its output to the table.
+  return new Logger(() => () => undefined);
+}

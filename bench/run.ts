@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../shared/config/index.js';
+import { recordEndpointResults } from '../shared/commands/index.js';
+import { createRuntime } from '../shared/runtime/index.js';
+import { measureAsync, measureHistory, measureSync, measureWaiters, type CexTarget } from './cex.js';
+import { measureColdStart } from './cold-start.js';
+import { measureFloors } from './floors.js';
+import { measureIdeal } from './ideal.js';
+import { benchEnv } from './lib/env.js';
+import { startBenchHost } from './lib/host.js';
+import { progress, progressDone } from './lib/stats.js';
+import { measurePeer } from './peer.js';
+import { printReport, writeReport, type Report } from './report.js';
+import { measureBatch } from './batch.js';
+
+/**
+ * `make bench`: CEX's speed and scale against floors measured in the same run
+ * (quick by default; BENCH=full for longer runs and bigger samples).
+ */
+const FULL = process.env.BENCH === 'full';
+const SETTINGS = {
+  mode: FULL ? 'full' : 'quick',
+  floorSamples: FULL ? 3000 : 500,
+  ceilingMs: FULL ? 10_000 : 3000,
+  sync1: FULL ? 2000 : 300,
+  sync200: FULL ? 20_000 : 3000,
+  asyncConcurrency: 64,
+  asyncMs: FULL ? 30_000 : 8000,
+  waiters: 10_000,
+  historyRows: 1_000_000,
+  historyPages: FULL ? 500 : 100,
+  batchEndpoints: 10_000,
+};
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  progress('starting Postgres and NATS');
+  const env = await benchEnv();
+  const cex = `cex-bench-${randomBytes(3).toString('hex')}`;
+  const kpc = `kpc-bench-${randomBytes(3).toString('hex')}`;
+  const report: Partial<Report> = { settings: SETTINGS, sources: { postgres: env.postgresSource, nats: env.natsSource } };
+  try {
+    progress('floors: NATS round trip, Postgres commit, NOTIFY wake-up, insert ceiling, HTTP hop');
+    report.floors = await measureFloors(env.databaseUrl, env.natsUrl, SETTINGS.floorSamples, SETTINGS.ceilingMs);
+
+    progress('cold start of each function target');
+    const coldEnv = { DATABASE_URL: env.databaseUrl, NATS_URL: env.natsUrl, CEX_AUTH: 'off', CEX_INSTANCE_NAME: `${cex}-cold` };
+    report.coldStartMs = {};
+    for (const target of ['command-submit', 'command-lookup', 'history-listing', 'esp-inbound', 'scmp-config-reload', 'nats-bridge']) {
+      report.coldStartMs[target] = Math.round(await measureColdStart(target, coldEnv));
+    }
+
+    progress('starting CEX (dev host: every unit plus the bridge)');
+    const host = await startBenchHost({ DATABASE_URL: env.databaseUrl, NATS_URL: env.natsUrl, CEX_INSTANCE_NAME: cex, KPC_INSTANCE_NAME: kpc });
+    const target: CexTarget = { host, sql: env.sql, natsUrl: env.natsUrl, cex, kpc };
+    try {
+      progress('sync invoke round trip, concurrency 1');
+      report.sync1 = await measureSync(target, 1, SETTINGS.sync1);
+      progress('sync invoke round trip, concurrency 200');
+      report.sync200 = await measureSync(target, 200, SETTINGS.sync200);
+      progress('async throughput');
+      report.async = await measureAsync(target, SETTINGS.asyncConcurrency, SETTINGS.asyncMs);
+      progress('batch creation');
+      report.batch = await measureBatch(target, SETTINGS.batchEndpoints);
+      progress('10,000 waiters');
+      const recorder = createRuntime(loadConfig({ DATABASE_URL: env.databaseUrl, CEX_AUTH: 'off', CEX_LOG_LEVEL: 'warn' }), 'bench-recorder');
+      report.waiters = await measureWaiters(target, SETTINGS.waiters, async (endpointId, commandId) => {
+        await recordEndpointResults(recorder, endpointId, 'reboot', [{ commandId, statusCode: 200, payload: 'done' }], null);
+      });
+      await recorder.shutdown();
+      report.history = await measureHistory(target, SETTINGS.historyRows, SETTINGS.historyPages);
+    } finally {
+      await host.stop();
+    }
+
+    progress('the one-process ideal');
+    report.ideal = await measureIdeal(env.databaseUrl, env.natsUrl, SETTINGS.sync1, 200);
+    progress('peer: graphile-worker');
+    report.peer = await measurePeer(env.databaseUrl, SETTINGS.asyncConcurrency, SETTINGS.asyncMs);
+  } finally {
+    await env.close();
+  }
+  report.durationSeconds = Math.round((Date.now() - started) / 1000);
+  progressDone();
+  const full = report as Report;
+  printReport(full);
+  const file = await writeReport(full);
+  process.stdout.write(`\nresults written to ${file}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    progressDone();
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
