@@ -89,6 +89,8 @@ async function answerClientData(rt: Runtime, message: ClientData, log: Logger): 
   if (!ENDPOINT_ID_PATTERN.test(endpointId)) {
     return refuse(log, message, 'invalid endpointId; it must be 1-128 characters of A-Z, a-z, 0-9, ".", "_", "~" or "-"');
   }
+  // Postgres text cannot hold NUL: refused here, before a poll marks anything fetched.
+  if (appVersionName.includes('\u0000')) return refuse(log, message, 'appVersionName must not contain \\u0000');
   // With Tekton on, only listed app versions are served (CEX-API.md §7).
   if (!tenancyFor(rt).isKnownAppVersion(appVersionName)) {
     log.info({ appVersionName, resourcePath: message.resourcePath }, 'ClientData of an unlisted app version refused with 404');

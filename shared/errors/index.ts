@@ -105,6 +105,10 @@ export function toCexError(err: unknown): CexError {
   if ((err as { code?: unknown } | null)?.code === '22P05') {
     return new ValidationError('UNSUPPORTED_JSON', 'JSON strings must not contain \\u0000', { cause: err });
   }
+  // Nor can text (22021): a NUL in a reasonPhrase, app version or correlationId.
+  if ((err as { code?: unknown } | null)?.code === '22021') {
+    return new ValidationError('UNSUPPORTED_TEXT', 'text must not contain \\u0000', { cause: err });
+  }
   const kind = classifyPgError(err);
   if (kind === 'unavailable' || kind === 'retryable') {
     return new UnavailableError('DATABASE_UNAVAILABLE', 'the database cannot be reached; nothing was stored', { cause: err });

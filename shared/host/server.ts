@@ -13,6 +13,7 @@ import {
 } from '../http/index.js';
 import { withRuntime, type Runtime } from '../runtime/index.js';
 import type { UnitDefinition } from './units.js';
+import { answerClientError } from './client-error.js';
 
 // The host reads bodies itself (so limits and errors are ours, not express's):
 // REST handlers enforce CEX_MAX_PAYLOAD_BYTES per route; this cap only keeps a
@@ -47,6 +48,9 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
 
   async function serve(req: IncomingMessage & { body?: unknown; rawBody?: Buffer }, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
+    if (req.headers.host === undefined && req.httpVersion === '1.1') {
+      throw new CexError(400, 'MISSING_HOST', 'an HTTP/1.1 request needs a Host header');
+    }
     const { pathname } = routePath(req.url);
     let unitName = single?.name ?? 'host';
     let routeLabel = pathname.startsWith('/units/') ? '/units' : 'unmatched';
@@ -93,12 +97,16 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
     withRuntime(rt, () => framework.emit('request', req, res));
   }
 
-  const server = http.createServer((req, res) => {
+  // Node's own Host check answers a bare 400; serve() answers it as problem+json.
+  const server = http.createServer({ requireHostHeader: false }, (req, res) => {
     serve(req, res).catch((err) => sendProblem(res, err));
   });
-  // Sync invokes wait up to 60 s: keep sockets open past that.
-  server.requestTimeout = 0;
+  // requestTimeout bounds receiving the request (headers and body), not the
+  // sync wait that follows it: 60 s is ample for a 256 KiB body on any link,
+  // and a client trickling its body cannot hold a socket for ever.
+  server.requestTimeout = 60_000;
   server.headersTimeout = 30_000;
+  server.on('clientError', answerClientError);
   server.keepAliveTimeout = 65_000;
   return server;
 }

@@ -86,8 +86,14 @@ export function matchRoute(
   return allowed.length ? { allowed } : undefined;
 }
 
-/** Strips the ingress prefix and any dev-host unit prefix, returning the route path. */
+/**
+ * The path and query of a request target. Dot segments are resolved (as an
+ * ingress does); a backslash is refused: the URL parser would read it as "/",
+ * where a proxy in front reads it as a plain character, so the two would
+ * route one request differently.
+ */
 export function routePath(url: string | undefined): { pathname: string; query: URLSearchParams } {
+  if (url?.split('?', 1)[0]!.includes('\\')) throw new ValidationError('INVALID_PATH', 'the request path must not contain a backslash');
   const parsed = new URL(url ?? '/', 'http://cex.local');
   return { pathname: parsed.pathname, query: parsed.searchParams };
 }
