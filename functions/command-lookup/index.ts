@@ -6,6 +6,7 @@ import { sendJson, type Route } from '../../shared/http/index.js';
 import { authorize, descriptorSchema, oneCommandPath, parsePath, SCOPES } from '../../shared/rest/index.js';
 import { runtime } from '../../shared/runtime/index.js';
 import { readCommand } from '../../shared/store/index.js';
+import { commandEventsRoute, endpointEventsRoute } from './events.js';
 
 const PATH = '/api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}';
 
@@ -49,5 +50,8 @@ export const deleteRoute: Route = {
   },
 };
 
-/** command-lookup: REST read and delete of one command. */
-export const commandLookup = defineUnit({ name: 'command-lookup', routes: [readRoute, deleteRoute] });
+/** command-lookup: REST read and delete of one command, and live status streams. */
+export const commandLookup = defineUnit({
+  name: 'command-lookup',
+  routes: [readRoute, deleteRoute, commandEventsRoute, endpointEventsRoute],
+});

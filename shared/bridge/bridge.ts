@@ -1,9 +1,12 @@
 import { connectNats, type NatsHandle, type Subscription } from '../nats/index.js';
 import type { Runtime } from '../runtime/index.js';
+import { CallbackDeliverer, callbackSettings, type CallbackSettings } from './callbacks.js';
 import { DEFAULT_DRAINER_SETTINGS, OutboxDrainer, type DrainerSettings } from './drainer.js';
 import { DEFAULT_FORWARD_SETTINGS, type ForwardSettings } from './forward.js';
 import { Inbound } from './inbound.js';
 import { DEFAULT_MAINTENANCE_SETTINGS, startMaintenance, type MaintenanceSettings } from './maintenance.js';
+import { serveNatsRequests } from './request-route.js';
+import { NatsRequests } from './requests.js';
 import { bridgeRoutes } from './routes.js';
 import { DEFAULT_WORK_QUEUE_LIMITS, type WorkQueueLimits } from './work-queue.js';
 
@@ -13,6 +16,7 @@ export interface BridgeSettings {
   limits: WorkQueueLimits;
   drainer: DrainerSettings;
   maintenance: MaintenanceSettings;
+  callbacks: CallbackSettings;
 }
 
 export interface Bridge {
@@ -27,7 +31,8 @@ export interface Bridge {
 /**
  * Starts the nats-bridge (DESIGN.md): one named NATS connection, the
  * subscriptions of routes.ts forwarded to the functions, the outbox drainer,
- * and the maintenance loops (re-push, expiry, retention). The database loops
+ * the callback deliverer, NATS requests on behalf of functions (20/EFMP) and
+ * the maintenance loops (re-push, expiry, retention). The database loops
  * start at once; NATS work starts when the connection is up (connectNats
  * waits for the server forever), and readiness stays false until then.
  */
@@ -37,6 +42,7 @@ export function startBridge(rt: Runtime, overrides: Partial<BridgeSettings> = {}
     limits: overrides.limits ?? DEFAULT_WORK_QUEUE_LIMITS,
     drainer: overrides.drainer ?? DEFAULT_DRAINER_SETTINGS,
     maintenance: overrides.maintenance ?? DEFAULT_MAINTENANCE_SETTINGS,
+    callbacks: overrides.callbacks ?? callbackSettings(rt.config),
   };
   const { natsUrl, replicaId } = rt.config;
   if (!natsUrl) throw new Error('NATS_URL is required by the nats-bridge');
@@ -48,6 +54,10 @@ export function startBridge(rt: Runtime, overrides: Partial<BridgeSettings> = {}
 
   const drainer = new OutboxDrainer(rt, () => handle, settings.drainer);
   const loops = startMaintenance(rt, () => drainer.trigger(), settings.maintenance);
+  // Callbacks go over HTTP, not NATS: they are delivered even while NATS is down.
+  const callbacks = new CallbackDeliverer(rt, settings.callbacks).start();
+  const requests = new NatsRequests(rt.config, log);
+  const unserve = serveNatsRequests(rt, requests, () => !stopping && (handle?.connected() ?? false));
   const inbound = new Inbound({
     config: rt.config,
     log,
@@ -78,6 +88,7 @@ export function startBridge(rt: Runtime, overrides: Partial<BridgeSettings> = {}
     );
     // The server has every SUB once the flush's PONG is back.
     await h.nc.flush();
+    await requests.start(h.nc);
     drainer.start();
     log.info({ subjects: subscriptions.map((s) => s.getSubject()), queue: rt.config.instanceName }, 'bridge subscribed');
   })();
@@ -94,10 +105,17 @@ export function startBridge(rt: Runtime, overrides: Partial<BridgeSettings> = {}
       await within(ready.catch(() => undefined), Math.min(1_000, grace * 0.1));
       // 1. No new messages: UNSUB each subscription; what was delivered already still arrives.
       await within(Promise.all(subscriptions.map((s) => s.drain().catch(() => undefined))), deadline - reserve - Date.now());
-      // 2. Finish in-flight and queued forwards (their answers still get published).
+      // 2. Finish in-flight and queued forwards (their answers still get published);
+      //    functions' NATS requests waiting for a reply answer 503.
+      unserve();
+      requests.stop();
       await inbound.finish(deadline - reserve);
-      // 3. Stop the loops, then one last pass over the outbox.
-      await within(Promise.all([...loops.map((l) => l.stop()), drainer.stop()]), deadline - Date.now());
+      // 3. Stop the loops and callbacks (an unfinished one is released for
+      //    the next bridge), then one last pass over the outbox.
+      await within(
+        Promise.all([...loops.map((l) => l.stop()), drainer.stop(), callbacks.stop(deadline - reserve)]),
+        deadline - Date.now(),
+      );
       if (handle?.connected()) await within(drainer.drain().catch(() => 0), deadline - Date.now());
       // 4. Flush what was published and close.
       if (handle && !handle.nc.isClosed()) {

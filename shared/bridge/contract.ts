@@ -65,3 +65,29 @@ export const EVENT_TARGETS: Record<EventType, 'esp-inbound' | 'command-submit' |
 export function answer(messages: { subject: string; data: Uint8Array }[]): FunctionAnswer {
   return { publish: messages.map((m) => ({ subject: m.subject, data: Buffer.from(m.data).toString('base64') })) };
 }
+
+/**
+ * The bridge's one internal HTTP endpoint (not in the public API, not behind
+ * the ingress): NATS request/reply on behalf of a function, which has no
+ * NATS connection of its own. POST a NatsRequestBody; the bridge publishes
+ * with its own replica subject as replyTo (3/ISM) and answers 200 with a
+ * NatsReplyBody once the matching reply (same correlationId) arrives; 504
+ * NATS_REQUEST_TIMEOUT when none came within timeoutMs; 503 NATS_UNAVAILABLE
+ * when NATS is down; 403 SUBJECT_NOT_ALLOWED for a subject it does not
+ * request on behalf of functions (only 20/EFMP's today).
+ */
+export const NATS_REQUEST_PATH = '/nats/request';
+
+export interface NatsRequestBody {
+  subject: string;
+  /** The request bytes, base64. */
+  data: string;
+  timeoutMs: number;
+}
+
+export interface NatsReplyBody {
+  /** The subject the reply arrived on. */
+  subject: string;
+  /** The reply bytes, base64. */
+  data: string;
+}

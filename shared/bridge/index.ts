@@ -12,3 +12,8 @@ export { bridgeRoutes, type BridgeRoute, type SubjectKind } from './routes.js';
 export { buildCipResult, buildPush, isPublishableSubject } from './messages.js';
 export { cloudEventHeaders, functionUrl } from './cloudevent.js';
 export { screenMessage } from './screen.js';
+export { CallbackDeliverer, callbackBackoffMs, callbackSettings, type CallbackSettings } from './callbacks.js';
+export { callbackHostAllowed, callbackSignature, postCallback, type AttemptResult, type CallbackAttempt } from './callback-post.js';
+export { NatsRequests, NatsRequestTimeoutError } from './requests.js';
+export { natsRequestRoute } from './request-route.js';
+export { natsRequest } from './client.js';

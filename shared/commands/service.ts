@@ -1,4 +1,4 @@
-import { CHANNELS, commandKey, notify } from '../db/index.js';
+import { CHANNELS, commandKey, notify, notifyAll, type Notification } from '../db/index.js';
 import type { Command, CommandRef } from '../domain/index.js';
 import { tenancyFor } from '../tenancy/index.js';
 import type { Runtime } from '../runtime/index.js';
@@ -27,7 +27,12 @@ export function applicationOf(rt: Runtime, appVersionName: string): string | nul
 
 export async function invokeCommand(rt: Runtime, input: Omit<NewCommand, 'applicationOf'>): Promise<CreateOutcome> {
   const outcome = await createCommand(rt.sql, { ...input, applicationOf: (v) => applicationOf(rt, v) });
-  if (outcome.outboxWritten) await notify(rt.sql, CHANNELS.outbox);
+  // The new key wakes the endpoint's live streams; it rides in the same
+  // statement as the outbox hint, so a create still costs one NOTIFY round trip.
+  const hints: Notification[] = [];
+  if (outcome.outboxWritten) hints.push({ channel: CHANNELS.outbox });
+  if (outcome.created) hints.push({ channel: CHANNELS.command, keys: [commandKey(outcome.command)] });
+  if (hints.length > 0) await notifyAll(rt.sql, hints);
   if (outcome.created) rt.metrics.commandsCreated.inc({ origin: input.origin });
   return outcome;
 }

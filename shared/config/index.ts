@@ -85,7 +85,18 @@ const envSchema = z.object({
   CEX_COMMAND_SUBMIT_URL: optionalUrl,
   CEX_ESP_INBOUND_URL: optionalUrl,
   CEX_SCMP_CONFIG_RELOAD_URL: optionalUrl,
+  // Where functions ask the bridge for NATS request/reply (20/EFMP for batch
+  // commands). Unset: the dev host, where the bridge runs in-process.
+  CEX_BRIDGE_URL: optionalUrl,
+  CEX_EFMP_TIMEOUT_MS: integer(10_000, 100, 120_000),
   CEX_SHUTDOWN_GRACE_MS: integer(25_000, 0, 600_000),
+  // Result callbacks (CEX-API.md §2, callbackUrl): each attempt's timeout,
+  // the first retry delay (doubling up to the cap, with jitter) and how long
+  // after the command became final the bridge keeps trying.
+  CEX_CALLBACK_TIMEOUT_MS: integer(10_000, 100, 120_000),
+  CEX_CALLBACK_INITIAL_BACKOFF_MS: integer(1_000, 10, 3_600_000),
+  CEX_CALLBACK_MAX_BACKOFF_MS: integer(300_000, 10, 3_600_000),
+  CEX_CALLBACK_MAX_AGE_MS: integer(3_600_000, 1_000, 7 * 86_400_000),
   // Sync invokes waiting at once in one process; past it, 503 + Retry-After.
   CEX_MAX_WAITERS: integer(10_000, 1, 1_000_000),
 });
@@ -120,7 +131,16 @@ export interface Config {
     readonly espInbound: string;
     readonly scmpConfigReload: string;
   };
+  /** The bridge's internal HTTP endpoint (NATS request/reply for functions). */
+  readonly bridgeUrl: string;
+  readonly efmpTimeoutMs: number;
   readonly shutdownGraceMs: number;
+  readonly callbacks: {
+    readonly timeoutMs: number;
+    readonly initialBackoffMs: number;
+    readonly maxBackoffMs: number;
+    readonly maxAgeMs: number;
+  };
   readonly maxWaiters: number;
 }
 
@@ -173,7 +193,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       espInbound: e.CEX_ESP_INBOUND_URL ?? local('esp-inbound'),
       scmpConfigReload: e.CEX_SCMP_CONFIG_RELOAD_URL ?? local('scmp-config-reload'),
     },
+    bridgeUrl: (e.CEX_BRIDGE_URL ?? local('nats-bridge')).replace(/\/+$/, ''),
+    efmpTimeoutMs: e.CEX_EFMP_TIMEOUT_MS,
     shutdownGraceMs: e.CEX_SHUTDOWN_GRACE_MS,
+    callbacks: {
+      timeoutMs: e.CEX_CALLBACK_TIMEOUT_MS,
+      initialBackoffMs: e.CEX_CALLBACK_INITIAL_BACKOFF_MS,
+      maxBackoffMs: Math.max(e.CEX_CALLBACK_MAX_BACKOFF_MS, e.CEX_CALLBACK_INITIAL_BACKOFF_MS),
+      maxAgeMs: e.CEX_CALLBACK_MAX_AGE_MS,
+    },
     maxWaiters: e.CEX_MAX_WAITERS,
   });
 }

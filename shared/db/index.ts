@@ -1,4 +1,4 @@
 export { createPool, withTransaction, sleep, quoteIdent, type Sql, type TransactionSql } from './pool.js';
 export { PgListener, type NotificationHandler, type ReconnectHook } from './listener.js';
 export { migrate, migrationsApplied, readMigrations, MIGRATIONS_DIR } from './migrate.js';
-export { CHANNELS, commandKey, parseCommandKey, notify } from './notify.js';
+export { CHANNELS, commandKey, parseCommandKey, notify, notifyAll, type Notification } from './notify.js';

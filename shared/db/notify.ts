@@ -7,7 +7,7 @@ import type { Sql } from './pool.js';
  * commit behind one database-wide lock (DESIGN.md, measured 1,301/s vs 2,503/s).
  */
 export const CHANNELS = {
-  /** A command changed (result, expiry, delete): payload = command keys, newline-separated. */
+  /** A command was created or changed (result, expiry, delete): payload = command keys, newline-separated. */
   command: 'cex_command',
   /** New outbox rows (push, CIP result, callback) are due: payload empty. */
   outbox: 'cex_outbox',
@@ -42,6 +42,38 @@ const MAX_PAYLOAD = 7900;
  * A failure is swallowed: the listeners' safety tick re-reads anyway.
  */
 export async function notify(sql: Sql, channel: string, keys: readonly string[] = ['']): Promise<void> {
+  await notifyAll(sql, [{ channel, keys }]);
+}
+
+/** One channel's share of a notifyAll: its keys (none: one empty payload). */
+export interface Notification {
+  channel: string;
+  keys?: readonly string[];
+}
+
+/**
+ * Sends several channels' hints in ONE statement (one short transaction, so
+ * one turn of the NOTIFY queue lock instead of one per channel): a create
+ * tells the outbox drainer and the live streams at the cost of one round trip.
+ */
+export async function notifyAll(sql: Sql, notifications: readonly Notification[]): Promise<void> {
+  const channels: string[] = [];
+  const payloads: string[] = [];
+  for (const { channel, keys = [''] } of notifications) {
+    for (const payload of pack(keys.length ? keys : [''])) {
+      channels.push(channel);
+      payloads.push(payload);
+    }
+  }
+  if (channels.length === 0) return;
+  try {
+    await sql`SELECT pg_notify(c, p) FROM unnest(${channels}::text[], ${payloads}::text[]) AS n(c, p)`;
+  } catch {
+    // The hint is lost; the safety tick and catch-up scans make up for it.
+  }
+}
+
+function pack(keys: readonly string[]): string[] {
   const payloads: string[] = [];
   let current = '';
   for (const key of keys) {
@@ -52,9 +84,5 @@ export async function notify(sql: Sql, channel: string, keys: readonly string[] 
     current = current ? `${current}\n${key}` : key;
   }
   payloads.push(current);
-  try {
-    await sql`SELECT pg_notify(${channel}, p) FROM unnest(${payloads}::text[]) AS p`;
-  } catch {
-    // The hint is lost; the safety tick and catch-up scans make up for it.
-  }
+  return payloads;
 }

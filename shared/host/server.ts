@@ -36,7 +36,7 @@ export interface HostOptions {
 export function createHostServer(rt: Runtime, options: HostOptions): Server {
   const frameworks = new Map<string, Server>();
   for (const unit of options.units) {
-    if (unit.routes || unit.cloudEvent) frameworks.set(unit.name, getTestServer(unit.name));
+    if (unit.routes || unit.internalRoutes || unit.cloudEvent) frameworks.set(unit.name, getTestServer(unit.name));
   }
   const routes: CompiledRoute[] = options.units.flatMap((u) => (u.routes ?? []).map(compileRoute));
   const openapi = buildOpenApi(

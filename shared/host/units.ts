@@ -16,6 +16,12 @@ export interface UnitDefinition {
   /** REST routes served by an HTTP unit. */
   routes?: Route[];
   /**
+   * Routes for other CEX units only (the bridge's NATS request endpoint):
+   * served like `routes`, but left out of /openapi.json and of the dev
+   * host's path routing (reach them under /units/{name}/ there).
+   */
+  internalRoutes?: Route[];
+  /**
    * CloudEvents handled by the unit (from the bridge), binary or structured
    * mode, on POST to any path; an HTTP unit that also takes CloudEvents
    * (command-submit) receives them on POST /cloudevents. The answer is sent
@@ -38,7 +44,8 @@ export function defineUnit(unit: UnitDefinition): UnitDefinition {
   // (binary and structured mode), so a bad event answers 400 problem+json and
   // the bridge drops it, where the framework's CloudEvent signature would
   // answer 500 for everything and make the bridge retry garbage.
-  const rest = unit.routes ? routeRequests(unit.routes, logServerError) : undefined;
+  const served = [...(unit.routes ?? []), ...(unit.internalRoutes ?? [])];
+  const rest = served.length > 0 ? routeRequests(served, logServerError) : undefined;
   const handler: HttpFunction = (req, res) => {
     const isEvent = req.method === 'POST' && (rest ? req.path === CLOUDEVENT_PATH : true);
     if (unit.cloudEvent && isEvent) return void handleCloudEventOverHttp(unit.cloudEvent, req, res);

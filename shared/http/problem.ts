@@ -22,6 +22,7 @@ const TITLES: Record<number, string> = {
   410: 'Gone',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   431: 'Request Header Fields Too Large',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
@@ -35,7 +36,8 @@ export function toProblem(err: CexError): Problem {
     type: `urn:cex:problem:${err.code.toLowerCase().replace(/_/g, '-')}`,
     title: TITLES[err.status] ?? 'Error',
     status: err.status,
-    detail: err.status >= 500 && err.status !== 503 ? 'internal error' : err.detail ?? err.message,
+    // A 500's message may carry internals; 502-504 name which peer failed and how.
+    detail: err.status >= 500 && ![502, 503, 504].includes(err.status) ? 'internal error' : err.detail ?? err.message,
     code: err.code,
   };
 }

@@ -16,6 +16,9 @@ export interface Metrics {
   outboxLagSeconds: Gauge<'kind'>;
   bridgeForwardDuration: Histogram<'target' | 'outcome'>;
   natsMessages: Counter<'subject_kind' | 'outcome'>;
+  callbacks: Counter<'outcome'>;
+  liveStreams: Gauge<'kind'>;
+  batchCommands: Counter<'source'>;
 }
 
 export function createMetrics(): Metrics {
@@ -49,6 +52,19 @@ export function createMetrics(): Metrics {
       name: 'cex_nats_messages_total',
       help: 'NATS messages received by the bridge, by kind and outcome',
       labelNames: ['subject_kind', 'outcome'],
+      registers,
+    }),
+    callbacks: new Counter({
+      name: 'cex_callbacks_total',
+      help: 'Result callback attempts by outcome: delivered, failed (will retry), gave_up (retry window over), refused (host not allowed)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    liveStreams: new Gauge({ name: 'cex_live_streams', help: 'Open live status (SSE) streams by kind', labelNames: ['kind'], registers }),
+    batchCommands: new Counter({
+      name: 'cex_batch_commands_total',
+      help: 'Commands created by batch invocations, by how the endpoints were given (filter, endpoints)',
+      labelNames: ['source'],
       registers,
     }),
   };

@@ -4,4 +4,11 @@ export * from './params.js';
 export { parseCommandPayload, mediaType, UnsupportedMediaTypeError } from './body.js';
 export { authorize, SCOPES, DEFAULT_TENANT, type Caller, type Scope } from './caller.js';
 export { commandLocation, forwardedPrefix } from './location.js';
-export { descriptorSchema, endpointHistorySchema, applicationPageSchema } from './schemas.js';
+export {
+  descriptorSchema,
+  endpointHistorySchema,
+  applicationPageSchema,
+  batchAcceptedSchema,
+  batchTaskSchema,
+  batchTaskPageSchema,
+} from './schemas.js';

@@ -44,3 +44,32 @@ export const applicationPageSchema = z
     nextCursor: z.string().nullable(),
   })
   .strict();
+
+/** 202 of a batch invocation (Kaa 1.4). */
+export const batchAcceptedSchema = z.object({ taskId: z.uuid() }).strict();
+
+const taskCommand = z.object({ endpointId: z.string(), commandId: z.number().int().positive() }).strict();
+
+const taskCounts = {
+  taskId: z.uuid(),
+  commandType: z.string(),
+  filterId: z.string().nullable(),
+  createdAt: isoTimestamp,
+  pendingCount: z.number().int().nonnegative(),
+  executedCount: z.number().int().nonnegative(),
+  expiredCount: z.number().int().nonnegative(),
+};
+
+/** GET …/batch/tasks/{taskId}: the counts and the commands behind each. */
+export const batchTaskSchema = z
+  .object({ ...taskCounts, pending: z.array(taskCommand), executed: z.array(taskCommand), expired: z.array(taskCommand) })
+  .strict()
+  .meta({ id: 'BatchTask' });
+
+/** GET …/batch/tasks: one page of tasks. */
+export const batchTaskPageSchema = z
+  .object({
+    totalElements: z.number().int().nonnegative(),
+    content: z.array(z.object({ ...taskCounts, requestPayload: z.unknown() }).strict()),
+  })
+  .strict();

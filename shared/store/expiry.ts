@@ -2,7 +2,7 @@ import type { Sql } from '../db/index.js';
 import { withTransaction } from '../db/index.js';
 import type { Command } from '../domain/index.js';
 import { commandColumns, toCommand } from './rows.js';
-import { enqueueCipResult } from './outbox.js';
+import { enqueueCallbacks, enqueueCipResult } from './outbox.js';
 
 // A zero-TTL command nobody waits for expires at once, but only after its one
 // push went out, or after this grace if the endpoint never got it (offline,
@@ -15,8 +15,8 @@ export interface ExpiredCommands {
 }
 
 /**
- * Marks up to `limit` due PENDING commands EXPIRED and owes their CIP callers
- * a 408. Safe in several replicas at once: rows are claimed with SKIP LOCKED
+ * Marks up to `limit` due PENDING commands EXPIRED, owes their CIP callers
+ * a 408 and their callbackUrls the descriptor. Safe in several replicas at once: rows are claimed with SKIP LOCKED
  * and the status is re-checked, so each command expires exactly once.
  */
 export async function expireDueCommands(sql: Sql, limit = 1000): Promise<ExpiredCommands> {
@@ -31,7 +31,8 @@ export async function expireDueCommands(sql: Sql, limit = 1000): Promise<Expired
           LIMIT $1
           FOR UPDATE SKIP LOCKED)
        UPDATE commands c
-          SET status = 'EXPIRED', updated_at = now(), version = c.version + 1, next_push_at = NULL
+          SET status = 'EXPIRED', updated_at = now(), version = c.version + 1,
+              status_xid = pg_current_xact_id(), next_push_at = NULL
          FROM due
         WHERE c.endpoint_id = due.endpoint_id AND c.command_type = due.command_type
           AND c.command_id = due.command_id AND c.status = 'PENDING'
@@ -39,7 +40,8 @@ export async function expireDueCommands(sql: Sql, limit = 1000): Promise<Expired
       [limit, PUSH_ONCE_GRACE_SECONDS] as never[],
     );
     const expired = rows.map((r) => toCommand(r as Record<string, unknown>));
-    let outboxWritten = false;
+    // Callbacks carry the EXPIRED descriptor itself (statusCode null).
+    let outboxWritten = await enqueueCallbacks(tx, expired);
     for (const command of expired) {
       if (!command.cipReplySubject) continue;
       await enqueueCipResult(tx, {

@@ -27,3 +27,13 @@ export {
 export type { PushCommand, PushedCommand } from './push.js';
 export { saveTektonSnapshot, loadTektonSnapshot, revokeTenant, restoreTenant, listRevokedTenants } from './tenancy.js';
 export type { AppVersionEntry, TektonSnapshot } from './tenancy.js';
+export { enqueueCallbacks } from './outbox.js';
+export type { CallbackMessage } from './outbox.js';
+export { claimDueCallbacks, completeCallback, retryCallback, callbackLag } from './callbacks.js';
+export type { CallbackRow } from './callbacks.js';
+export { createBatch } from './batch.js';
+export type { NewBatch, BatchEndpoint, CreatedBatch } from './batch.js';
+export { readBatchTask, listBatchTasks } from './batch-tasks.js';
+export type { BatchTaskSummary, BatchTaskDetail, TaskCommand, TaskQuery, TaskSortField } from './batch-tasks.js';
+export { readEndpointChanges } from './streams.js';
+export type { EndpointCursor, EndpointStreamRead, EndpointChange } from './streams.js';

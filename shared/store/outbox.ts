@@ -1,5 +1,5 @@
 import type { Sql, TransactionSql } from '../db/index.js';
-import type { Command, JsonValue } from '../domain/index.js';
+import { toDescriptor, type Command, type JsonValue } from '../domain/index.js';
 
 /** What a cip_result outbox row carries: everything the CommandInvocationResult needs. */
 export interface CipResultMessage {
@@ -48,6 +48,34 @@ export async function enqueueCipResult(tx: TransactionSql, command: Command): Pr
             ${JSON.stringify(message)}::text::jsonb)
     ON CONFLICT (endpoint_id, command_type, command_id) WHERE kind = 'cip_result' DO UPDATE
       SET message = EXCLUDED.message, available_at = now(), claimed_until = NULL`;
+}
+
+/**
+ * What a callback outbox row carries: where to POST, and the exact body (the
+ * descriptor as JSON text, captured when the command became final), so every
+ * retry sends, and signs, the same bytes.
+ */
+export interface CallbackMessage {
+  url: string;
+  body: string;
+}
+
+/**
+ * Owes each command that has a callbackUrl one callback, in the transaction
+ * that made it EXECUTED or EXPIRED (one statement for all of them). Returns
+ * true when a row was written: NOTIFY the outbox after the commit.
+ */
+export async function enqueueCallbacks(tx: TransactionSql, commands: readonly Command[]): Promise<boolean> {
+  const owed = commands.filter((c) => c.callbackUrl);
+  if (owed.length === 0) return false;
+  const messages = owed.map((c): CallbackMessage => ({ url: c.callbackUrl!, body: JSON.stringify(toDescriptor(c)) }));
+  await tx`
+    INSERT INTO outbox (kind, endpoint_id, command_type, command_id, message)
+    SELECT 'callback', u.e, u.t, u.i, u.m::jsonb
+      FROM unnest(${owed.map((c) => c.endpointId)}::text[], ${owed.map((c) => c.commandType)}::text[],
+                  ${owed.map((c) => c.commandId)}::int[], ${messages.map((m) => JSON.stringify(m))}::text[]) AS u(e, t, i, m)
+    ON CONFLICT (endpoint_id, command_type, command_id) WHERE kind = 'callback' DO NOTHING`;
+  return true;
 }
 
 /** One claimed outbox row, as the bridge's drainer sees it. */

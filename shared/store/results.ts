@@ -2,7 +2,7 @@ import type { Sql } from '../db/index.js';
 import { withTransaction } from '../db/index.js';
 import type { Command, JsonValue } from '../domain/index.js';
 import { commandColumns, jsonParam, toCommand } from './rows.js';
-import { enqueueCipResult } from './outbox.js';
+import { enqueueCallbacks, enqueueCipResult } from './outbox.js';
 
 export interface ResultInput {
   commandId: number;
@@ -26,7 +26,7 @@ export interface RecordedResults {
   outcomes: Map<number, ResultOutcome>;
   /** Commands this call made EXECUTED: NOTIFY their keys after the commit. */
   executed: Command[];
-  /** True when CIP answers were queued: NOTIFY the outbox after the commit. */
+  /** True when CIP answers or callbacks were queued: NOTIFY the outbox after the commit. */
   outboxWritten: boolean;
 }
 
@@ -64,7 +64,7 @@ export async function recordResults(
        UPDATE commands c
           SET status = 'EXECUTED', status_code = i.code, reason_phrase = i.reason,
               response_payload = i.payload::jsonb, updated_at = now(), version = c.version + 1,
-              next_push_at = NULL,
+              status_xid = pg_current_xact_id(), next_push_at = NULL,
               app_version_name = COALESCE($7, c.app_version_name),
               application_name = COALESCE($8, c.application_name)
          FROM input i
@@ -74,7 +74,7 @@ export async function recordResults(
       [endpointId, commandType, ids, codes, reasons, payloads, appVersionName, applicationName] as never[],
     );
     const done = updated.map((r) => toCommand(r as Record<string, unknown>));
-    let wroteOutbox = false;
+    let wroteOutbox = await enqueueCallbacks(tx, done);
     for (const command of done) {
       outcomes.set(command.commandId, 'recorded');
       if (command.cipReplySubject) {

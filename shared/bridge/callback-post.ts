@@ -1,0 +1,95 @@
+import { createHmac } from 'node:crypto';
+
+/** One callback attempt: where, what, and under which rules. */
+export interface CallbackAttempt {
+  url: string;
+  /** The exact bytes sent and signed (the descriptor's JSON text). */
+  body: string;
+  deliveryId: string;
+  attempt: number;
+  /** CEX_CALLBACK_ALLOWED_HOSTS, lower-case, checked now, not only at invoke time. */
+  allowedHosts: readonly string[];
+  /** CEX_CALLBACK_SECRET: when set, X-CEX-Signature is sent. */
+  secret: string | undefined;
+  timeoutMs: number;
+  /** Aborted on shutdown. */
+  signal: AbortSignal;
+}
+
+/**
+ * - delivered: a 2xx;
+ * - failed: anything else (status, timeout, network, a redirect not followed): retry later;
+ * - refused: the host is not (or no longer) allowed: never retried.
+ */
+export type AttemptResult =
+  | { outcome: 'delivered'; status: number }
+  | { outcome: 'failed'; status?: number; error: string }
+  | { outcome: 'refused'; error: string };
+
+// A receiver behind a proxy may answer 307/308 to its own canonical URL once
+// or twice; more is a loop.
+const MAX_REDIRECTS = 3;
+
+/** `sha256=<hex>` of HMAC-SHA256(secret, body): what X-CEX-Signature carries. */
+export function callbackSignature(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
+}
+
+/** Whether `url` may receive callbacks: http(s) and a host on the allow-list. */
+export function callbackHostAllowed(url: URL, allowedHosts: readonly string[]): boolean {
+  return (url.protocol === 'http:' || url.protocol === 'https:') && allowedHosts.includes(url.hostname.toLowerCase());
+}
+
+/**
+ * POSTs the body once. Redirects are followed by hand and only when they
+ * keep the method and body (307/308) and stay on the same origin: a
+ * redirect must not carry a signed result to a host nobody allowed.
+ */
+export async function postCallback(a: CallbackAttempt): Promise<AttemptResult> {
+  let url: URL;
+  try {
+    url = new URL(a.url);
+  } catch {
+    return { outcome: 'refused', error: `not a URL: ${a.url.slice(0, 200)}` };
+  }
+  if (!callbackHostAllowed(url, a.allowedHosts)) return { outcome: 'refused', error: `host ${url.hostname} is not in CEX_CALLBACK_ALLOWED_HOSTS` };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'cex-callbacks/1',
+    'x-cex-delivery-id': a.deliveryId,
+    'x-cex-attempt': String(a.attempt),
+  };
+  if (a.secret) headers['x-cex-signature'] = callbackSignature(a.secret, a.body);
+  const signal = AbortSignal.any([a.signal, AbortSignal.timeout(a.timeoutMs)]);
+  try {
+    for (let hop = 0; ; hop++) {
+      const res = await fetch(url, { method: 'POST', headers, body: a.body, redirect: 'manual', signal });
+      // The receiver's answer body is of no use; free the socket.
+      await res.body?.cancel().catch(() => undefined);
+      if (res.status >= 200 && res.status < 300) return { outcome: 'delivered', status: res.status };
+      if (res.status < 300 || res.status >= 400) return { outcome: 'failed', status: res.status, error: `HTTP ${res.status}` };
+      const location = res.headers.get('location');
+      const next = location ? safeUrl(location, url) : undefined;
+      if (!next || (res.status !== 307 && res.status !== 308) || next.origin !== url.origin || hop >= MAX_REDIRECTS) {
+        return { outcome: 'failed', status: res.status, error: `redirect (${res.status}) to ${location ?? 'nowhere'} not followed` };
+      }
+      url = next;
+    }
+  } catch (err) {
+    const timedOut = signal.aborted && !a.signal.aborted;
+    return { outcome: 'failed', error: timedOut ? `no answer within ${a.timeoutMs} ms` : errorText(err) };
+  }
+}
+
+function safeUrl(location: string, base: URL): URL | undefined {
+  try {
+    return new URL(location, base);
+  } catch {
+    return undefined;
+  }
+}
+
+function errorText(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+}

@@ -1,0 +1,24 @@
+import { CHANNELS, commandKey, notifyAll } from '../db/index.js';
+import type { Runtime } from '../runtime/index.js';
+import { createBatch, type CreatedBatch, type NewBatch } from '../store/index.js';
+import { applicationOf } from './service.js';
+
+/**
+ * Creates a batch: the task and one command per endpoint in one transaction
+ * (store/batch.ts), then ONE NOTIFY statement after the commit: the outbox
+ * hint for the bridge and the new keys for live streams (split over as many
+ * payloads as 8000-byte NOTIFYs need: ~40 for 10,000 commands).
+ */
+export async function createBatchCommands(
+  rt: Runtime,
+  input: Omit<NewBatch, 'applicationOf'>,
+  source: 'filter' | 'endpoints',
+): Promise<CreatedBatch> {
+  const created = await createBatch(rt.sql, { ...input, applicationOf: (v) => applicationOf(rt, v) });
+  if (created.commands.length > 0) {
+    await notifyAll(rt.sql, [{ channel: CHANNELS.outbox }, { channel: CHANNELS.command, keys: created.commands.map(commandKey) }]);
+    rt.metrics.commandsCreated.inc({ origin: 'batch' }, created.commands.length);
+    rt.metrics.batchCommands.inc({ source }, created.commands.length);
+  }
+  return created;
+}

@@ -1,0 +1,108 @@
+import type { Sql } from '../db/index.js';
+import type { CommandStatus, JsonValue } from '../domain/index.js';
+
+/** A batch task as the task list shows it (CEX-API.md §2, Batch). */
+export interface BatchTaskSummary {
+  taskId: string;
+  commandType: string;
+  filterId: string | null;
+  appName: string | null;
+  requestPayload: JsonValue;
+  endpointCount: number;
+  createdAt: Date;
+  pendingCount: number;
+  executedCount: number;
+  expiredCount: number;
+}
+
+/** One command of a task, as the task's lists show it. */
+export interface TaskCommand {
+  endpointId: string;
+  commandId: number;
+}
+
+/** A task with the commands behind each count. */
+export interface BatchTaskDetail extends BatchTaskSummary {
+  pending: TaskCommand[];
+  executed: TaskCommand[];
+  expired: TaskCommand[];
+}
+
+// The counts follow the commands: a result or an expiry moves a command from
+// one list to another, a DELETE takes it out of all of them.
+const COUNTS = `
+  count(*) FILTER (WHERE c.status = 'PENDING')::int  AS "pendingCount",
+  count(*) FILTER (WHERE c.status = 'EXECUTED')::int AS "executedCount",
+  count(*) FILTER (WHERE c.status = 'EXPIRED')::int  AS "expiredCount"`;
+
+const TASK_COLUMNS = `
+  t.task_id::text AS "taskId", t.command_type AS "commandType", t.filter_id AS "filterId",
+  t.app_name AS "appName", t.request_payload AS "requestPayload", t.endpoint_count AS "endpointCount",
+  t.created_at AS "createdAt"`;
+
+/** One task of `tenantId` with its lists; another tenant's task is "not found". */
+export async function readBatchTask(sql: Sql, tenantId: string, taskId: string): Promise<BatchTaskDetail | undefined> {
+  const [task] = await sql.unsafe(
+    `SELECT ${TASK_COLUMNS} FROM batch_tasks t WHERE t.task_id = $1::uuid AND t.tenant_id = $2`,
+    [taskId, tenantId] as never[],
+  );
+  if (!task) return undefined;
+  const commands = await sql<(TaskCommand & { status: CommandStatus })[]>`
+    SELECT endpoint_id AS "endpointId", command_id AS "commandId", status
+      FROM commands WHERE batch_task_id = ${taskId}::uuid
+     ORDER BY endpoint_id, command_id`;
+  const lists: Record<CommandStatus, TaskCommand[]> = { PENDING: [], EXECUTED: [], EXPIRED: [] };
+  for (const c of commands) lists[c.status].push({ endpointId: c.endpointId, commandId: c.commandId });
+  return {
+    ...(task as unknown as BatchTaskSummary),
+    requestPayload: ((task as { requestPayload?: JsonValue }).requestPayload ?? null) as JsonValue,
+    pendingCount: lists.PENDING.length,
+    executedCount: lists.EXECUTED.length,
+    expiredCount: lists.EXPIRED.length,
+    pending: lists.PENDING,
+    executed: lists.EXECUTED,
+    expired: lists.EXPIRED,
+  };
+}
+
+export type TaskSortField = 'createdAt' | 'commandType' | 'filterId';
+
+export interface TaskQuery {
+  tenantId: string;
+  appName?: string;
+  commandType?: string;
+  filterId?: string;
+  sortBy: TaskSortField;
+  sortOrder: 'asc' | 'desc';
+  offset: number;
+  limit: number;
+}
+
+const TASK_SORT: Record<TaskSortField, string> = { createdAt: 'created_at', commandType: 'command_type', filterId: 'filter_id' };
+
+/**
+ * One page of a tenant's tasks with their counts, and the total. The page is
+ * cut first and only its tasks are counted (a LATERAL aggregate over the
+ * batch index each), so a page costs the same however many tasks exist.
+ */
+export async function listBatchTasks(sql: Sql, q: TaskQuery): Promise<{ total: number; tasks: BatchTaskSummary[] }> {
+  const col = TASK_SORT[q.sortBy];
+  const dir = q.sortOrder === 'asc' ? 'ASC' : 'DESC';
+  const filters = [q.tenantId, q.appName ?? null, q.commandType ?? null, q.filterId ?? null];
+  const where = `tenant_id = $1 AND ($2::text IS NULL OR app_name = $2) AND ($3::text IS NULL OR command_type = $3)
+                 AND ($4::text IS NULL OR filter_id = $4)`;
+  const [rows, [count]] = await Promise.all([
+    sql.unsafe(
+      `SELECT ${TASK_COLUMNS}, ${COUNTS}
+         FROM (SELECT * FROM batch_tasks WHERE ${where}
+                ORDER BY ${col} ${dir} NULLS LAST, task_id ${dir} LIMIT $5 OFFSET $6) t
+         LEFT JOIN commands c ON c.batch_task_id = t.task_id
+        GROUP BY t.task_id, t.command_type, t.filter_id, t.app_name, t.request_payload, t.endpoint_count, t.created_at
+        ORDER BY t.${col} ${dir} NULLS LAST, t.task_id ${dir}`,
+      [...filters, q.limit, q.offset] as never[],
+    ),
+    sql.unsafe(`SELECT count(*)::int AS n FROM batch_tasks WHERE ${where}`, filters as never[]),
+  ]);
+  const tasks = (rows as unknown as BatchTaskSummary[]).map((t) => ({ ...t, requestPayload: t.requestPayload ?? null }));
+  return { total: (count as { n: number } | undefined)?.n ?? 0, tasks };
+}
