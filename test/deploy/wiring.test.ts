@@ -38,16 +38,6 @@ const KNATIVE_DRAIN_SECONDS = 30;
 /** Reserved by Knative on revisions (its webhook rejects them). */
 const KNATIVE_RESERVED_ENV = ['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K_REVISION'];
 
-/** CEX-API.md routes not implemented yet; the ingress already sends them to their unit. */
-const UPCOMING_ROUTES = [
-  { unit: 'command-submit', method: 'POST', path: '/api/v1/endpoints/commands/{commandType}/batch' },
-  { unit: 'command-submit', method: 'POST', path: '/api/v1/endpoints/commands/{commandType}/batch/by-endpoints' },
-  { unit: 'command-lookup', method: 'GET', path: '/api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}/events' },
-  { unit: 'command-lookup', method: 'GET', path: '/api/v1/endpoints/{endpointId}/commands/events' },
-  { unit: 'history-listing', method: 'GET', path: '/api/v1/endpoints/commands/batch/tasks' },
-  { unit: 'history-listing', method: 'GET', path: '/api/v1/endpoints/commands/batch/tasks/{taskId}' },
-];
-
 /** Paths whose segments look like literals elsewhere in the table. */
 const AMBIGUOUS_LOOKING = [
   { unit: 'command-lookup', method: 'GET', path: '/api/v1/endpoints/commands/commands/batch/7' },
@@ -264,7 +254,7 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
   describe('ingress', () => {
     const vs = find(objects, 'VirtualService', 'cex-api')!;
     const spec = vs.spec as VirtualServiceSpec;
-    const routes = [...units.flatMap((u) => u.routes ?? []), ...UPCOMING_ROUTES];
+    const routes = units.flatMap((u) => u.routes ?? []);
 
     it('is bound to the Knative ingress gateway and forwards to the cluster-local gateway', () => {
       expect(spec.gateways).toEqual(['knative-serving/knative-ingress-gateway']);
