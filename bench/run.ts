@@ -18,7 +18,11 @@ import { measureBatch } from './batch.js';
  * (quick by default; BENCH=full for longer runs and bigger samples).
  */
 const FULL = process.env.BENCH === 'full';
-const SETTINGS = {
+// BENCH=smoke: tiny sizes, to check that every measurement still runs.
+const SMOKE = process.env.BENCH === 'smoke';
+const SETTINGS = SMOKE
+  ? { mode: 'smoke', floorSamples: 50, ceilingMs: 500, sync1: 20, sync200: 200, asyncConcurrency: 8, asyncMs: 1000, waiters: 200, historyRows: 20_000, historyPages: 5, batchEndpoints: 500 }
+  : {
   mode: FULL ? 'full' : 'quick',
   floorSamples: FULL ? 3000 : 500,
   ceilingMs: FULL ? 10_000 : 3000,
@@ -30,7 +34,7 @@ const SETTINGS = {
   historyRows: 1_000_000,
   historyPages: FULL ? 500 : 100,
   batchEndpoints: 10_000,
-};
+    };
 
 async function main(): Promise<void> {
   const started = Date.now();
