@@ -26,7 +26,11 @@ export function applicationOf(rt: Runtime, appVersionName: string): string | nul
 }
 
 export async function invokeCommand(rt: Runtime, input: Omit<NewCommand, 'applicationOf'>): Promise<CreateOutcome> {
-  const outcome = await createCommand(rt.sql, { ...input, applicationOf: (v) => applicationOf(rt, v) });
+  const outcome = await createCommand(rt.sql, {
+    ...input,
+    applicationOf: (v) => applicationOf(rt, v),
+    tektonEnabled: rt.config.tekton.enabled,
+  });
   // The new key wakes the endpoint's live streams; it rides in the same
   // statement as the outbox hint, so a create still costs one NOTIFY round trip.
   const hints: Notification[] = [];

@@ -13,6 +13,8 @@ export type ReadinessCheck = () => Promise<boolean>;
  * nothing connects until a request needs it.
  */
 export interface Runtime {
+  /** The unit (or `dev-host`) this runtime serves: names its connections in pg_stat_activity. */
+  readonly unit: string;
   readonly config: Config;
   readonly log: Logger;
   readonly sql: Sql;
@@ -56,6 +58,7 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
   checks.set('migrations', async () => (migrated ||= await migrationsApplied(sql)));
 
   const rt: Runtime = {
+    unit,
     config,
     log,
     sql,
