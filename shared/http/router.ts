@@ -94,7 +94,13 @@ export function matchRoute(
  */
 export function routePath(url: string | undefined): { pathname: string; query: URLSearchParams } {
   if (url?.split('?', 1)[0]!.includes('\\')) throw new ValidationError('INVALID_PATH', 'the request path must not contain a backslash');
-  const parsed = new URL(url ?? '/', 'http://cex.local');
+  let parsed: URL;
+  try {
+    parsed = new URL(url ?? '/', 'http://cex.local');
+  } catch {
+    // `//` or `//host:99999/…` read as an authority the URL parser refuses (was a 500).
+    throw new ValidationError('INVALID_PATH', 'the request target is not a valid path');
+  }
   return { pathname: parsed.pathname, query: parsed.searchParams };
 }
 

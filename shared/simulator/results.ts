@@ -39,10 +39,14 @@ interface Queue {
  * Sends results as the official clients do, but batched: results of one
  * (endpoint, type) that are ready within `batchWindowMs` of each other go out
  * as one JSON array, one ClientData for many commands (CEX records them in
- * one transaction). An unanswered message is sent again, up to `attempts`.
+ * one transaction). An unanswered message is sent again, up to `attempts`;
+ * a result given up on is sent once more when CEX pushes its command again
+ * (resend), as a device that answers by id does: CEX was down, not the device.
  */
 export class ResultSender {
   private readonly queues = new Map<string, Queue>();
+  // Per `endpoint/type/id`: the result and whether CEX has answered it yet.
+  private readonly sent = new Map<string, { item: ResultItem; delivered: boolean | undefined }>();
 
   constructor(
     private readonly requester: Requester,
@@ -53,6 +57,7 @@ export class ResultSender {
   ) {}
 
   add(endpointId: string, commandType: string, item: ResultItem): void {
+    this.sent.set(`${endpointId}/${commandType}/${item.id}`, { item, delivered: undefined });
     const key = `${endpointId}/${commandType}`;
     const queue = this.queues.get(key);
     if (queue) {
@@ -68,12 +73,26 @@ export class ResultSender {
     });
   }
 
+  /**
+   * Sends the result of a command executed earlier again if no answer to it
+   * ever came (every attempt timed out). True when it was queued again; the
+   * command itself is never executed twice.
+   */
+  resend(endpointId: string, commandType: string, commandId: number): boolean {
+    const entry = this.sent.get(`${endpointId}/${commandType}/${commandId}`);
+    if (entry?.delivered !== false) return false;
+    this.stats.resultsResent++;
+    this.add(endpointId, commandType, entry.item);
+    return true;
+  }
+
   private async send(queue: Queue): Promise<void> {
     const body = Buffer.from(JSON.stringify(queue.items), 'utf8');
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       try {
         this.stats.resultMessagesSent++;
         const answer = await this.requester.send(queue.endpointId, `/result/${queue.commandType}`, body);
+        this.mark(queue, true);
         this.count(queue.items, answer);
         return;
       } catch (err) {
@@ -81,7 +100,15 @@ export class ResultSender {
         else break;
       }
     }
+    this.mark(queue, false);
     this.stats.resultsUndelivered += queue.items.length;
+  }
+
+  private mark(queue: Queue, delivered: boolean): void {
+    for (const item of queue.items) {
+      const entry = this.sent.get(`${queue.endpointId}/${queue.commandType}/${item.id}`);
+      if (entry) entry.delivered = delivered;
+    }
   }
 
   /** Splits a message's results into accepted and refused from CEX's answer. */

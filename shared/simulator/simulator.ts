@@ -44,7 +44,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const stats: SimulatorStats = {
     endpoints: endpointIds.length, pushesReceived: 0, pollsSent: 0, pollAnswers: 0, commandsReceived: 0,
     commandsExecuted: 0, duplicatesReceived: 0, resultMessagesSent: 0, resultsAccepted: 0, resultsRefused: 0,
-    resultsUndelivered: 0, requestsTimedOut: 0, errorAnswers: {},
+    resultsUndelivered: 0, resultsResent: 0, requestsTimedOut: 0, errorAnswers: {},
   };
   const endpoints = new Set(endpointIds);
   const replySubject = replicaSubject(replicaId, 'esp', MESSAGE_TYPES.extensionData);
@@ -96,6 +96,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       const key = `${endpointId}/${type}/${item.id}`;
       if (seen.has(key)) {
         stats.duplicatesReceived++;
+        // Executed already, but CEX never answered its result (it was down):
+        // report it again, never run it again.
+        sender.resend(endpointId, type, item.id);
         continue;
       }
       seen.add(key);

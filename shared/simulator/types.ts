@@ -88,6 +88,8 @@ export interface SimulatorStats {
   resultsRefused: number;
   /** Results given up on: no answer after every attempt. */
   resultsUndelivered: number;
+  /** Results of undelivered messages sent again when CEX re-pushed their command. */
+  resultsResent: number;
   /** ClientData that got no answer in time. */
   requestsTimedOut: number;
   /** Answers with a status other than 200, by status code. */

@@ -115,14 +115,22 @@ async function finishRow(sql: Sql, row: OutboxRow, deleted: boolean): Promise<bo
  * the due ones included, and a bump while it is being published would only
  * cause a second, redundant push. Safe in several replicas (unique index).
  * Returns how many rows were written.
+ *
+ * The due commands are row-locked (SKIP LOCKED): a push being completed right
+ * now holds them and is skipped, and one that committed after this
+ * statement's snapshot is re-checked on its new next_push_at. Without the
+ * lock, the snapshot still saw them due while the conflict check already saw
+ * that push's row deleted, so a second push of the same round followed at
+ * once (test/faults/multi-process.test.ts; two bridges under load).
  */
 export async function enqueueDueRepushes(sql: Sql, limit = 10_000): Promise<number> {
   const rows = await sql`
     INSERT INTO outbox (kind, endpoint_id, command_type)
-    SELECT 'push', endpoint_id, command_type FROM (
-      SELECT DISTINCT endpoint_id, command_type FROM commands
+    SELECT DISTINCT 'push', endpoint_id, command_type FROM (
+      SELECT endpoint_id, command_type FROM commands
        WHERE status = 'PENDING' AND next_push_at <= now() AND expires_at > now() AND NOT push_once
-       LIMIT ${limit}) due
+       LIMIT ${limit}
+       FOR UPDATE SKIP LOCKED) due
     ON CONFLICT (endpoint_id, command_type) WHERE kind = 'push' DO NOTHING
     RETURNING 1`;
   return rows.length;
