@@ -38,6 +38,10 @@ COPY package.json package-lock.json ./
 # is for Cloudflare Workers. test/deploy/image.test.ts fails when a new
 # optional package appears in the production tree, so this stays a choice.
 RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
+# --ignore-scripts skipped our own postinstall: apply the postgres.js fix it
+# carries (shared/db/patch-postgres.mjs explains the defect) explicitly.
+COPY shared/db/patch-postgres.mjs ./shared/db/patch-postgres.mjs
+RUN node shared/db/patch-postgres.mjs
 
 # --- runtime ---
 FROM ${NODE_IMAGE} AS runtime

@@ -66,6 +66,14 @@ describe('Dockerfile', () => {
     expect(copied).toContain('package.json package-lock.json ./');
   });
 
+  it('applies the postgres.js fix to the production dependencies (npm ci ran with --ignore-scripts)', () => {
+    const deps = steps.filter((s) => s.stage === 'deps');
+    const install = deps.findIndex((s) => s.op === 'RUN' && /^npm ci\b/.test(s.args));
+    const patch = deps.findIndex((s) => s.op === 'RUN' && s.args === 'node shared/db/patch-postgres.mjs');
+    expect(patch).toBeGreaterThan(install);
+    expect(deps.some((s) => s.op === 'COPY' && s.args === 'shared/db/patch-postgres.mjs ./shared/db/patch-postgres.mjs')).toBe(true);
+  });
+
   it('runs as a numeric non-root user with NODE_ENV=production, port 8080, dist/functions/main.js', () => {
     const user = runtime.find((s) => s.op === 'USER')!.args;
     expect(user).toMatch(/^[1-9]\d*(:\d+)?$/);
