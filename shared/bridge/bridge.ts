@@ -68,7 +68,8 @@ export function startBridge(sharedRt: Runtime, overrides: Partial<BridgeSettings
   // Callbacks go over HTTP, not NATS: they are delivered even while NATS is down.
   const callbacks = new CallbackDeliverer(rt, settings.callbacks).start();
   const requests = new NatsRequests(rt.config, log);
-  const unserve = serveNatsRequests(rt, requests, () => !stopping && (handle?.connected() ?? false));
+  // Registered under the shared runtime: the route looks it up by the request's runtime.
+  const unserve = serveNatsRequests(sharedRt, requests, () => !stopping && (handle?.connected() ?? false));
   const inbound = new Inbound({
     config: rt.config,
     log,
