@@ -94,20 +94,31 @@ export async function measureWaiters(
   t: CexTarget,
   count: number,
   record: (endpointId: string, commandId: number) => Promise<void>,
-): Promise<{ waiters: number; answered200: number; listenConnections: number; rssBeforeMiB: number; rssPeakMiB: number; wakeAllMs: number }> {
+): Promise<{ waiters: number; answered200: number; otherAnswers: Record<string, number>; listenConnections: number; rssBeforeMiB: number; rssPeakMiB: number; wakeAllMs: number }> {
   const rssBeforeMiB = t.host.rssMiB();
   const client = new HttpClient(count + 10);
   const endpoints = Array.from({ length: count }, (_, i) => `waiter-${i}`);
   let answered200 = 0;
+  const otherAnswers: Record<string, number> = {};
   const calls = endpoints.map((e) =>
-    client.request('POST', invokeUrl(t, e, 'awaitTimeout=60&commandTtl=120000'), 'null').then((r) => {
-      if (r.status === 200) answered200++;
-    }),
+    client.request('POST', invokeUrl(t, e, 'awaitTimeout=60&commandTtl=120000'), 'null').then(
+      (r) => {
+        if (r.status === 200) answered200++;
+        else otherAnswers[r.status] = (otherAnswers[r.status] ?? 0) + 1;
+      },
+      (err: NodeJS.ErrnoException) => {
+        otherAnswers[err.code ?? 'error'] = (otherAnswers[err.code ?? 'error'] ?? 0) + 1;
+      },
+    ),
   );
-  for (;;) {
+  for (let last = -1, stalled = 0; ; ) {
     const [row] = await t.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM commands WHERE endpoint_id LIKE 'waiter-%'`;
     progress(`waiters: ${row!.n}/${count} commands created`);
     if (row!.n >= count) break;
+    // Some invokes failed (counted in otherAnswers): stop waiting for their commands.
+    stalled = row!.n === last ? stalled + 1 : 0;
+    if (stalled > 20) break;
+    last = row!.n;
     await new Promise((r) => setTimeout(r, 250));
   }
   await new Promise((r) => setTimeout(r, 500));
@@ -119,7 +130,7 @@ export async function measureWaiters(
   await Promise.all(calls);
   const wakeAllMs = Math.round(nowMs() - started);
   client.close();
-  return { waiters: count, answered200, listenConnections: listen!.n, rssBeforeMiB, rssPeakMiB, wakeAllMs };
+  return { waiters: count, answered200, otherAnswers, listenConnections: listen!.n, rssBeforeMiB, rssPeakMiB, wakeAllMs };
 }
 
 /**

@@ -73,7 +73,12 @@ export async function completePush(sql: Sql, row: OutboxRow, pushed: readonly Pu
        WHERE c.endpoint_id = ${row.endpointId} AND c.command_type = ${row.commandType}
          AND c.command_id = i.id
       RETURNING 1)
-    DELETE FROM outbox WHERE id = ${row.id}::bigint AND generation = ${row.generation}
+    -- The sub-select makes the UPDATE finish (its command locks taken)
+    -- before the outbox row is touched: the same order as the re-push
+    -- scheduler (commands, then outbox). Left to itself Postgres may delete
+    -- first, and the two deadlocked under load.
+    DELETE FROM outbox
+     WHERE id = ${row.id}::bigint AND generation = ${row.generation} AND (SELECT count(*) FROM marked) >= 0
     RETURNING (SELECT count(*) FROM marked) AS marked`;
   return finishRow(sql, row, deleted.length > 0);
 }
@@ -90,7 +95,9 @@ export async function skipPush(sql: Sql, row: OutboxRow): Promise<boolean> {
        WHERE endpoint_id = ${row.endpointId} AND command_type = ${row.commandType}
          AND status = 'PENDING' AND next_push_at IS NOT NULL
       RETURNING 1)
-    DELETE FROM outbox WHERE id = ${row.id}::bigint AND generation = ${row.generation}
+    -- Commands first, then the outbox row (see completePush).
+    DELETE FROM outbox
+     WHERE id = ${row.id}::bigint AND generation = ${row.generation} AND (SELECT count(*) FROM parked) >= 0
     RETURNING (SELECT count(*) FROM parked) AS parked`;
   return finishRow(sql, row, deleted.length > 0);
 }
