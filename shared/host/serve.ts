@@ -24,7 +24,9 @@ export async function serveUnits(rt: Runtime, units: UnitDefinition[], devMode: 
   const server = createHostServer(rt, { units, devMode, version: CEX_VERSION });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => resolve());
+    // A deep accept queue: thousands of sync callers may connect at once, and
+    // Node's default (511) overflowed under 10,000 (RSTs seen by clients).
+    server.listen({ port, backlog: 4096 }, () => resolve());
   });
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
