@@ -32,7 +32,7 @@ const applicationQuery = z.object({
   ),
   commandTypes: commandTypeList,
   status: statusList,
-  cursor: param(z.string().max(4096).optional(), 'INVALID_CURSOR', 'Keyset cursor from a previous nextCursor: constant cost at any depth'),
+  cursor: param(z.string().max(4096).optional(), 'INVALID_CURSOR', 'Keyset cursor from a previous nextCursor: constant cost at any depth; its pages report the totals counted for the first page'),
 });
 
 /**
@@ -78,11 +78,11 @@ export const applicationRoute: Route = {
         size,
         ...(cursor ? { after: cursor.after } : { offset: page * size }),
       }),
-      countApplication(rt.sql, base),
+      cursor ? cursor.total : countApplication(rt.sql, base),
     ]);
     const nextCursor =
       result.hasMore && result.last
-        ? encodeCursor({ v: 1, sort: sortField, order, filter: filterKey, page, after: result.last })
+        ? encodeCursor({ v: 1, sort: sortField, order, filter: filterKey, page, total, after: result.last })
         : null;
     sendJson(res, 200, {
       content: result.rows.map(toDescriptor),

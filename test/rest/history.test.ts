@@ -119,9 +119,11 @@ describe('GET /endpoints/commands/{applicationName}', () => {
 
   it('walks every command exactly once with nextCursor while new commands arrive', async () => {
     const seen: string[] = [];
+    const totals = new Set<number>();
     let path = '/meter?size=2';
     for (let i = 0; i < 20; i++) {
       const { body } = await get(path);
+      totals.add(body.totalElements);
       seen.push(...body.content.map((c: any) => `${c.endpointId}/${c.commandType}/${c.commandId}`));
       await create('m-1');
       if (!body.nextCursor) break;
@@ -129,6 +131,8 @@ describe('GET /endpoints/commands/{applicationName}', () => {
     }
     expect(seen).toHaveLength(8);
     expect(new Set(seen).size).toBe(8);
+    // Cursor pages carry the first page's count: one total for the whole walk.
+    expect([...totals]).toEqual([8]);
   });
 
   it.each([
