@@ -28,6 +28,10 @@ import { tenancyFor } from '../tenancy/index.js';
 import { noteAppVersion, setObserve, takeOutstanding, type ResultInput } from '../store/index.js';
 import { commandListAnswer, kpError, resultAnswer, type CepAnswer } from './cep-answers.js';
 import { eventBytes, eventResponseSubject, eventSummary } from './event.js';
+import { RecentVersions } from './version-cache.js';
+
+// Per runtime: two runtimes of one process (tests) have two databases.
+const recentVersionsOf = new WeakMap<Runtime, RecentVersions>();
 
 /**
  * Handles a ClientData event: the ExtensionData answer to publish, or
@@ -98,7 +102,13 @@ async function answerClientData(rt: Runtime, message: ClientData, log: Logger): 
   }
   // Learned from every message of a known endpoint, even one refused below:
   // the endpoint exists and runs that version whatever it asked.
-  const learning = appVersionName !== '' ? noteAppVersion(rt.sql, endpointId, appVersionName) : Promise.resolve(null);
+  let recentVersions = recentVersionsOf.get(rt);
+  if (!recentVersions) recentVersionsOf.set(rt, (recentVersions = new RecentVersions()));
+  const recent = recentVersions;
+  const learning =
+    appVersionName !== '' && !recent.has(endpointId, appVersionName)
+      ? noteAppVersion(rt.sql, endpointId, appVersionName).then(() => recent.remember(endpointId, appVersionName))
+      : Promise.resolve();
   // Both are awaited whatever happens, so the answer leaves after the version
   // is stored, and a failure of either is seen.
   const [acted, learned] = await Promise.allSettled([act(rt, message, endpointId, log), learning]);
