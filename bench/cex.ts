@@ -169,3 +169,39 @@ export async function measureHistory(t: CexTarget, rows: number, pages: number) 
   client.close();
   return { rows, seedSeconds, keysetPage50: keyset.summary(), firstPage50: firstPage.summary(), endpointPage50: endpointPage.summary() };
 }
+
+/**
+ * Wake-up of a sync waiter: from the moment the result's commit and NOTIFY
+ * returned (recorded by another writer) to the HTTP 200 at the caller. Held
+ * against the raw NOTIFY → listener floor of the same run.
+ */
+export async function measureWake(
+  t: CexTarget,
+  n: number,
+  record: (endpointId: string, commandId: number) => Promise<void>,
+): Promise<{ p50: number; p99: number; n: number }> {
+  const client = new HttpClient(1);
+  const samples = new Samples();
+  for (let i = 0; i < n; i++) {
+    const endpoint = `wake-${i}`;
+    let answeredAt = 0;
+    const call = client.request('POST', invokeUrl(t, endpoint, 'awaitTimeout=30'), 'null').then((r) => {
+      answeredAt = nowMs();
+      return r;
+    });
+    for (;;) {
+      const [row] = await t.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM commands WHERE endpoint_id = ${endpoint}`;
+      if (row!.n > 0) break;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    // Let the waiter register before the result lands (its first re-read would otherwise find it).
+    await new Promise((r) => setTimeout(r, 20));
+    await record(endpoint, 1);
+    const recordedAt = nowMs();
+    const res = await call;
+    if (res.status !== 200) throw new Error(`wake: invoke answered ${res.status}`);
+    samples.add(answeredAt - recordedAt);
+  }
+  client.close();
+  return samples.summary();
+}

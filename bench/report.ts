@@ -15,6 +15,7 @@ export interface Report {
   sync200: Pct & { perSecond: number; non200: number };
   async: { acceptedPerSecond: number; executedPerSecond: number; backlogAtEnd: number };
   batch: { endpoints: number; ms: number; perSecond: number } | null;
+  wake: Pct;
   waiters: { waiters: number; answered200: number; otherAnswers: Record<string, number>; listenConnections: number; rssBeforeMiB: number; rssPeakMiB: number; wakeAllMs: number };
   history: { rows: number; seedSeconds: number; keysetPage50: Pct; firstPage50: Pct; endpointPage50: Pct };
   ideal: { sync1: Pct; syncConcurrent: Pct & { perSecond: number; concurrency: number } };
@@ -44,8 +45,9 @@ export function rows(r: Report): [string, string, string, string][] {
     ['async: commands executed end to end/s', `${r.async.executedPerSecond}/s`, `insert ceiling ${f.pgInsertCeilingPerSecond}/s`, x(r.async.executedPerSecond, f.pgInsertCeilingPerSecond)],
     ['async: CEX executed/s vs graphile-worker jobs done/s', `${r.async.executedPerSecond}/s`, `graphile-worker ${r.peer.donePerSecond}/s`, x(r.async.executedPerSecond, r.peer.donePerSecond)],
     ['peer: graphile-worker add→done p50 / p99', `${ms(r.peer.addToDone.p50)} / ${ms(r.peer.addToDone.p99)}`, `CEX sync c=1 ${ms(r.sync1.p50)}`, x(r.sync1.p50, r.peer.addToDone.p50)],
+    ['waiter wake: result committed elsewhere → HTTP 200 p50 / p99', `${ms(r.wake.p50)} / ${ms(r.wake.p99)}`, `NOTIFY wake ${ms(f.notifyWake.p50)}`, x(r.wake.p50, f.notifyWake.p50)],
     [`waiters: ${r.waiters.waiters} sync invokes held, answered 200`, `${r.waiters.answered200}${Object.keys(r.waiters.otherAnswers).length ? ` (other: ${JSON.stringify(r.waiters.otherAnswers)})` : ''}`, `LISTEN connections ${r.waiters.listenConnections}`, ''],
-    ['waiters: RSS before → at peak', `${r.waiters.rssBeforeMiB} → ${r.waiters.rssPeakMiB} MiB`, `all woken in ${r.waiters.wakeAllMs} ms`, ''],
+    ['waiters: RSS before → at peak', `${r.waiters.rssBeforeMiB} → ${r.waiters.rssPeakMiB} MiB`, `all recorded and answered in ${r.waiters.wakeAllMs} ms`, ''],
     [`history: keyset page of 50, ${r.history.rows.toLocaleString()} rows, p50 / p99`, `${ms(r.history.keysetPage50.p50)} / ${ms(r.history.keysetPage50.p99)}`, `commit ${ms(f.pgInsertCommit.p50)}`, x(r.history.keysetPage50.p50, f.pgInsertCommit.p50)],
     ['history: first page of 50 (with totals) p50 / p99', `${ms(r.history.firstPage50.p50)} / ${ms(r.history.firstPage50.p99)}`, `commit ${ms(f.pgInsertCommit.p50)}`, x(r.history.firstPage50.p50, f.pgInsertCommit.p50)],
     ['history: one endpoint, 50 newest p50 / p99', `${ms(r.history.endpointPage50.p50)} / ${ms(r.history.endpointPage50.p99)}`, `commit ${ms(f.pgInsertCommit.p50)}`, x(r.history.endpointPage50.p50, f.pgInsertCommit.p50)],

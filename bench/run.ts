@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../shared/config/index.js';
 import { recordEndpointResults } from '../shared/commands/index.js';
 import { createRuntime } from '../shared/runtime/index.js';
-import { measureAsync, measureHistory, measureSync, measureWaiters, type CexTarget } from './cex.js';
+import { measureAsync, measureHistory, measureSync, measureWaiters, measureWake, type CexTarget } from './cex.js';
 import { measureColdStart } from './cold-start.js';
 import { measureFloors } from './floors.js';
 import { measureIdeal } from './ideal.js';
@@ -21,7 +21,7 @@ const FULL = process.env.BENCH === 'full';
 // BENCH=smoke: tiny sizes, to check that every measurement still runs.
 const SMOKE = process.env.BENCH === 'smoke';
 const SETTINGS = SMOKE
-  ? { mode: 'smoke', floorSamples: 50, ceilingMs: 500, sync1: 20, sync200: 200, asyncConcurrency: 8, asyncMs: 1000, waiters: 200, historyRows: 20_000, historyPages: 5, batchEndpoints: 500 }
+  ? { mode: 'smoke', floorSamples: 50, ceilingMs: 500, sync1: 20, sync200: 200, asyncConcurrency: 8, asyncMs: 1000, waiters: 200, wake: 20, historyRows: 20_000, historyPages: 5, batchEndpoints: 500 }
   : {
   mode: FULL ? 'full' : 'quick',
   floorSamples: FULL ? 3000 : 500,
@@ -31,6 +31,7 @@ const SETTINGS = SMOKE
   asyncConcurrency: 64,
   asyncMs: FULL ? 30_000 : 8000,
   waiters: 10_000,
+  wake: FULL ? 1000 : 200,
   historyRows: 1_000_000,
   historyPages: FULL ? 500 : 100,
   batchEndpoints: 10_000,
@@ -66,11 +67,14 @@ async function main(): Promise<void> {
       report.async = await measureAsync(target, SETTINGS.asyncConcurrency, SETTINGS.asyncMs);
       progress('batch creation');
       report.batch = await measureBatch(target, SETTINGS.batchEndpoints);
-      progress('10,000 waiters');
       const recorder = createRuntime(loadConfig({ DATABASE_URL: env.databaseUrl, CEX_AUTH: 'off', CEX_LOG_LEVEL: 'warn' }), 'bench-recorder');
-      report.waiters = await measureWaiters(target, SETTINGS.waiters, async (endpointId, commandId) => {
+      const record = async (endpointId: string, commandId: number) => {
         await recordEndpointResults(recorder, endpointId, 'reboot', [{ commandId, statusCode: 200, payload: 'done' }], null);
-      });
+      };
+      progress('waiter wake-up after a result recorded elsewhere');
+      report.wake = await measureWake(target, SETTINGS.wake, record);
+      progress('10,000 waiters');
+      report.waiters = await measureWaiters(target, SETTINGS.waiters, record);
       await recorder.shutdown();
       report.history = await measureHistory(target, SETTINGS.historyRows, SETTINGS.historyPages);
     } finally {
