@@ -1,4 +1,5 @@
 import { Logger, makeWorkerUtils, run } from 'graphile-worker';
+import pg from 'pg';
 import postgres from 'postgres';
 import { nowMs, Samples } from './lib/stats.js';
 
@@ -11,12 +12,16 @@ import { nowMs, Samples } from './lib/stats.js';
 export async function measurePeer(databaseUrl: string, concurrency: number, ms: number) {
   const sql = postgres(databaseUrl, { max: 4, onnotice: () => undefined });
   await sql`CREATE TABLE IF NOT EXISTS peer_results (job_key text PRIMARY KEY, result jsonb, done_at timestamptz DEFAULT now())`;
-  const utils = await makeWorkerUtils({ connectionString: databaseUrl });
+  // One pool we own and end ourselves: graphile-worker's own pools could
+  // outlive the run and crash the bench when its database is dropped.
+  const pgPool = new pg.Pool({ connectionString: databaseUrl, max: 20 });
+  pgPool.on('error', () => undefined);
+  const utils = await makeWorkerUtils({ pgPool });
   await utils.migrate();
   const latency = new Samples();
   let done = 0;
   const runner = await run({
-    connectionString: databaseUrl,
+    pgPool,
     concurrency: 16,
     noHandleSignals: true,
     pollInterval: 1000,
@@ -47,6 +52,7 @@ export async function measurePeer(databaseUrl: string, concurrency: number, ms: 
   await Promise.all(adders);
   await runner.stop();
   await utils.release();
+  await pgPool.end();
   await sql.end();
   const seconds = (t1 - t0) / 1000;
   return {
