@@ -112,18 +112,12 @@ export async function listApplicationPage(
   return { rows: page.map((r) => toCommand(r as Record<string, unknown>)), hasMore, last };
 }
 
-/**
- * Total count of an application's commands matching the filter (for
- * totalElements): a sum over the trigger-kept counts of migration 0005, exact
- * and independent of how many commands are stored.
- */
+/** Total count of an application's commands matching the filter (for totalElements). */
 export async function countApplication(sql: Sql, q: Pick<ApplicationQuery, 'tenantId' | 'applicationName' | 'commandTypes' | 'statuses'>): Promise<number> {
-  const types = (q.commandTypes ?? null) as string[] | null;
-  const statuses = (q.statuses ?? null) as string[] | null;
-  const [row] = await sql<{ n: string }[]>`
-    SELECT COALESCE(sum(n), 0)::text AS n FROM application_command_counts
+  const [row] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM commands
      WHERE tenant_id = ${q.tenantId} AND application_name = ${q.applicationName}
-       AND (${types}::text[] IS NULL OR command_type = ANY(${types}::text[]))
-       AND (${statuses}::text[] IS NULL OR status = ANY(${statuses}::text[]))`;
-  return Number(row?.n ?? 0);
+       AND (${(q.commandTypes ?? null) as string[] | null}::text[] IS NULL OR command_type = ANY(${(q.commandTypes ?? null) as string[] | null}::text[]))
+       AND (${(q.statuses ?? null) as string[] | null}::text[] IS NULL OR status = ANY(${(q.statuses ?? null) as string[] | null}::text[]))`;
+  return row?.n ?? 0;
 }
