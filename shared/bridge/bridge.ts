@@ -30,7 +30,7 @@ export interface Bridge {
 }
 
 /**
- * Starts the nats-bridge (DESIGN.md): one named NATS connection, the
+ * Starts the nats-bridge (docs/architecture.md): one named NATS connection, the
  * subscriptions of routes.ts forwarded to the functions, the outbox drainer,
  * the callback deliverer, NATS requests on behalf of functions (20/EFMP) and
  * the maintenance loops (re-push, expiry, retention). The database loops

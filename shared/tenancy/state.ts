@@ -184,7 +184,7 @@ export class TenancyState {
     return this.versions.get(appVersionName)?.tenantId ?? DEFAULT_TENANT;
   }
 
-  /** With Tekton enabled only listed app versions are valid (CEX-API.md §7). */
+  /** With Tekton enabled only listed app versions are valid (docs/configuration.md, KAA_TEKTON_ENABLED). */
   isKnownAppVersion(appVersionName: string): boolean {
     return !this.rt.config.tekton.enabled || this.versions.has(appVersionName);
   }
