@@ -8,7 +8,7 @@ import type { Simulator } from '../simulator/index.js';
 import { startEmbeddedPostgres, startNatsServer } from '../devstack/index.js';
 import { allUnits, getUnit } from './units.js';
 import { formatBanner } from './banner.js';
-import { startDemoFleet } from './demo-fleet.js';
+import { startDemoFleet, stopDemoFleet } from './demo-fleet.js';
 import { serveUnits, type RunningHost } from './serve.js';
 
 /** FUNCTION_TARGET=migrate: apply pending migrations and exit (Knative Job). */
@@ -75,7 +75,7 @@ export async function runDevHost(initial: Config, options: DevHostOptions = {}):
   let fleet: Simulator | undefined;
   const stopping = stopOnSignals(host, log, {
     // The fleet first: its last results and its "disconnected" still reach the bridge.
-    before: async () => fleet?.stop(),
+    before: async () => (fleet ? stopDemoFleet(fleet) : undefined),
     after: async () => {
       for (const stop of stopDeps.reverse()) await stop().catch((err) => log.error({ err }, 'dependency stop failed'));
     },
