@@ -82,6 +82,7 @@ export async function runDevHost(initial: Config, options: DevHostOptions = {}):
   });
   if (!(await untilReady(rt, stopping))) return;
   if (options.demo) fleet = await startDemoFleet(config, log);
+  if (stopping()) return;
   process.stderr.write(
     formatBanner({ port: host.port, natsUrl: config.natsUrl ?? '', auth: config.auth, demoEndpoints: fleet?.endpointIds ?? [] }),
   );
