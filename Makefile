@@ -5,9 +5,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 
-.PHONY: help install nats-server build run test test-faults bench migrate image clean
+.PHONY: help install nats-server build run demo test test-faults bench migrate image clean
 
 help:
+	@echo "make demo         make run plus ten simulated endpoints demo-1 … demo-10 to invoke commands on"
 	@echo "make run          CEX on http://localhost:$${PORT:-8080} (embedded Postgres + local nats-server unless DATABASE_URL/NATS_URL are set)"
 	@echo "make test         every test (embedded Postgres + nats-server unless DATABASE_URL/NATS_URL are set)"
 	@echo "make test-faults  the fault-injection suite"
@@ -38,6 +39,10 @@ build: $(NODE_MODULES_STAMP)
 # exec keeps the node process in make's place, so Ctrl-C/SIGTERM reach it.
 run: install build
 	exec node dist/functions/main.js
+
+# The same, plus the simulated fleet demo-1 … demo-10 in the same process.
+demo: install build
+	exec node dist/functions/main.js --demo
 
 test: install build
 	npx tsc -p test/tsconfig.json

@@ -73,7 +73,7 @@ async function notifyWake(databaseUrl: string, n: number) {
   return samples.summary();
 }
 
-/** Inserts per second with 64 concurrent writers on a pool of 16 (the DESIGN.md measurement's shape). */
+/** Inserts per second with 64 concurrent writers on a pool of 16 (the shape of the measurement in docs/architecture.md). */
 async function pgInsertCeiling(databaseUrl: string, ms: number): Promise<number> {
   const sql = createPool(databaseUrl, { max: 16, applicationName: 'bench-floor' });
   await runFor(64, 500, () => sql`INSERT INTO bench_floor (payload) VALUES ('{"warm":1}')`.then(() => undefined));

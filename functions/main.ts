@@ -8,7 +8,8 @@ import './index.js';
  * - FUNCTION_TARGET=migrate: apply migrations and exit (the Knative Job);
  * - FUNCTION_TARGET=<unit>: serve that unit alone (a Knative Service / the bridge Deployment);
  * - no FUNCTION_TARGET: the dev host, every unit plus the bridge in one process,
- *   with an embedded Postgres and a local nats-server when no URLs are given.
+ *   with an embedded Postgres and a local nats-server when no URLs are given;
+ *   `--demo` (make demo) adds the simulated endpoints demo-1 … demo-10.
  */
 async function main(): Promise<void> {
   let config;
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
   }
   if (config.functionTarget === 'migrate') return runMigrations(config);
   if (config.functionTarget) return runSingleUnit(config, config.functionTarget);
-  return runDevHost(config);
+  return runDevHost(config, { demo: process.argv.slice(2).includes('--demo') });
 }
 
 main().catch((err) => {

@@ -2,7 +2,7 @@
 -- keeps an in-memory copy and reloads it on NOTIFY cex_config (after the
 -- writer's commit), after a listener reconnect, and on a slow safety tick.
 
--- The Tekton configuration (CEX-API.md §7) as one row per listed app version:
+-- The Tekton configuration (docs/rest-api.md, "The REST peers CEX calls") as one row per listed app version:
 -- which application it belongs to and which tenant owns that application.
 CREATE TABLE tekton_app_versions (
   app_version_name text PRIMARY KEY,

@@ -12,7 +12,7 @@ const PATH = '/api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}'
 
 const notFound = () => new NotFoundError('COMMAND_NOT_FOUND', 'no such command');
 
-/** GET one command: its descriptor (CEX-API.md §2, "Read one"). Another tenant's command is 404. */
+/** GET one command: its descriptor (docs/rest-api.md, "Read one and delete"). Another tenant's command is 404. */
 export const readRoute: Route = {
   unit: 'command-lookup',
   method: 'GET',

@@ -13,7 +13,7 @@ import type { BatchEndpoint } from '../../shared/store/index.js';
 import { tenancyFor } from '../../shared/tenancy/index.js';
 import { resolveFilter } from './efmp.js';
 
-/** At most this many ids per by-endpoints batch (CEX-API.md §2, Batch). */
+/** At most this many ids per by-endpoints batch (docs/rest-api.md, Batch). */
 export const MAX_BATCH_ENDPOINTS = 10_000;
 
 const ttlParam = param(intString(0, 2_147_483_647).optional(), 'INVALID_COMMAND_TTL', 'Milliseconds each command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once');

@@ -1,5 +1,5 @@
 /**
- * 12/CIP command invocation requests (CEX-API.md §4), forwarded by the bridge
+ * 12/CIP command invocation requests (docs/nats-protocols.md, 12/CIP), forwarded by the bridge
  * as CloudEvents to command-submit's POST /cloudevents. The command is
  * created through the same write path as REST invoke (command row + push in
  * one transaction, NOTIFY after commit). The caller's id is used as is, and
@@ -76,7 +76,7 @@ export async function handleCipEvent(event: CloudEvent<unknown>): Promise<Functi
   }
 }
 
-/** TTL = the message's timeout when it has one (CEX-API.md §4), else the configured default. */
+/** TTL = the message's timeout when it has one (docs/nats-protocols.md, 12/CIP), else the configured default. */
 function ttlOf(rt: Runtime, request: CommandInvocationRequest): number {
   return request.timeout > 0 ? Math.min(request.timeout, MAX_TTL_MILLIS) : rt.config.commandTtlMillis;
 }

@@ -18,8 +18,8 @@ import type { BatchEndpoint } from '../../shared/store/index.js';
 export const MAX_FILTER_ENDPOINTS = 100_000;
 
 /**
- * Resolves a 20/EFMP filter to its endpoints ONCE (a snapshot, CEX-API.md
- * §2 Batch), through the bridge: functions do not speak NATS. The request's
+ * Resolves a 20/EFMP filter to its endpoints ONCE (a snapshot, docs/rest-api.md,
+ * Batch), through the bridge: functions do not speak NATS. The request's
  * timeout field tells the registry when CEX stops waiting. No reply in
  * CEX_EFMP_TIMEOUT_MS → 504; an error statusCode or a reply that is not the
  * answer to this request → 502. Ids that fail the endpoint id pattern cannot

@@ -25,7 +25,7 @@ const WAITERS_RETRY_AFTER_SECONDS = '1';
 // Visible ASCII, as HTTP header values allow without ambiguity.
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-/** POST /api/v1/endpoints/{endpointId}/commands/{commandType}: invoke, sync or async (CEX-API.md §2). */
+/** POST /api/v1/endpoints/{endpointId}/commands/{commandType}: invoke, sync or async (docs/rest-api.md, Invoke). */
 export const invokeRoute: Route = {
   unit: 'command-submit',
   method: 'POST',
@@ -101,7 +101,7 @@ async function invoke({ req, res, params, query, body }: RouteContext): Promise<
 
 /**
  * With Tekton on, an endpoint whose app version belongs to another tenant's
- * application is "not found" for this caller (CEX-API.md §2: 404 endpoint not
+ * application is "not found" for this caller (docs/rest-api.md: 404 endpoint not
  * visible). An endpoint never seen yet is visible: commands may wait for it.
  */
 async function assertEndpointVisible(tenantId: string, endpointId: string): Promise<void> {

@@ -9,7 +9,7 @@ import { AuthenticationError, verifyBearer } from './verify.js';
 export { AuthenticationError, ACCEPTED_ALGORITHMS } from './verify.js';
 export { JwksCache } from './jwks.js';
 
-/** The scopes of CEX-API.md §6. */
+/** The scopes of docs/rest-api.md, "Authentication and scopes". */
 export const SCOPES = {
   update: 'endpoint:update',
   read: 'endpoint:read',

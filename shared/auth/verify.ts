@@ -3,7 +3,7 @@ import { CexError, UnavailableError } from '../errors/index.js';
 import type { TenancyState } from '../tenancy/state.js';
 import type { JwksCache } from './jwks.js';
 
-/** Asymmetric algorithms only: `none` and HMAC (HS*) are refused (CEX-API.md §6). */
+/** Asymmetric algorithms only: `none` and HMAC (HS*) are refused (docs/rest-api.md, "Authentication and scopes"). */
 export const ACCEPTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 const CLOCK_LEEWAY_SECONDS = 30;
 

@@ -30,7 +30,7 @@ export interface Bridge {
 }
 
 /**
- * Starts the nats-bridge (DESIGN.md): one named NATS connection, the
+ * Starts the nats-bridge (docs/architecture.md): one named NATS connection, the
  * subscriptions of routes.ts forwarded to the functions, the outbox drainer,
  * the callback deliverer, NATS requests on behalf of functions (20/EFMP) and
  * the maintenance loops (re-push, expiry, retention). The database loops
@@ -61,7 +61,10 @@ export function startBridge(sharedRt: Runtime, overrides: Partial<BridgeSettings
   let handle: NatsHandle | undefined;
   let subscriptions: Subscription[] = [];
   let stopping = false;
-  rt.addReadinessCheck('nats', async () => !stopping && (handle?.connected() ?? false));
+  // Ready once connected AND every subscription reached the server: a message
+  // published right after /readyz says 200 is not lost.
+  let subscribed = false;
+  rt.addReadinessCheck('nats', async () => !stopping && subscribed && (handle?.connected() ?? false));
 
   const drainer = new OutboxDrainer(rt, () => handle, settings.drainer);
   const loops = startMaintenance(rt, () => drainer.trigger(), settings.maintenance);
@@ -100,6 +103,7 @@ export function startBridge(sharedRt: Runtime, overrides: Partial<BridgeSettings
     );
     // The server has every SUB once the flush's PONG is back.
     await h.nc.flush();
+    subscribed = true;
     await requests.start(h.nc);
     drainer.start();
     log.info({ subjects: subscriptions.map((s) => s.getSubject()), queue: rt.config.instanceName }, 'bridge subscribed');

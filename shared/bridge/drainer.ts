@@ -28,7 +28,7 @@ export interface DrainerSettings {
   parallel: number;
   /** A flush slower than this counts as failed (the row is retried). */
   flushTimeoutMs: number;
-  /** The catch-up scan: NOTIFY is only a hint (STYLE.md 2). */
+  /** The catch-up scan: NOTIFY is only a hint (docs/architecture.md). */
   intervalMs: number;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The nats-bridge: the only NATS speaker of CEX (DESIGN.md). contract.ts is
+ * The nats-bridge: the only NATS speaker of CEX (docs/architecture.md). contract.ts is
  * what it agrees with the functions; the rest is its machinery.
  */
 export * from './contract.js';

@@ -14,7 +14,7 @@ export interface MaintenanceSettings {
 }
 
 /**
- * Re-push and expiry run every second: CEX-API.md §3's smallest backoff is
+ * Re-push and expiry run every second: the smallest re-push backoff (docs/nats-protocols.md) is
  * 5 s and an expired command should turn EXPIRED within about a second.
  * The retention purge has days of slack, so every 5 minutes is plenty.
  */

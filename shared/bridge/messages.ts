@@ -25,7 +25,7 @@ export interface PushInput {
 }
 
 /**
- * 4/ESP ExtensionData carrying `[{"id", "payload"}]` (CEX-API.md §3, push).
+ * 4/ESP ExtensionData carrying `[{"id", "payload"}]` (docs/nats-protocols.md, pushes).
  * `timeout` is 0: a push is a snapshot of the whole outstanding set, so a
  * late one does no harm (a result for a command expired since gets 410),
  * whereas a finite timeout would let the communication service drop pushes
@@ -80,7 +80,7 @@ export interface CipResultInput {
 /**
  * 12/CIP CommandInvocationResult for a cip_result outbox row: the caller's
  * correlationId, the endpoint's answer (payload as JSON bytes), and an empty
- * appVersionName when unknown (CEX-API.md §4).
+ * appVersionName when unknown (docs/nats-protocols.md, 12/CIP).
  */
 export function buildCipResult(input: CipResultInput, nowMs = Date.now()): Buffer {
   const m = input.message;

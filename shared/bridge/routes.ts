@@ -39,7 +39,7 @@ function byLastToken(types: Record<string, EventType>): (subject: string) => Eve
 }
 
 /**
- * Every subscription of the bridge (PROTOCOLS.md, CEX-API.md §3-5). All but
+ * Every subscription of the bridge (docs/nats-protocols.md). All but
  * the replica subject are in the queue group `{cex}`, so a message reaches one
  * bridge replica only. 21/TLE and 17/SCMP broadcasts are events every
  * instance must act on, yet they are forwarded once here too: the function

@@ -15,7 +15,7 @@ import {
 
 /**
  * The write paths every unit shares: the store call, then the NOTIFY hints
- * right after its commit (never inside it: DESIGN.md), then metrics. REST
+ * right after its commit (never inside it: docs/architecture.md), then metrics. REST
  * invoke, 12/CIP and batch all create commands here; esp-inbound records
  * results here; the sweeper expires here.
  */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 /**
- * Every environment variable CEX reads, in one zod schema: CEX-API.md §8 plus
+ * Every environment variable CEX reads, in one zod schema (docs/configuration.md describes each): the Kaa settings plus
  * the knobs the issues added (re-push backoff, tenant refresh, function URLs).
  * A missing or malformed value stops the process at start, naming the variable.
  */
@@ -111,7 +111,7 @@ const envSchema = z.object({
   CEX_BRIDGE_URL: optionalUrl,
   CEX_EFMP_TIMEOUT_MS: integer(10_000, 100, 120_000),
   CEX_SHUTDOWN_GRACE_MS: integer(25_000, 0, 600_000),
-  // Result callbacks (CEX-API.md §2, callbackUrl): each attempt's timeout,
+  // Result callbacks (docs/rest-api.md, callbackUrl): each attempt's timeout,
   // the first retry delay (doubling up to the cap, with jitter) and how long
   // after the command became final the bridge keeps trying.
   CEX_CALLBACK_TIMEOUT_MS: integer(10_000, 100, 120_000),

@@ -20,7 +20,7 @@ const BACKOFF_CAP_MS = 5_000;
 const PING_INTERVAL_MS = 15_000;
 
 /**
- * The ONE dedicated LISTEN connection of a process (STYLE.md 3). Handlers
+ * The ONE dedicated LISTEN connection of a process (docs/architecture.md). Handlers
  * subscribe to channels; after every (re)connect, reconnect hooks run so their
  * owners re-read what they are waiting for: a NOTIFY sent while the connection
  * was down is never seen, and NOTIFY is only ever a hint.

@@ -34,7 +34,7 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFil
 /**
  * Applies every migration not yet recorded, each in its own transaction,
  * while holding a session advisory lock: a second runner starting at the same
- * moment waits, then finds everything applied (STYLE.md 1). Returns the
+ * moment waits, then finds everything applied. Returns the
  * versions this call applied.
  */
 export async function migrate(sql: Sql, log?: Logger, dir = MIGRATIONS_DIR): Promise<number[]> {

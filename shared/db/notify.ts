@@ -2,9 +2,9 @@ import type { Sql } from './pool.js';
 
 /**
  * NOTIFY channels. Payloads carry keys only; a listener re-reads the rows
- * (STYLE.md 2). NOTIFY is always sent after the writing transaction committed,
+ * (docs/architecture.md). NOTIFY is always sent after the writing transaction committed,
  * in its own statement: inside the transaction it would serialize every such
- * commit behind one database-wide lock (DESIGN.md, measured 1,301/s vs 2,503/s).
+ * commit behind one database-wide lock (docs/architecture.md: measured 1,301/s vs 2,503/s).
  */
 export const CHANNELS = {
   /** A command was created or changed (result, expiry, delete): payload = command keys, newline-separated. */

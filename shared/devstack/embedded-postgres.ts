@@ -1,8 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log/index.js';
+import { placeEmbeddedPostgres, type PgPlacement } from './pg-placement.js';
 import { freePort } from './ports.js';
 import { processAlive, processState, waitForExit } from './processes.js';
 
@@ -17,8 +18,14 @@ const DEV_PASSWORD = 'cex-dev';
 
 /** Where and how to run an embedded Postgres cluster. */
 export interface EmbeddedPostgresOptions {
-  /** Cluster directory; initialised on first use, reused (warm start) after. */
+  /**
+   * Cluster directory; initialised on first use, reused (warm start) after.
+   * As root, when the postgres OS user cannot reach it, the cluster lives in
+   * a shared directory instead and this path links to it (pg-placement.ts).
+   */
   dataDir: string;
+  /** Where relocated clusters and binaries go (default SHARED_PG_ROOT). */
+  sharedRoot?: string;
   /** TCP port on 127.0.0.1; a free one when omitted. */
   port?: number;
   /** Default 'cex-dev'; must match what the data dir was initialised with. */
@@ -34,6 +41,8 @@ export interface EmbeddedPostgres {
   /** Superuser URL of the `postgres` database. */
   readonly url: string;
   readonly port: number;
+  /** The directory postgres runs on: `dataDir`, or where it was relocated. */
+  readonly dataDir: string;
   /** The postmaster's pid (fault tests kill it; stop() waits for it). */
   readonly pid: number;
   /** The launcher process's pid. */
@@ -57,15 +66,15 @@ interface ChildMessage {
  * sees its IPC channel close and stops the cluster.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const dataDir = path.resolve(options.dataDir);
-  await prepareParentDir(dataDir);
+  const placement = await placeEmbeddedPostgres(options.dataDir, { log: options.log, sharedRoot: options.sharedRoot });
+  const dataDir = placement.dataDir;
   await waitForStalePostmaster(dataDir, options.log);
   const password = options.password ?? DEV_PASSWORD;
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort());
     const log = options.log.child({ component: 'embedded-postgres', port });
     try {
-      return await launch(dataDir, port, password, log, options.startTimeoutMs ?? 60_000);
+      return await launch(placement, port, password, log, options.startTimeoutMs ?? 60_000);
     } catch (err) {
       // freePort() cannot hold the port: another process may bind it first.
       if (options.port || attempt >= 3 || !/address already in use/i.test(String(err))) throw err;
@@ -74,12 +83,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
 }
 
-async function launch(dataDir: string, port: number, password: string, log: Logger, timeoutMs: number): Promise<EmbeddedPostgres> {
+async function launch(placement: PgPlacement, port: number, password: string, log: Logger, timeoutMs: number): Promise<EmbeddedPostgres> {
   const startedAt = performance.now();
+  const { dataDir, binaries } = placement;
   const child = fork(CHILD_PATH, [], {
     // vitest and tsx put loaders into execArgv; the launcher is plain JS.
     execArgv: [],
-    env: { ...process.env, CEX_EMBEDDED_PG: JSON.stringify({ dataDir, port, user: 'postgres', password }) },
+    // initdb and postgres inherit it, and may run as the postgres OS user:
+    // start them where that user may be (the checkout may be closed to it).
+    cwd: path.dirname(dataDir),
+    env: { ...process.env, CEX_EMBEDDED_PG: JSON.stringify({ dataDir, port, user: 'postgres', password, binaries }) },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   child.stderr?.on('data', (chunk: Buffer) => log.warn({ stderr: chunk.toString('utf8').trimEnd() }, 'launcher stderr'));
@@ -97,6 +110,7 @@ async function launch(dataDir: string, port: number, password: string, log: Logg
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     port,
+    dataDir,
     pid,
     launcherPid: child.pid ?? 0,
     stop: () => (stopped ??= stopCluster(child, pid, log)),
@@ -146,34 +160,6 @@ async function stopCluster(child: ChildProcess, pid: number, log: Logger): Promi
     if (!(await waitForExit(pid, 15_000))) process.kill(pid, 'SIGKILL');
   }
   log.info({ ms: Math.round(performance.now() - t0) }, 'embedded postgres stopped');
-}
-
-/**
- * initdb and postgres run as the OS user `postgres` when we are root (postgres
- * refuses root). embedded-postgres creates dataDir and chowns it to that user,
- * so the parent need not be writable by it (checked: a root-owned 0755 parent
- * works), but every ancestor must be searchable by it: a root-owned 0700
- * parent fails initdb with "could not access directory: Permission denied".
- * So: create missing parents with 0755 (chmod, since mkdir's mode is masked by
- * the umask), and fail early and clearly when an existing ancestor (e.g.
- * /root, 0700) is not searchable by others.
- */
-async function prepareParentDir(dataDir: string): Promise<void> {
-  const parent = path.dirname(dataDir);
-  const firstCreated = await mkdir(parent, { recursive: true });
-  if (process.getuid?.() !== 0) return;
-  if (firstCreated) {
-    for (let dir = parent; ; dir = path.dirname(dir)) {
-      await chmod(dir, 0o755);
-      if (dir === firstCreated || dir === path.dirname(dir)) break;
-    }
-  }
-  for (let dir = parent; ; dir = path.dirname(dir)) {
-    if (((await stat(dir)).mode & 0o001) === 0) {
-      throw new Error(`embedded postgres: ${dir} is not searchable by the postgres OS user (chmod o+x it, or put the data dir elsewhere)`);
-    }
-    if (dir === path.dirname(dir)) break;
-  }
 }
 
 /**

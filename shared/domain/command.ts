@@ -1,5 +1,5 @@
 /**
- * The command model and its pure rules (CEX-API.md §1): statuses, identity
+ * The command model and its pure rules (docs/rest-api.md, Commands): statuses, identity
  * regexes, expiry, re-push backoff, app version → application. No I/O here.
  */
 
@@ -45,7 +45,7 @@ export interface Command extends CommandRef {
   version: number;
 }
 
-/** The JSON body every read route returns (CEX-API.md §2, "Command descriptor"). */
+/** The JSON body every read route returns (docs/rest-api.md, "The command descriptor"). */
 export interface CommandDescriptor {
   commandId: number;
   commandType: string;
@@ -99,7 +99,7 @@ export function expiryWindowMillis(ttlMillis: number, awaitTimeoutSeconds: numbe
 
 /**
  * Delay before the next re-push of a command already pushed `pushCount` times:
- * initial, doubling, capped (CEX-API.md §3: 5 s, 10 s, 20 s, 40 s, 60 s, 60 s…).
+ * initial, doubling, capped (docs/nats-protocols.md: 5 s, 10 s, 20 s, 40 s, 60 s, 60 s…).
  */
 export function repushDelayMillis(pushCount: number, initialMs: number, maxMs: number): number {
   const exponent = Math.max(0, Math.min(pushCount - 1, 30));

@@ -1,6 +1,6 @@
 /**
  * Pure mapping from what the store did to the 11/CEP answer an endpoint gets
- * (CEX-API.md §3). No I/O here, so every code and phrase has a fast test.
+ * (docs/nats-protocols.md, 4/ESP and 11/CEP). No I/O here, so every code and phrase has a fast test.
  */
 import type { OutstandingCommand, ResultOutcome } from '../store/index.js';
 import type { JsonValue } from '../domain/index.js';

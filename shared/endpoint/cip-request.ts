@@ -1,5 +1,5 @@
 /**
- * Pure checks and answers of 12/CIP (CEX-API.md §4): what makes a
+ * Pure checks and answers of 12/CIP (docs/nats-protocols.md): what makes a
  * CommandInvocationRequest invalid, and the CommandInvocationResult CEX sends
  * at once when it refuses one.
  */

@@ -1,6 +1,6 @@
 /**
- * esp-inbound's handling of one 4/ESP ClientData carrying 11/CEP (CEX-API.md
- * §3): polls of outstanding commands, with the observe flag, and results.
+ * esp-inbound's handling of one 4/ESP ClientData carrying 11/CEP
+ * (docs/nats-protocols.md): polls of outstanding commands, with the observe flag, and results.
  * Every ClientData that can be decoded and has not expired gets exactly one
  * ExtensionData answer; the bridge publishes it.
  */
@@ -95,7 +95,7 @@ async function answerClientData(rt: Runtime, message: ClientData, log: Logger): 
   }
   // Postgres text cannot hold NUL: refused here, before a poll marks anything fetched.
   if (appVersionName.includes('\u0000')) return refuse(log, message, 'appVersionName must not contain \\u0000');
-  // With Tekton on, only listed app versions are served (CEX-API.md §7).
+  // With Tekton on, only listed app versions are served (docs/configuration.md, KAA_TEKTON_ENABLED).
   if (!tenancyFor(rt).isKnownAppVersion(appVersionName)) {
     log.info({ appVersionName, resourcePath: message.resourcePath }, 'ClientData of an unlisted app version refused with 404');
     return kpError(404, `application version "${appVersionName}" is not configured for this CEX`);

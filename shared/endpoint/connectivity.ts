@@ -1,5 +1,5 @@
 /**
- * 9/ELCE connectivity events (CEX-API.md §3, §5): `connected` marks the
+ * 9/ELCE connectivity events (docs/nats-protocols.md, 9/ELCE): `connected` marks the
  * endpoints online, learns their app versions and queues an immediate push of
  * their outstanding commands; `disconnected` marks them offline so pushes
  * wait for the next connect or poll. Nothing is ever answered.

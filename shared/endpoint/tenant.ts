@@ -6,7 +6,7 @@ export { DEFAULT_TENANT } from '../tenancy/index.js';
 
 /**
  * The tenant owning commands created from an endpoint's own traffic or from
- * 12/CIP (CEX-API.md §7): endpoint → its last known app version → Tekton's
+ * 12/CIP (docs/rest-api.md, "The REST peers CEX calls"): endpoint → its last known app version → Tekton's
  * application → that application's tenant; `kaa` when any link is unknown or
  * Tekton is off.
  */

@@ -6,7 +6,7 @@ import { toProblem } from '../http/index.js';
  * Requests Node's HTTP parser refuses before any handler runs (a malformed
  * request line, conflicting Content-Length, a control character in a header,
  * headers past 16 KiB, a body not received within the request timeout) get
- * the problem+json answer every other error gets (CEX-API.md §2), not Node's
+ * the problem+json answer every other error gets (docs/rest-api.md), not Node's
  * bare status line. The socket is closed after it: the parser's state is lost.
  */
 export function answerClientError(err: Error & { code?: string }, socket: Socket): void {

@@ -4,9 +4,12 @@ import postgres from 'postgres';
 import { loadConfig, type Config } from '../config/index.js';
 import { createLogger, type Logger } from '../log/index.js';
 import { createPool, migrate, quoteIdent } from '../db/index.js';
-import { createRuntime, installRuntime } from '../runtime/index.js';
+import { createRuntime, installRuntime, type Runtime } from '../runtime/index.js';
+import type { Simulator } from '../simulator/index.js';
 import { startEmbeddedPostgres, startNatsServer } from '../devstack/index.js';
 import { allUnits, getUnit } from './units.js';
+import { formatBanner } from './banner.js';
+import { startDemoFleet, stopDemoFleet } from './demo-fleet.js';
 import { serveUnits, type RunningHost } from './serve.js';
 
 /** FUNCTION_TARGET=migrate: apply pending migrations and exit (Knative Job). */
@@ -29,24 +32,30 @@ export async function runSingleUnit(config: Config, name: string): Promise<void>
   const rt = createRuntime(config, name);
   installRuntime(rt);
   const host = await serveUnits(rt, [unit], false);
-  stopOnSignals(host, rt.log, async () => undefined);
+  stopOnSignals(host, rt.log, { after: async () => undefined });
+}
+
+/** How the dev host runs: `make run`, or `make demo` (with a simulated fleet). */
+export interface DevHostOptions {
+  /** Start the simulated endpoints demo-1 … demo-10 once ready. */
+  demo?: boolean;
 }
 
 /**
  * No FUNCTION_TARGET: the dev host a newcomer gets from `make run`. With
  * DATABASE_URL unset it starts an embedded Postgres (files under .data/pg);
  * with NATS_URL unset a nats-server child on a free port. Both stay in this
- * process group, so killing the group leaves nothing behind.
+ * process group, so killing the group leaves nothing behind. Once ready it
+ * prints one banner on stderr (where everything is, what to try).
  */
-export async function runDevHost(initial: Config): Promise<void> {
+export async function runDevHost(initial: Config, options: DevHostOptions = {}): Promise<void> {
   const log = createLogger(initial.logLevel, 'dev-host');
   const stopDeps: (() => Promise<void>)[] = [];
   if (!initial.databaseUrl) {
-    const dataDir = path.resolve(process.env.CEX_DATA_DIR ?? '.data', 'pg');
-    const pg = await startEmbeddedPostgres({ dataDir, log });
+    const pg = await startEmbeddedPostgres({ dataDir: path.resolve(process.env.CEX_DATA_DIR ?? '.data', 'pg'), log });
     stopDeps.push(() => pg.stop());
     process.env.DATABASE_URL = await ensureDatabase(pg.url, 'cex');
-    log.info({ dataDir, port: pg.port }, 'embedded Postgres started');
+    log.info({ dataDir: pg.dataDir, port: pg.port }, 'embedded Postgres started');
   }
   if (!initial.natsUrl) {
     const nats = await startNatsServer({ log });
@@ -65,9 +74,29 @@ export async function runDevHost(initial: Config): Promise<void> {
   installRuntime(rt);
   await migrate(rt.sql, rt.log);
   const host = await serveUnits(rt, allUnits(), true);
-  stopOnSignals(host, log, async () => {
-    for (const stop of stopDeps.reverse()) await stop().catch((err) => log.error({ err }, 'dependency stop failed'));
+  let fleet: Simulator | undefined;
+  const stopping = stopOnSignals(host, log, {
+    // The fleet first: its last results and its "disconnected" still reach the bridge.
+    before: async () => (fleet ? stopDemoFleet(fleet) : undefined),
+    after: async () => {
+      for (const stop of stopDeps.reverse()) await stop().catch((err) => log.error({ err }, 'dependency stop failed'));
+    },
   });
+  if (!(await untilReady(rt, stopping))) return;
+  if (options.demo) fleet = await startDemoFleet(config, log);
+  if (stopping()) return;
+  process.stderr.write(
+    formatBanner({ port: host.port, natsUrl: config.natsUrl ?? '', auth: config.auth, demoEndpoints: fleet?.endpointIds ?? [] }),
+  );
+}
+
+/** Resolves true once the runtime reports ready, false if a shutdown began first. */
+async function untilReady(rt: Runtime, stopping: () => boolean): Promise<boolean> {
+  for (;;) {
+    if (stopping()) return false;
+    if ((await rt.readiness()).ready) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /**
@@ -96,7 +125,14 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
   return url.toString();
 }
 
-function stopOnSignals(host: RunningHost, log: Logger, afterStop: () => Promise<void>): void {
+/** Work around the host's stop: `before` (the host still serves), `after` (it is closed). */
+interface StopHooks {
+  before?: () => Promise<unknown>;
+  after: () => Promise<void>;
+}
+
+/** Stops on SIGTERM/SIGINT (a second signal exits at once); returns whether a stop began. */
+function stopOnSignals(host: RunningHost, log: Logger, hooks: StopHooks): () => boolean {
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
@@ -105,9 +141,10 @@ function stopOnSignals(host: RunningHost, log: Logger, afterStop: () => Promise<
     }
     signalled = true;
     log.info({ signal }, 'shutting down');
-    host
-      .stop()
-      .then(afterStop)
+    Promise.resolve(hooks.before?.())
+      .catch((err) => log.error({ err }, 'stopping before the host failed'))
+      .then(() => host.stop())
+      .then(hooks.after)
       .then(
         () => {
           log.info('stopped');
@@ -121,4 +158,5 @@ function stopOnSignals(host: RunningHost, log: Logger, afterStop: () => Promise<
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  return () => signalled;
 }

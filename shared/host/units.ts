@@ -7,7 +7,7 @@ import { CexError } from '../errors/index.js';
 import { runtime, type Runtime } from '../runtime/index.js';
 
 /**
- * A deployable unit (DESIGN.md table): an HTTP function with REST routes, a
+ * A deployable unit (docs/architecture.md, Units): an HTTP function with REST routes, a
  * CloudEvent function fed by the bridge, or a long-lived process (the bridge).
  * Each is registered with functions-framework under its name, so the image
  * picks it with FUNCTION_TARGET; the dev host serves all of them at once.

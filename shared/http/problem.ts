@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { toCexError, type CexError } from '../errors/index.js';
 
-/** RFC 9457 problem details, as every 4xx/5xx of CEX answers (CEX-API.md §2). */
+/** RFC 9457 problem details, as every 4xx/5xx of CEX answers (docs/rest-api.md). */
 export interface Problem {
   type: string;
   title: string;

@@ -2,7 +2,7 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
-/** The bindings CEX puts on log lines wherever they are known (STYLE.md 14). */
+/** The bindings CEX puts on log lines wherever they are known. */
 export interface CommandBindings {
   correlationId?: string;
   endpointId?: string;

@@ -11,7 +11,7 @@ export interface NatsOptions {
 }
 
 /**
- * Connects once, named, reconnecting forever (STYLE.md 10): the first connect
+ * Connects once, named, reconnecting forever: the first connect
  * also retries until the server answers, so a bridge started before NATS
  * simply waits. Status events are logged as they happen.
  */

@@ -27,7 +27,7 @@ const MAX_STATUS_CODE = 599;
 const objectError = (what: string) => (issue: { code: string }) =>
   issue.code === 'invalid_type' ? `${what} must be a JSON object` : undefined;
 
-/** A command id: a positive 32-bit integer (CEX-API.md §1). */
+/** A command id: a positive 32-bit integer (docs/rest-api.md, Commands). */
 export const commandIdSchema = z
   .int({ error: 'id must be an integer' })
   .min(1, { error: 'id must be a positive integer' })

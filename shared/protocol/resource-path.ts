@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { COMMAND_TYPE_PATTERN } from '../domain/index.js';
 import { PayloadError } from './errors.js';
 
-/** A command type as CEX accepts it (CEX-API.md §2). */
+/** A command type as CEX accepts it (docs/rest-api.md, Commands). */
 export const commandTypeSchema = z
   .string({ error: 'command type must be a string' })
   .regex(COMMAND_TYPE_PATTERN, { error: 'command type must be 1-128 characters of A-Z, a-z, 0-9, "_" or "-"' });

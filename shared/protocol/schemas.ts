@@ -1,6 +1,6 @@
 /**
  * The Avro schemas of every NATS message CEX sends or receives, written from
- * PROTOCOLS.md. Binary Avro has no field names or tags on the wire, so record
+ * Kaa's RFCs (docs/nats-protocols.md). Binary Avro has no field names or tags on the wire, so record
  * names, namespaces, field order, union branch order and defaults below are
  * the contract: change one and peers decode garbage. Tests compare the bytes
  * against the published Kaa schemas to keep them honest.

@@ -80,7 +80,7 @@ function splitSubject(subject: string): string[] {
   return tokens;
 }
 
-// ---- The subjects CEX itself uses (PROTOCOLS.md). ----
+// ---- The subjects CEX itself uses (docs/nats-protocols.md). ----
 
 /** 4/ESP ClientData to this CEX instance (subscribe in queue group `{cex}`). */
 export const espClientDataSubject = (cex: string): string => serviceSubject(cex, 'esp', MESSAGE_TYPES.clientData);

@@ -24,7 +24,7 @@ function charsetOf(req: IncomingMessage): string | undefined {
 }
 
 /**
- * The command payload of an invoke (CEX-API.md §2): application/json (any
+ * The command payload of an invoke (docs/rest-api.md, Invoke): application/json (any
  * JSON value, strict UTF-8, nesting capped), text/plain (the text becomes a
  * JSON string), an empty body is `null`; anything else 415; past
  * CEX_MAX_PAYLOAD_BYTES 413.

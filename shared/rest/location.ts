@@ -12,7 +12,7 @@ export function forwardedPrefix(req: IncomingMessage): string {
   return SAFE_PREFIX.test(value) ? value : '';
 }
 
-/** `Location` of a command: an absolute path, honouring X-Forwarded-Prefix (CEX-API.md §2). */
+/** `Location` of a command: an absolute path, honouring X-Forwarded-Prefix (docs/rest-api.md). */
 export function commandLocation(req: IncomingMessage, ref: CommandRef): string {
   return (
     `${forwardedPrefix(req)}/api/v1/endpoints/${encodeURIComponent(ref.endpointId)}` +

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { COMMAND_STATUSES, COMMAND_TYPE_PATTERN, ENDPOINT_ID_PATTERN, MAX_COMMAND_ID } from '../domain/index.js';
 import { csv, param } from './query.js';
 
-/** Path and query parameter schemas shared by the REST routes (CEX-API.md §2). */
+/** Path and query parameter schemas shared by the REST routes (docs/rest-api.md). */
 
 export const endpointIdSchema = z.string().regex(ENDPOINT_ID_PATTERN, 'must match ^[A-Za-z0-9._~-]{1,128}$');
 export const commandTypeSchema = z.string().regex(COMMAND_TYPE_PATTERN, 'must match ^[A-Za-z0-9_-]{1,128}$');

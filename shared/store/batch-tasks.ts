@@ -1,7 +1,7 @@
 import type { Sql } from '../db/index.js';
 import type { CommandStatus, JsonValue } from '../domain/index.js';
 
-/** A batch task as the task list shows it (CEX-API.md §2, Batch). */
+/** A batch task as the task list shows it (docs/rest-api.md, Batch). */
 export interface BatchTaskSummary {
   taskId: string;
   commandType: string;

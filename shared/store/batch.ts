@@ -38,7 +38,7 @@ export interface CreatedBatch {
 
 /**
  * Creates a batch task and one command per endpoint in ONE transaction, with
- * a fixed number of statements whatever the batch size (DESIGN.md: batching
+ * a fixed number of statements whatever the batch size (docs/architecture.md: batching
  * many commands into one transaction is the lever for bulk paths): the app
  * versions not given are read in one query, the task is inserted, and one
  * statement allocates every id (one counter upsert per endpoint), inserts

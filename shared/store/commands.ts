@@ -177,7 +177,7 @@ async function raiseCounterPast(tx: TransactionSql, endpointId: string, commandT
 /**
  * A 12/CIP request for an id that exists: the same payload is a retry (the
  * new caller is answered; at once if the result is already known), another
- * payload is a conflict (CEX-API.md §4).
+ * payload is a conflict (docs/nats-protocols.md, 12/CIP).
  */
 async function retryOfExistingCipCommand(tx: TransactionSql, input: NewCommand, commandId: number): Promise<CreateOutcome> {
   const rows = await tx.unsafe(

@@ -1,6 +1,6 @@
 /**
  * Every SQL statement of CEX lives in this folder, as functions taking `sql`
- * first (STYLE.md 4). Callers send NOTIFY hints after these return.
+ * first. Callers send NOTIFY hints after these return.
  */
 export { createCommand, readCommand, readCommandsByKey, deleteCommand } from './commands.js';
 export type { NewCommand, CreateOutcome, DeleteOutcome } from './commands.js';

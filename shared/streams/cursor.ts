@@ -1,7 +1,7 @@
 import type { EndpointCursor } from '../store/index.js';
 
 /**
- * Event ids of the live status streams (CEX-API.md §2, Live status).
+ * Event ids of the live status streams (docs/rest-api.md, Live status).
  *
  * One command's stream: the id is the command's `version` (1 when created,
  * bumped by its one status change), so `Last-Event-ID: 1` resumes with the

@@ -67,10 +67,14 @@ export class TenancyState {
     this.timers.push(timer);
   }
 
+  /** A hint names one key or several, newline-separated (notify() packs keys that way). */
   private async onConfigEvent(payload: string): Promise<void> {
-    if (payload === CONFIG_EVENTS.tekton) await this.reloadTekton();
-    else if (payload === CONFIG_EVENTS.tenants) await this.reloadTenants();
-    else if (payload === CONFIG_EVENTS.revocations) await this.reloadRevocations();
+    const keys = new Set(payload.split('\n'));
+    await Promise.all([
+      keys.has(CONFIG_EVENTS.tekton) ? this.reloadTekton() : undefined,
+      keys.has(CONFIG_EVENTS.tenants) ? this.reloadTenants() : undefined,
+      keys.has(CONFIG_EVENTS.revocations) ? this.reloadRevocations() : undefined,
+    ]);
   }
 
   private async reloadAll(): Promise<void> {
@@ -120,16 +124,21 @@ export class TenancyState {
   }
 
   private async reloadTenants(): Promise<void> {
-    const { tenantManagerUrl, serviceToken, auth } = this.rt.config;
-    if (!auth || !tenantManagerUrl) return;
     try {
-      const tenants = await fetchTenants(tenantManagerUrl, serviceToken);
-      this.issuers = new Map(tenants.map((t) => [t.issuer, t.id]));
-      this.tenantsLoaded = true;
+      await this.fetchTenants();
     } catch (err) {
       this.rt.log.warn({ err: (err as Error).message }, 'fetching tenants from the Tenant Manager failed; keeping the last list');
       if (!this.tenantsLoaded) this.retrySoon('tenants', () => this.reloadTenants());
     }
+  }
+
+  /** Re-reads the Tenant Manager's list (when auth uses it); throws when it cannot be read. */
+  private async fetchTenants(): Promise<void> {
+    const { tenantManagerUrl, serviceToken, auth } = this.rt.config;
+    if (!auth || !tenantManagerUrl) return;
+    const tenants = await fetchTenants(tenantManagerUrl, serviceToken);
+    this.issuers = new Map(tenants.map((t) => [t.issuer, t.id]));
+    this.tenantsLoaded = true;
   }
 
   /** Fetches Tekton's configuration, stores it for every instance, and NOTIFYs them. */
@@ -148,11 +157,17 @@ export class TenancyState {
     await notify(this.rt.sql, CHANNELS.config, [CONFIG_EVENTS.revocations]);
   }
 
-  /** 21/TLE updated: accepted again if it was unregistered, and every instance re-reads tenants. */
+  /**
+   * 21/TLE updated: accepted again if it was unregistered, and the Tenant
+   * Manager is re-read here and on every other instance (one hint naming both
+   * keys). A Tenant Manager that cannot be read fails the event, so the
+   * bridge delivers it again rather than this instance keeping a stale list.
+   */
   async tenantUpdated(tenantId: string): Promise<void> {
     await restoreTenant(this.rt.sql, tenantId);
     this.revoked.delete(tenantId);
     await notify(this.rt.sql, CHANNELS.config, [CONFIG_EVENTS.revocations, CONFIG_EVENTS.tenants]);
+    await this.fetchTenants();
   }
 
   // ---- queries (synchronous: the copy is in memory) ----
@@ -169,7 +184,7 @@ export class TenancyState {
     return this.versions.get(appVersionName)?.tenantId ?? DEFAULT_TENANT;
   }
 
-  /** With Tekton enabled only listed app versions are valid (CEX-API.md §7). */
+  /** With Tekton enabled only listed app versions are valid (docs/configuration.md, KAA_TEKTON_ENABLED). */
   isKnownAppVersion(appVersionName: string): boolean {
     return !this.rt.config.tekton.enabled || this.versions.has(appVersionName);
   }

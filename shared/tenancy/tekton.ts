@@ -3,7 +3,7 @@ import { UnavailableError } from '../errors/index.js';
 import type { AppVersionEntry, TektonSnapshot } from '../store/index.js';
 import { fetchPeerJson } from './peers.js';
 
-/** Applications without a tenant in Tekton belong to this one (CEX-API.md §7). */
+/** Applications without a tenant in Tekton belong to this one (docs/rest-api.md, "The REST peers CEX calls"). */
 export const DEFAULT_TENANT = 'kaa';
 
 // {"{cex}": {"kaa": {"applications": {"<app>": {"versions": {"<ver>": {}}}}}}}
@@ -20,8 +20,9 @@ const appConfigsSchema = z.record(
 const applicationsSchema = z.array(z.object({ name: z.string().min(1), tenantId: z.string().min(1).nullish() }).passthrough());
 
 /**
- * Fetches CEX's configuration from Tekton (both documents of CEX-API.md §7)
- * and flattens it to app version → (application, tenant).
+ * Fetches CEX's configuration from Tekton (both documents: docs/rest-api.md,
+ * "The REST peers CEX calls") and flattens it to app version → (application,
+ * tenant).
  */
 export async function fetchTektonSnapshot(
   tektonUrl: string,

@@ -14,7 +14,7 @@ const tenantsSchema = z.object({
 
 /**
  * The tenants CEX accepts tokens of: listed by the Tenant Manager, with an
- * issuer, and a status that is AVAILABLE or absent (CEX-API.md §6).
+ * issuer, and a status that is AVAILABLE or absent (docs/rest-api.md, "Authentication and scopes").
  */
 export async function fetchTenants(tenantManagerUrl: string, serviceToken: string | undefined): Promise<TenantRecord[]> {
   const body = await fetchPeerJson(`${tenantManagerUrl}/api/v1/tenants?limit=0`, serviceToken);

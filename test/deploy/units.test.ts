@@ -78,7 +78,7 @@ const TABLE: { target: string; http: boolean; check: (c: Context) => Promise<voi
         natsreply: 'kaa.v1.replica.caller-1.cip.CommandInvocationResult',
       }, TEST_INTERNAL_TOKEN);
       expect([200, 204], ce.text).toContain(ce.status);
-      // Its log line carries the request's correlation id and the command's key (STYLE.md 14).
+      // Its log line carries the request's correlation id and the command's key.
       const logged = await eventually(() => unit.logLines().find((l) => l.msg === '12/CIP command created'));
       expect(logged).toMatchObject({ correlationId: request.correlationId, endpointId: 'e-deploy', commandType: 'reboot', commandId: 1000 });
     },

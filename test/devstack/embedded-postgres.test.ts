@@ -1,10 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
 import { createPool } from '../../shared/db/index.js';
-import { processAlive, startEmbeddedPostgres, waitForExit, type EmbeddedPostgres } from '../../shared/devstack/index.js';
+import { processAlive, removeEmbeddedPostgresData, startEmbeddedPostgres, waitForExit, type EmbeddedPostgres } from '../../shared/devstack/index.js';
 import { createLogger } from '../../shared/log/index.js';
 import { testPgDir } from '../helpers/pg-dirs.js';
 
@@ -14,7 +13,7 @@ let running: EmbeddedPostgres | undefined;
 
 afterAll(async () => {
   await running?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  if (dataDir) await removeEmbeddedPostgresData(dataDir);
 });
 
 /** Pids whose parent is `pid` (the postmaster's checkpointer, walwriter, backends...). */

@@ -1,7 +1,7 @@
 /**
  * In-process harness for the functions the bridge feeds: a Runtime on a test
  * database, the function's functions-framework server on a free port, and
- * CloudEvent posts in binary and structured mode (STYLE.md 9).
+ * CloudEvent posts in binary and structured mode.
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';

@@ -4,7 +4,7 @@ import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload, type Ke
 
 /**
  * Local stand-ins for the peers CEX talks to over REST, following their
- * documented contracts (CEX-API.md §6, §7): an OpenID issuer with real keys,
+ * documented contracts (docs/rest-api.md, "The REST peers CEX calls"): an OpenID issuer with real keys,
  * the Tenant Manager, and Tekton. Each counts the requests it served.
  */
 

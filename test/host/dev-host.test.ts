@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testNatsUrl } from '../helpers/nats.js';
 import { startDevHost, type DevHost } from '../helpers/dev-host.js';
-import { processAlive } from '../../shared/devstack/index.js';
+import { processAlive, removeEmbeddedPostgresData } from '../../shared/devstack/index.js';
 
 describe('dev host on given DATABASE_URL and NATS_URL', () => {
   let db: TestDatabase;
@@ -45,7 +45,10 @@ describe('dev host with nothing configured (make run on a fresh machine)', () =>
     // Not created here: the host creates it (searchable by the postgres OS user) as on a fresh clone.
     dataDir = path.join(process.cwd(), '.data', `devhost-${randomBytes(4).toString('hex')}`);
   });
-  afterAll(async () => rm(dataDir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await removeEmbeddedPostgresData(path.join(dataDir, 'pg'));
+    await rm(dataDir, { recursive: true, force: true });
+  });
 
   it('starts embedded Postgres and nats-server, becomes ready, restarts on its data, and SIGTERM stops everything', async () => {
     for (let run = 0; run < 2; run++) {

@@ -1,5 +1,4 @@
-import { rm } from 'node:fs/promises';
-import { startEmbeddedPostgres, startNatsServer } from '../../shared/devstack/index.js';
+import { removeEmbeddedPostgresData, startEmbeddedPostgres, startNatsServer } from '../../shared/devstack/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { testPgDir } from '../helpers/pg-dirs.js';
 import { dockerAvailable } from './docker.js';
@@ -36,7 +35,7 @@ export async function testPostgres(log: Logger, docker: () => Promise<boolean>):
   const pg = await startEmbeddedPostgres({ dataDir, log });
   const stop = async (): Promise<void> => {
     await pg.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await removeEmbeddedPostgresData(dataDir);
   };
   return { url: pg.url, backend: 'embedded', stop };
 }

@@ -10,7 +10,7 @@ const SECTION_8 = [
 ];
 
 describe('loadConfig', () => {
-  it('reads every variable of CEX-API.md §8', () => {
+  it('reads every Kaa setting of docs/configuration.md', () => {
     for (const name of SECTION_8) expect(CONFIG_VARIABLES).toContain(name);
   });
 
