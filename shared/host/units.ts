@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as functions from '@google-cloud/functions-framework';
 import type { CloudEvent, HttpFunction, Request, Response } from '@google-cloud/functions-framework';
 import { routeRequests, sendProblem, type Route } from '../http/index.js';
@@ -28,6 +29,11 @@ export interface UnitDefinition {
    * as JSON (200), undefined as 204; a thrown CexError as its problem+json.
    */
   cloudEvent?: (event: CloudEvent<unknown>) => Promise<unknown>;
+  /**
+   * Files the host serves itself under `prefix` (GET and HEAD), before any
+   * REST routing: the operator console's static assets (shared/host/assets.ts).
+   */
+  assets?: { prefix: string; serve(rt: Runtime, req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> };
   /** Background work this unit runs while it is up (bridge loops, sweepers). */
   start?: (rt: Runtime) => Promise<() => Promise<void>>;
 }
