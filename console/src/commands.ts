@@ -143,7 +143,7 @@ export class CommandTable {
       h('td', null, time(d.createdAt)),
       h('td', null, time(d.updatedAt)),
       h('td', null, time(d.expiresAt)),
-      h('td', { class: 'actions' }, toggle, del),
+      h('td', { class: 'row-actions' }, toggle, del),
     );
     r.detail.hidden = !r.open;
     if (r.open) {
