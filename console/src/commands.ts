@@ -118,7 +118,7 @@ export class CommandTable {
   private fill(r: Row): void {
     const { d } = r;
     const name = `${d.commandType}/${d.commandId}`;
-    const toggle = h('button', { type: 'button', class: 'link', 'aria-expanded': String(r.open), 'aria-controls': r.detail.id, 'aria-label': `Details of ${name}` }, r.open ? 'Hide' : 'Details');
+    const toggle = h('button', { type: 'button', class: 'link', 'aria-expanded': String(r.open), 'aria-controls': r.detail.id, 'aria-label': `Details of ${name}` }, 'Details');
     toggle.addEventListener('click', () => {
       r.open = !r.open;
       this.fill(r);
