@@ -155,7 +155,7 @@ export class CommandTable {
           h('div', { class: 'payloads' },
             h('section', null, h('h3', null, `Request payload of ${name}`), h('pre', null, json(d.requestPayload))),
             h('section', null, h('h3', null, `Response payload of ${name}`), h('pre', null, d.status === 'EXECUTED' ? json(d.responsePayload) : d.status === 'EXPIRED' ? '(expired without a result)' : '(no result yet)')),
-            d.appVersionName ? h('p', { class: 'muted' }, `App version ${d.appVersionName}`) : null,
+            h('p', { class: 'muted' }, `App version ${d.appVersionName ?? 'unknown'} · last pushed `, time(d.delivery.lastPushedAt)),
           ),
         ),
       );

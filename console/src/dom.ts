@@ -49,10 +49,16 @@ export function field(label: string, control: HTMLInputElement | HTMLTextAreaEle
   return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
 }
 
-/** An ISO timestamp as `YYYY-MM-DD HH:MM:SS` UTC in a <time> element; a dash when absent. */
+/**
+ * An ISO timestamp in a <time> element, UTC: only the time of day when it is
+ * today, else date and time (the full instant is in its datetime and title);
+ * a dash when absent.
+ */
 export function time(iso: string | null | undefined): Child {
   if (!iso) return h('span', { class: 'muted' }, '—');
-  return h('time', { datetime: iso }, iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
+  const full = iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const today = new Date().toISOString().slice(0, 10);
+  return h('time', { datetime: iso, title: full }, iso.startsWith(today) ? full.slice(11) : full);
 }
 
 /** Any JSON value, pretty-printed. */

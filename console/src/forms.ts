@@ -8,7 +8,7 @@ import { COMMAND_TYPE } from './types.js';
  */
 export class CommandFields {
   readonly type = h('input', { name: 'commandType', required: true, autocomplete: 'off', spellcheck: 'false', placeholder: 'reboot' });
-  readonly payload = h('textarea', { name: 'payload', rows: 4, spellcheck: 'false', placeholder: '{"delay": 5}' });
+  readonly payload = h('textarea', { name: 'payload', rows: 3, spellcheck: 'false', placeholder: '{"delay": 5}' });
   readonly ttl = h('input', { name: 'commandTtl', type: 'number', min: 0, max: 2147483647, step: 1, inputmode: 'numeric' });
 
   /** The command type, or an error naming the field. */

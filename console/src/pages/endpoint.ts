@@ -33,12 +33,12 @@ export function endpointPage(endpointId: string): Page {
   const form = h(
     'form',
     { class: 'invoke', 'aria-labelledby': 'invoke-heading', novalidate: true },
-    field('Command type', fields.type),
-    field('Payload', fields.payload, 'JSON (an object, array, string, number, true, false or null); empty = null'),
     h('div', { class: 'row' },
-      field('Wait (seconds)', wait, '0–60: how long to wait for the result; 0 = do not wait'),
-      field('TTL', fields.ttl, 'Milliseconds the command stays eligible; empty = the server default'),
+      field('Command type', fields.type),
+      field('Wait (seconds)', wait, '0–60; 0 = do not wait'),
+      field('TTL', fields.ttl, 'Milliseconds; empty = server default'),
     ),
+    field('Payload', fields.payload, 'JSON (an object, array, string, number, true, false or null); empty = null'),
     h('div', { class: 'actions' }, invokeButton, invokeFeedback.element),
   );
   form.addEventListener('submit', (event) => {
