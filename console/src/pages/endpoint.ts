@@ -73,7 +73,13 @@ export function endpointPage(endpointId: string): Page {
       } else {
         const id = ans.headers.get('x-command-id');
         const code = ans.headers.get('x-command-status-code');
-        const reason = decodeURIComponent(ans.headers.get('x-command-reason-phrase') ?? '');
+        const raw = ans.headers.get('x-command-reason-phrase') ?? '';
+        let reason = raw;
+        try {
+          reason = decodeURIComponent(raw);
+        } catch {
+          // Shown as sent: CEX percent-encodes it, a proxy might not have.
+        }
         invokeFeedback.ok(`${commandType}/${id} executed: ${code} ${reason}`.trim() + '.');
       }
     } catch (err) {
