@@ -2,6 +2,8 @@
 # what the container runs (functions/main.ts):
 #   command-submit | command-lookup | history-listing | esp-inbound |
 #   scmp-config-reload   a Knative Service each (knative/base/)
+#   console              the operator console's Knative Service: the files Vite
+#                        builds below (dist/console) and /console/config.json
 #   nats-bridge          the bridge Deployment
 #   migrate              the migrations Job (applies migrations/ and exits)
 #   unset                the all-in-one dev host (needs DATABASE_URL and NATS_URL here:
@@ -26,7 +28,12 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY functions ./functions
 COPY shared ./shared
+COPY console ./console
 RUN npx tsc -p tsconfig.json
+# The operator console: its browser code type-checked on its own tsconfig,
+# then bundled by Vite into dist/console (static files, content-hashed).
+RUN npx tsc -p console/tsconfig.json
+RUN npx vite build --config console/vite.config.ts
 
 # --- deps: production node_modules only, from the lockfile ---
 FROM ${NODE_IMAGE} AS deps
@@ -57,6 +64,7 @@ COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/functions ./dist/functions
 COPY --from=build /app/dist/shared ./dist/shared
+COPY --from=build /app/dist/console ./dist/console
 COPY migrations ./migrations
 # Numeric, so Kubernetes can verify runAsNonRoot (uid 1000 is `node` in the
 # official images).

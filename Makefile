@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 
-.PHONY: help install nats-server build run demo test test-faults bench migrate image clean
+.PHONY: help install nats-server chromium build run demo test test-faults bench migrate image clean
 
 help:
 	@echo "make demo         make run plus ten simulated endpoints demo-1 … demo-10 to invoke commands on"
@@ -32,8 +32,22 @@ nats-server:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nats-server; \
 	fi
 
+# Debian's chromium drives the console's browser tests (playwright-core brings
+# no browser; Playwright's own download is not reachable from every machine).
+# Installed from Debian's package when missing, like nats-server.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing chromium (Debian package) for the console's browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; \
+	fi
+
+# The server (tsc to dist/) and the operator console (its own tsconfig for
+# browser code, then Vite to dist/console/).
 build: $(NODE_MODULES_STAMP)
 	npx tsc -p tsconfig.json
+	npx tsc -p console/tsconfig.json
+	npx vite build --config console/vite.config.ts --logLevel warn
 
 # One foreground process group: the dev host, embedded Postgres and nats-server.
 # exec keeps the node process in make's place, so Ctrl-C/SIGTERM reach it.
@@ -44,7 +58,7 @@ run: install build
 demo: install build
 	exec node dist/functions/main.js --demo
 
-test: install build
+test: install chromium build
 	npx tsc -p test/tsconfig.json
 	npx vitest run
 

@@ -8,3 +8,4 @@ export { commandLookup } from './command-lookup/index.js';
 export { historyListing } from './history-listing/index.js';
 export { natsBridge } from './nats-bridge/index.js';
 export { scmpConfigReload } from './scmp-config-reload/index.js';
+export { operatorConsole } from './console/index.js';

@@ -42,6 +42,7 @@ export const FUNCTION_TARGETS = [
   'esp-inbound',
   'scmp-config-reload',
   'nats-bridge',
+  'console',
   'migrate',
 ] as const;
 export type FunctionTarget = (typeof FUNCTION_TARGETS)[number];
@@ -85,6 +86,9 @@ const envSchema = z.object({
   TENANT_MANAGER_URL: optionalUrl,
   CEX_TENANT_REFRESH_SECONDS: integer(300, 1, 86_400),
   CEX_OAUTH_ISSUER: optionalUrl,
+  // The OAuth client the operator console signs in with (a public client:
+  // authorization code + PKCE, no secret), registered at each tenant's issuer.
+  CEX_CONSOLE_CLIENT_ID: z.string().regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 visible ASCII characters').default('cex-console'),
   CEX_AUTH: booleanFlag(true),
   CEX_AUTHZ: booleanFlag(true),
   CEX_SERVICE_TOKEN: z.string().min(1).optional(),
@@ -138,6 +142,7 @@ export interface Config {
   readonly tenantManagerUrl: string | undefined;
   readonly tenantRefreshSeconds: number;
   readonly oauthIssuer: string | undefined;
+  readonly consoleClientId: string;
   readonly auth: boolean;
   readonly authz: boolean;
   readonly serviceToken: string | undefined;
@@ -205,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tenantManagerUrl: e.TENANT_MANAGER_URL?.replace(/\/+$/, ''),
     tenantRefreshSeconds: e.CEX_TENANT_REFRESH_SECONDS,
     oauthIssuer: e.CEX_OAUTH_ISSUER,
+    consoleClientId: e.CEX_CONSOLE_CLIENT_ID,
     auth: e.CEX_AUTH,
     authz: e.CEX_AUTHZ,
     serviceToken: e.CEX_SERVICE_TOKEN,

@@ -31,7 +31,7 @@ export function formatBanner(info: BannerInfo): string {
     ['Metrics', `${base}/metrics`],
     ['Readiness', `${base}/readyz`],
     ['NATS', info.natsUrl],
-    // The console's URL goes here, as ['Console', `${base}/…`], once the dev host serves it.
+    ['Console', `${base}/console`],
   ];
   const { demoEndpoints: fleet } = info;
   if (fleet.length > 0) rows.push(['Endpoints', `${fleet[0]} … ${fleet.at(-1)} (simulated: they answer pushes and poll)`]);

@@ -14,6 +14,7 @@ import {
 import { withRuntime, type Runtime } from '../runtime/index.js';
 import type { UnitDefinition } from './units.js';
 import { answerClientError } from './client-error.js';
+import { assetsFor } from './assets.js';
 
 // The host reads bodies itself (so limits and errors are ours, not express's):
 // REST handlers enforce CEX_MAX_PAYLOAD_BYTES per route; this cap only keeps a
@@ -63,6 +64,12 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
       routeLabel = pathname;
       return;
     }
+    const assets = assetsFor(options.units, req, pathname);
+    if (assets?.assets) {
+      unitName = assets.name;
+      routeLabel = assets.assets.prefix;
+      return assets.assets.serve(rt, req, res, pathname);
+    }
     if (options.devMode && pathname.startsWith('/units/')) {
       const [, , name, ...rest] = pathname.split('/');
       unitName = name ?? '';
@@ -72,7 +79,7 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
       if (match && 'route' in match) {
         unitName = match.route.unit;
         routeLabel = match.route.path;
-      } else if (!single) {
+      } else if (!single || !frameworks.has(single.name)) {
         throw match ? new CexError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`) : new CexError(404, 'ROUTE_NOT_FOUND', `no route for ${pathname}`);
       }
     }

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as functions from '@google-cloud/functions-framework';
 import type { CloudEvent, HttpFunction, Request, Response } from '@google-cloud/functions-framework';
 import { requireInternalCredential } from '../auth/internal.js';
@@ -31,6 +32,11 @@ export interface UnitDefinition {
    * An event without the internal credential is refused (401) unread.
    */
   cloudEvent?: (event: CloudEvent<unknown>) => Promise<unknown>;
+  /**
+   * Files the host serves itself under `prefix` (GET and HEAD), before any
+   * REST routing: the operator console's static assets (shared/host/assets.ts).
+   */
+  assets?: { prefix: string; serve(rt: Runtime, req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> };
   /** Background work this unit runs while it is up (bridge loops, sweepers). */
   start?: (rt: Runtime) => Promise<() => Promise<void>>;
 }

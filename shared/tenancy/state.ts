@@ -201,6 +201,14 @@ export class TenancyState {
   isRevoked(tenantId: string): boolean {
     return this.revoked.has(tenantId);
   }
+
+  /** The tenants whose tokens are accepted now, with their issuers (the console's sign-in choices). */
+  acceptedTenants(): { tenantId: string; issuer: string }[] {
+    return [...this.issuers]
+      .filter(([, tenantId]) => !this.revoked.has(tenantId))
+      .map(([issuer, tenantId]) => ({ tenantId, issuer }))
+      .sort((a, b) => a.tenantId.localeCompare(b.tenantId));
+  }
 }
 
 const states = new WeakMap<Runtime, TenancyState>();

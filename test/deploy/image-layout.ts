@@ -42,8 +42,8 @@ export interface ImageLayout {
 /**
  * The runtime stage of the Dockerfile as a directory, without Docker:
  * package.json, production node_modules only (copied from this checkout's
- * node_modules, as the lockfile lists them), dist/functions, dist/shared and
- * migrations/. A process started here cannot reach a devDependency, an
+ * node_modules, as the lockfile lists them), dist/functions, dist/shared,
+ * dist/console and migrations/. A process started here cannot reach a devDependency, an
  * optional package, test code or the sources, as in the image. Under .data/
  * (git-ignored), next to node_modules, so the copy stays on one filesystem.
  */
@@ -59,7 +59,7 @@ export async function createImageLayout(): Promise<ImageLayout> {
       // A nested node_modules/ is copied as its own lockfile entry (or left out when it is dev-only).
       await cp(from, path.join(dir, pkg), { recursive: true, filter: (src) => !path.relative(from, src).split(path.sep).includes('node_modules') });
     }
-    for (const part of ['dist/functions', 'dist/shared', 'migrations']) {
+    for (const part of ['dist/functions', 'dist/shared', 'dist/console', 'migrations']) {
       await cp(path.join(REPO_ROOT, part), path.join(dir, part), { recursive: true, filter: (src) => !src.endsWith('.map') });
     }
   } catch (err) {

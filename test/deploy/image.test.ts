@@ -59,6 +59,9 @@ describe('Dockerfile', () => {
     const build = steps.filter((s) => s.stage === 'build' && s.op === 'RUN').map((s) => s.args);
     expect(build.some((r) => /^npm ci\b/.test(r) && !r.includes('--omit'))).toBe(true);
     expect(build).toContain('npx tsc -p tsconfig.json');
+    // The console's assets are built in the image, as by `make build`.
+    expect(build).toContain('npx tsc -p console/tsconfig.json');
+    expect(build).toContain('npx vite build --config console/vite.config.ts');
     const deps = steps.filter((s) => s.stage === 'deps' && s.op === 'RUN').map((s) => s.args);
     expect(deps.some((r) => /^npm ci\b/.test(r) && r.includes('--omit=dev'))).toBe(true);
     for (const s of steps.filter((s) => s.op === 'RUN')) expect(s.args, 'npm install would ignore the lockfile').not.toMatch(/npm (i|install)\b/);
@@ -93,6 +96,7 @@ describe('Dockerfile', () => {
       '--from=deps /app/node_modules ./node_modules',
       '--from=build /app/dist/functions ./dist/functions',
       '--from=build /app/dist/shared ./dist/shared',
+      '--from=build /app/dist/console ./dist/console', // the console's static files (shared/console/files.ts)
       'migrations ./migrations', // found from dist/shared/db (shared/db/migrate.ts)
     ]);
     expect(existsSync(path.join(REPO_ROOT, 'migrations'))).toBe(true);
@@ -133,7 +137,7 @@ describe('production dependencies', () => {
 
   it('contain no test or build tooling', () => {
     const prod = new Set(productionPackages());
-    for (const tool of ['typescript', 'vitest', 'testcontainers', 'yaml', 'kubernetes-models', 'fast-check']) {
+    for (const tool of ['typescript', 'vitest', 'testcontainers', 'yaml', 'kubernetes-models', 'fast-check', 'vite', 'playwright-core', 'axe-core']) {
       expect(prod.has(`node_modules/${tool}`), tool).toBe(false);
     }
     expect(prod.has('node_modules/@google-cloud/functions-framework')).toBe(true);

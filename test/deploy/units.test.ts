@@ -150,6 +150,26 @@ const TABLE: { target: string; http: boolean; check: (c: Context) => Promise<voi
       expect(ready.checks.nats).toBe(true);
     },
   },
+  {
+    // The operator console: static files, no REST API of its own. Last: the
+    // esp-inbound check above needs the commands created first still outstanding.
+    target: 'console',
+    http: false,
+    async check({ unit }) {
+      const page = await fetch(`${unit.url}/console/endpoints/e-deploy`, { headers: { 'x-forwarded-prefix': '/cex' } });
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain('<base href="/cex/console/">');
+      const bundle = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)![1]!;
+      const js = await fetch(`${unit.url}/console/${bundle}`);
+      expect(js.status).toBe(200);
+      expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(await (await fetch(`${unit.url}/console/config.json`)).json()).toEqual({ apiBase: '/api/v1', auth: { mode: 'off' } });
+      expect((await fetch(`${unit.url}/api/v1/endpoints/commands?endpointId=e-deploy`)).status).toBe(404);
+      expect(await (await fetch(`${unit.url}/metrics`)).text()).toMatch(/cex_http_request_duration_seconds_count\{unit="console",route="\/console",method="GET",status="200"\}/);
+    },
+  },
 ];
 
 async function eventually<T>(probe: () => T | undefined, timeoutMs = 3000): Promise<T | undefined> {

@@ -255,7 +255,7 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       expect(replicas, `${w.label}: bounded scale`).toBeGreaterThan(0);
       total += replicas * pool;
     }
-    if (name === 'base') expect(total, 'the figure quoted in knative/base/config.yaml and knative/README.md').toBe(308);
+    if (name === 'base') expect(total, 'the figure quoted in knative/base/config.yaml and knative/README.md').toBe(312);
     const postgres = find(objects, 'StatefulSet', 'postgres');
     if (postgres) {
       const args = ((postgres.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args ?? []).join(' ');
@@ -297,8 +297,25 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       }
     });
 
-    it('exposes nothing but the API (no /cloudevents, /metrics, probes; nothing outside /cex/api/v1)', () => {
+    it('exposes nothing but the API and the console (no /cloudevents, /metrics, probes; nothing outside /cex/api/v1 and /cex/console)', () => {
       for (const [method, p] of NOT_EXPOSED) expect(routeRequest(spec, method!, p!), `${method} ${p}`).toBeUndefined();
+    });
+
+    it('routes the console (its root, files and deep links; GET and HEAD) to the console Service, with the prefix', () => {
+      const ksvc = find(objects, 'Service', 'console', 'serving.knative.dev')!;
+      for (const p of ['/console', '/console/', '/console/endpoints/e-1', '/console/assets/index-3f2a1b.js', '/console/config.json']) {
+        for (const method of ['GET', 'HEAD']) {
+          const routed = routeRequest(spec, method, `/cex${p}`);
+          expect(routed?.authority, `${method} /cex${p}`).toBe(`console.${namespace}.svc.cluster.local`);
+          expect(routed!.path).toBe(p);
+          expect(routed!.headers['X-Forwarded-Prefix']).toBe('/cex');
+          expect(routed!.timeoutSeconds).toBeLessThanOrEqual(revisionSpec(ksvc).timeoutSeconds!);
+        }
+      }
+      expect(all.find((w) => w.object === ksvc)?.target).toBe('console');
+      for (const [method, p] of [['POST', '/cex/console/'], ['DELETE', '/cex/console/config.json'], ['GET', '/cex/consoles'], ['GET', '/console/']]) {
+        expect(routeRequest(spec, method!, p!), `${method} ${p}`).toBeUndefined();
+      }
     });
   });
 });

@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload, type KeyObject } from 'jose';
+import { loginEndpoints, type LoginEndpoints, type LoginOptions } from './oidc-login.js';
 
 /**
  * Local stand-ins for the peers CEX talks to over REST, following their
@@ -41,28 +42,41 @@ export interface Issuer extends Peer {
   issuer: string;
   kid: string;
   publicJwk: JWK;
+  /** With `login`: the authorization code + PKCE endpoints a browser signs in at. */
+  login?: LoginEndpoints;
   /** A real RS256 token from this issuer; override claims or the header's kid. */
   sign(claims: JWTPayload, options?: { kid?: string; expiresIn?: string | number | null; notBefore?: string | number; key?: KeyObject }): Promise<string>;
 }
 
-export async function startIssuer(name: string): Promise<Issuer> {
+export async function startIssuer(name: string, options: { login?: LoginOptions } = {}): Promise<Issuer> {
   const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
   const kid = `${name}-key-1`;
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   let issuer = '';
-  const peer = await serve((_req, res, path) => {
+  let self: Issuer | undefined;
+  const login = options.login
+    ? loginEndpoints(`/realms/${name}`, options.login, (claims, expiresIn) => self!.sign(claims, { expiresIn: Math.floor(Date.now() / 1000) + expiresIn }))
+    : undefined;
+  const peer = await serve((req, res, path) => {
+    if (login?.handle(req, res, path)) return;
     if (path === '/realms/' + name + '/.well-known/openid-configuration') {
-      return json(res, 200, { issuer, jwks_uri: `${issuer}/protocol/openid-connect/certs` });
+      const endpoints = login
+        ? { authorization_endpoint: `${peer.url}${login.authorizationPath}`, token_endpoint: `${peer.url}${login.tokenPath}`, code_challenge_methods_supported: ['S256'] }
+        : {};
+      // A browser (the console) reads the discovery document too.
+      res.setHeader('access-control-allow-origin', '*');
+      return json(res, 200, { issuer, jwks_uri: `${issuer}/protocol/openid-connect/certs`, ...endpoints });
     }
     if (path === '/realms/' + name + '/protocol/openid-connect/certs') return json(res, 200, { keys: [publicJwk] });
     json(res, 404, {});
   });
   issuer = `${peer.url}/realms/${name}`;
-  return {
+  return (self = {
     ...peer,
     issuer,
     kid,
     publicJwk,
+    ...(login ? { login } : {}),
     async sign(claims, options = {}) {
       let jwt = new SignJWT({ ...claims })
         .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? kid, typ: 'JWT' })
@@ -72,7 +86,7 @@ export async function startIssuer(name: string): Promise<Issuer> {
       if (options.notBefore !== undefined) jwt = jwt.setNotBefore(options.notBefore);
       return jwt.sign(options.key ?? (privateKey as KeyObject));
     },
-  };
+  });
 }
 
 export interface TenantManager extends Peer {
