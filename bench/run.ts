@@ -49,7 +49,8 @@ async function main(): Promise<void> {
     report.floors = await measureFloors(env.databaseUrl, env.natsUrl, SETTINGS.floorSamples, SETTINGS.ceilingMs);
 
     progress('cold start of each function target');
-    const coldEnv = { DATABASE_URL: env.databaseUrl, NATS_URL: env.natsUrl, CEX_AUTH: 'off', CEX_INSTANCE_NAME: `${cex}-cold` };
+    // A unit that takes internal requests does not start without its credential.
+    const coldEnv = { DATABASE_URL: env.databaseUrl, NATS_URL: env.natsUrl, CEX_AUTH: 'off', CEX_INSTANCE_NAME: `${cex}-cold`, CEX_INTERNAL_TOKEN: randomBytes(32).toString('hex') };
     report.coldStartMs = {};
     for (const target of ['command-submit', 'command-lookup', 'history-listing', 'esp-inbound', 'scmp-config-reload', 'nats-bridge']) {
       report.coldStartMs[target] = Math.round(await measureColdStart(target, coldEnv));

@@ -33,7 +33,7 @@ export async function resolveFilter(rt: Runtime, filterId: string, log: Logger):
   const subject = efmpRequestSubject(config.eprInstanceName);
   let reply: Uint8Array;
   try {
-    reply = await natsRequest(config.bridgeUrl, subject, request, config.efmpTimeoutMs);
+    reply = await natsRequest(config, subject, request, config.efmpTimeoutMs);
   } catch (err) {
     if (err instanceof CexError && err.status === 504) {
       throw new CexError(504, 'EFMP_TIMEOUT', `the endpoint registry did not answer for filter ${filterId} within ${config.efmpTimeoutMs} ms; nothing was created`);

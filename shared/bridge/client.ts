@@ -1,21 +1,29 @@
+import { internalAuthHeaders } from '../auth/internal.js';
+import type { Config } from '../config/index.js';
 import { CexError, UnavailableError } from '../errors/index.js';
 import { NATS_REQUEST_PATH, type NatsReplyBody, type NatsRequestBody } from './contract.js';
 
 /**
  * The function side of the bridge's NATS request endpoint (contract.ts):
- * POSTs the request bytes and returns the reply bytes. Throws a CexError the
+ * POSTs the request bytes, with the internal credential, to
+ * `config.bridgeUrl` and returns the reply bytes. Throws a CexError the
  * REST edge can answer with as it is: 504 NATS_REQUEST_TIMEOUT when no reply
  * came in time, 503 when the bridge or NATS cannot be reached. The HTTP call
  * itself may take a little longer than `timeoutMs` (the bridge answers 504
  * first); past a few seconds more the bridge itself is taken as gone.
  */
-export async function natsRequest(bridgeUrl: string, subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+export async function natsRequest(
+  config: Pick<Config, 'bridgeUrl' | 'internalAuth'>,
+  subject: string,
+  data: Uint8Array,
+  timeoutMs: number,
+): Promise<Uint8Array> {
   const body: NatsRequestBody = { subject, data: Buffer.from(data).toString('base64'), timeoutMs };
   let res: Response;
   try {
-    res = await fetch(`${bridgeUrl}${NATS_REQUEST_PATH}`, {
+    res = await fetch(`${config.bridgeUrl}${NATS_REQUEST_PATH}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...internalAuthHeaders(config) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs + 5_000),
     });

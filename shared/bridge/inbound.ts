@@ -1,3 +1,4 @@
+import { internalAuthHeaders } from '../auth/internal.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
@@ -93,7 +94,7 @@ export class Inbound {
     if (isExpired(envelope, Date.now())) return this.dropExpired(item.kind, event.subject, envelope);
     const target = EVENT_TARGETS[event.type];
     const started = process.hrtime.bigint();
-    const headers = cloudEventHeaders(event, item.id, config.replicaId);
+    const headers = { ...cloudEventHeaders(event, item.id, config.replicaId), ...internalAuthHeaders(config) };
     const result = await postEvent(functionUrl(config, event.type), headers, event.data, settings, this.abort.signal, () => !isExpired(envelope, Date.now()));
     let published = 0;
     for (const message of result.publish) {
@@ -112,7 +113,9 @@ export class Inbound {
         log.debug({ ...fields, published }, 'event forwarded');
         break;
       case 'rejected':
-        this.drops.warn(`rejected:${target}`, { ...fields, error: result.error }, 'function rejected the event; dropped');
+        // A 401 is no fault of the message: this bridge and the function disagree on CEX_INTERNAL_TOKEN.
+        if (result.status === 401) log.error({ ...fields, error: result.error }, 'function refused the internal credential (check CEX_INTERNAL_TOKEN on both); dropped');
+        else this.drops.warn(`rejected:${target}`, { ...fields, error: result.error }, 'function rejected the event; dropped');
         break;
       case 'expired':
         this.dropExpired(item.kind, event.subject, envelope, false);

@@ -46,6 +46,21 @@ export const FUNCTION_TARGETS = [
 ] as const;
 export type FunctionTarget = (typeof FUNCTION_TARGETS)[number];
 
+/**
+ * The targets that send or receive internal requests (the bridge's
+ * CloudEvents, command-submit's /nats/request): they refuse to start without
+ * CEX_INTERNAL_TOKEN, rather than start and answer every event 401.
+ */
+export const INTERNAL_CREDENTIAL_TARGETS: readonly FunctionTarget[] = ['command-submit', 'esp-inbound', 'scmp-config-reload', 'nats-bridge'];
+
+// Sent in an Authorization header: visible ASCII only; 32 characters or more
+// so it cannot be guessed (`openssl rand -base64 32` gives 44).
+const internalToken = z
+  .string()
+  .min(32, 'must be at least 32 characters')
+  .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII characters (no spaces)')
+  .optional();
+
 const envSchema = z.object({
   PORT: integer(8080, 0, 65535),
   DATABASE_URL: z
@@ -75,6 +90,12 @@ const envSchema = z.object({
   CEX_SERVICE_TOKEN: z.string().min(1).optional(),
   CEX_CALLBACK_ALLOWED_HOSTS: hostList,
   CEX_CALLBACK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  // The credential the bridge and the functions authenticate internal
+  // requests with (shared/auth/internal.ts): sent and accepted. The ALT one is
+  // accepted too but never sent, so a rotation never has a moment where a
+  // sender and a receiver disagree (knative/README.md, "Internal credential").
+  CEX_INTERNAL_TOKEN: internalToken,
+  CEX_INTERNAL_TOKEN_ALT: internalToken,
   CEX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   FUNCTION_TARGET: z.enum(FUNCTION_TARGETS).optional(),
   CEX_REPUSH_INITIAL_MS: integer(5_000, 100, 3_600_000),
@@ -122,6 +143,8 @@ export interface Config {
   readonly serviceToken: string | undefined;
   readonly callbackAllowedHosts: readonly string[];
   readonly callbackSecret: string | undefined;
+  /** The internal credential: `token` is sent; `accepted` (token and alt) are let in. Empty: every internal request is refused. */
+  readonly internalAuth: { readonly token: string | undefined; readonly accepted: readonly string[] };
   readonly logLevel: string;
   readonly functionTarget: FunctionTarget | undefined;
   readonly repush: { readonly initialMs: number; readonly maxMs: number };
@@ -162,6 +185,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.FUNCTION_TARGET && INTERNAL_CREDENTIAL_TARGETS.includes(e.FUNCTION_TARGET) && !e.CEX_INTERNAL_TOKEN) {
+    throw new ConfigError(`invalid configuration: CEX_INTERNAL_TOKEN: required for FUNCTION_TARGET=${e.FUNCTION_TARGET} (the nats-bridge and the functions it calls authenticate each other with it)`);
+  }
   const local = (unit: string) => `http://127.0.0.1:${e.PORT}/units/${unit}`;
   return deepFreeze({
     port: e.PORT,
@@ -184,6 +210,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     serviceToken: e.CEX_SERVICE_TOKEN,
     callbackAllowedHosts: e.CEX_CALLBACK_ALLOWED_HOSTS,
     callbackSecret: e.CEX_CALLBACK_SECRET,
+    internalAuth: {
+      token: e.CEX_INTERNAL_TOKEN,
+      accepted: [e.CEX_INTERNAL_TOKEN, e.CEX_INTERNAL_TOKEN_ALT].filter((t): t is string => t !== undefined),
+    },
     logLevel: e.CEX_LOG_LEVEL,
     functionTarget: e.FUNCTION_TARGET,
     repush: { initialMs: e.CEX_REPUSH_INITIAL_MS, maxMs: Math.max(e.CEX_REPUSH_MAX_MS, e.CEX_REPUSH_INITIAL_MS) },

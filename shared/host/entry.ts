@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import postgres from 'postgres';
 import { loadConfig, type Config } from '../config/index.js';
@@ -58,6 +59,7 @@ export async function runDevHost(initial: Config): Promise<void> {
     process.env.CEX_AUTH = 'off';
     log.warn('CEX_AUTH=off: no TENANT_MANAGER_URL or CEX_OAUTH_ISSUER is set, so requests are NOT authenticated (development only)');
   }
+  ensureInternalCredential(log);
   const config = loadConfig();
   const rt = createRuntime(config, 'dev-host');
   installRuntime(rt);
@@ -66,6 +68,18 @@ export async function runDevHost(initial: Config): Promise<void> {
   stopOnSignals(host, log, async () => {
     for (const stop of stopDeps.reverse()) await stop().catch((err) => log.error({ err }, 'dependency stop failed'));
   });
+}
+
+/**
+ * The bridge and the functions of the dev host share one process, so unless
+ * one is given they share a credential generated here, kept in memory only:
+ * a client of the dev host cannot POST an event or a NATS request to a
+ * function (/units/...) in the bridge's name.
+ */
+function ensureInternalCredential(log: Logger): void {
+  if (process.env.CEX_INTERNAL_TOKEN) return;
+  process.env.CEX_INTERNAL_TOKEN = randomBytes(32).toString('base64url');
+  log.info('internal credential generated for this process: /units/* CloudEvents and /nats/request answer 401 to anyone else');
 }
 
 /** Creates `name` on the server at `adminUrl` when missing; returns its URL. */

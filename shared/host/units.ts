@@ -1,5 +1,6 @@
 import * as functions from '@google-cloud/functions-framework';
 import type { CloudEvent, HttpFunction, Request, Response } from '@google-cloud/functions-framework';
+import { requireInternalCredential } from '../auth/internal.js';
 import { routeRequests, sendProblem, type Route } from '../http/index.js';
 import { parseHttpCloudEvent } from './cloudevents.js';
 import { CexError } from '../errors/index.js';
@@ -18,7 +19,8 @@ export interface UnitDefinition {
   /**
    * Routes for other CEX units only (the bridge's NATS request endpoint):
    * served like `routes`, but left out of /openapi.json and of the dev
-   * host's path routing (reach them under /units/{name}/ there).
+   * host's path routing (reach them under /units/{name}/ there), and
+   * refused (401) without the internal credential.
    */
   internalRoutes?: Route[];
   /**
@@ -26,6 +28,7 @@ export interface UnitDefinition {
    * mode, on POST to any path; an HTTP unit that also takes CloudEvents
    * (command-submit) receives them on POST /cloudevents. The answer is sent
    * as JSON (200), undefined as 204; a thrown CexError as its problem+json.
+   * An event without the internal credential is refused (401) unread.
    */
   cloudEvent?: (event: CloudEvent<unknown>) => Promise<unknown>;
   /** Background work this unit runs while it is up (bridge loops, sweepers). */
@@ -44,11 +47,12 @@ export function defineUnit(unit: UnitDefinition): UnitDefinition {
   // (binary and structured mode), so a bad event answers 400 problem+json and
   // the bridge drops it, where the framework's CloudEvent signature would
   // answer 500 for everything and make the bridge retry garbage.
-  const served = [...(unit.routes ?? []), ...(unit.internalRoutes ?? [])];
+  const internal = (unit.internalRoutes ?? []).map((route) => withInternalCredential(unit.name, route));
+  const served = [...(unit.routes ?? []), ...internal];
   const rest = served.length > 0 ? routeRequests(served, logServerError) : undefined;
   const handler: HttpFunction = (req, res) => {
     const isEvent = req.method === 'POST' && (rest ? req.path === CLOUDEVENT_PATH : true);
-    if (unit.cloudEvent && isEvent) return void handleCloudEventOverHttp(unit.cloudEvent, req, res);
+    if (unit.cloudEvent && isEvent) return void handleCloudEventOverHttp(unit.name, unit.cloudEvent, req, res);
     if (rest) return void rest(req, res);
     sendProblem(res, new CexError(405, 'METHOD_NOT_ALLOWED', `${unit.name} takes CloudEvents by POST only`), { allow: 'POST' });
   };
@@ -64,12 +68,25 @@ export function allUnits(): UnitDefinition[] {
   return [...registry.values()];
 }
 
+/** `route` behind the internal credential: nothing of the request is looked at before it is checked. */
+function withInternalCredential(unitName: string, route: Route): Route {
+  return {
+    ...route,
+    async handle(ctx) {
+      requireInternalCredential(runtime(), unitName, ctx.req.headers, ctx.req.socket.remoteAddress);
+      return route.handle(ctx);
+    },
+  };
+}
+
 async function handleCloudEventOverHttp(
+  unitName: string,
   onEvent: (event: CloudEvent<unknown>) => Promise<unknown>,
   req: Request,
   res: Response,
 ): Promise<void> {
   try {
+    requireInternalCredential(runtime(), unitName, req.headers, req.socket.remoteAddress);
     const event = parseHttpCloudEvent(req.headers, req.body);
     const answer = await onEvent(event);
     if (answer === undefined || answer === null) res.status(204).end();

@@ -19,6 +19,7 @@ export interface Metrics {
   callbacks: Counter<'outcome'>;
   liveStreams: Gauge<'kind'>;
   batchCommands: Counter<'source'>;
+  internalRefused: Counter<'unit' | 'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -65,6 +66,12 @@ export function createMetrics(): Metrics {
       name: 'cex_batch_commands_total',
       help: 'Commands created by batch invocations, by how the endpoints were given (filter, endpoints)',
       labelNames: ['source'],
+      registers,
+    }),
+    internalRefused: new Counter({
+      name: 'cex_internal_requests_refused_total',
+      help: 'Internal requests (CloudEvents, /nats/request) refused for want of a valid internal credential, by unit and reason (missing, invalid)',
+      labelNames: ['unit', 'reason'],
       registers,
     }),
   };

@@ -1,6 +1,7 @@
 import { createHmac, createPublicKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { internalAuthHeader } from '../helpers/internal.js';
 import { startRestHost, type RestHost } from '../helpers/rest-host.js';
 import { startIssuer, startTenantManager, type Issuer, type TenantManager } from '../helpers/peers.js';
 import { createCommand } from '../../shared/store/index.js';
@@ -130,7 +131,7 @@ describe('bearer token attacks', () => {
     const event = (type: string, data: Buffer) =>
       fetch(`${host.url}/units/scmp-config-reload`, {
         method: 'POST',
-        headers: { 'ce-specversion': '1.0', 'ce-id': `e-${Math.random()}`, 'ce-source': 'test', 'ce-type': type, 'content-type': 'application/avro' },
+        headers: { ...internalAuthHeader(), 'ce-specversion': '1.0', 'ce-id': `e-${Math.random()}`, 'ce-source': 'test', 'ce-type': type, 'content-type': 'application/avro' },
         body: data,
       });
     const unregistered = encodeTenantUnregisteredEvent({ correlationId: 'c1', timestamp: Date.now(), timeout: 0, tenantId: 'tenant-a', originatorReplicaId: 'tm-1' });

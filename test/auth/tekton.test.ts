@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { internalAuthHeader } from '../helpers/internal.js';
 import { startRestHost, type RestHost } from '../helpers/rest-host.js';
 import { startTekton, type Tekton } from '../helpers/peers.js';
 import { uniqueInstanceName } from '../helpers/nats.js';
@@ -28,7 +29,7 @@ async function until(check: () => boolean | Promise<boolean>, ms: number): Promi
 function postEvent(base: string, type: string, data: Buffer) {
   return fetch(`${base}/units/scmp-config-reload`, {
     method: 'POST',
-    headers: { 'ce-specversion': '1.0', 'ce-id': `${Math.random()}`, 'ce-source': 'test', 'ce-type': type, 'content-type': 'application/avro' },
+    headers: { ...internalAuthHeader(), 'ce-specversion': '1.0', 'ce-id': `${Math.random()}`, 'ce-source': 'test', 'ce-type': type, 'content-type': 'application/avro' },
     body: data,
   });
 }

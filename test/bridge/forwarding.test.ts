@@ -14,6 +14,7 @@ import {
   type ClientData,
 } from '../../shared/protocol/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 import { uniquePrefix } from '../helpers/nats.js';
 import {
   bridgeRuntime,
@@ -93,6 +94,8 @@ describe('forwarding NATS messages to functions', () => {
       'ce-natssubject': subject,
       'ce-natsreply': reply,
       'ce-cexreplica': running.rt.config.replicaId,
+      // The internal credential: functions refuse events without it.
+      authorization: `Bearer ${TEST_INTERNAL_TOKEN}`,
     });
     expect(req.headers['ce-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(Date.parse(String(req.headers['ce-time']))).toBeGreaterThan(Date.now() - 10_000);
@@ -121,6 +124,7 @@ describe('forwarding NATS messages to functions', () => {
       const req = receivedWith(m.bytes)[0]!;
       expect({ path: req.path, type: req.headers['ce-type'], subject: req.headers['ce-natssubject'] }).toEqual({ path: m.path, type: m.type, subject: m.subject });
       expect(req.headers['ce-natsreply']).toBeUndefined();
+      expect(req.headers.authorization, m.subject).toBe(`Bearer ${TEST_INTERNAL_TOKEN}`);
     }
   });
 

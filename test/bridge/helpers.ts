@@ -7,6 +7,7 @@ import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node'
 import { loadConfig } from '../../shared/config/index.js';
 import { createRuntime, type Runtime } from '../../shared/runtime/index.js';
 import { startBridge, type Bridge, type BridgeSettings } from '../../shared/bridge/index.js';
+import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 import { testNatsUrl, uniqueInstanceName, uniquePrefix } from '../helpers/nats.js';
 
 /** One request the fake functions received. */
@@ -84,6 +85,7 @@ export function bridgeRuntime(databaseUrl: string, names: Names, functionsUrl: s
     CEX_LOG_LEVEL: process.env.CEX_TEST_LOG_LEVEL ?? 'silent',
     CEX_SHUTDOWN_GRACE_MS: '5000',
     CEX_DB_POOL_MAX: '5',
+    CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
     ...env,
   });
   return createRuntime(config, 'nats-bridge');

@@ -10,6 +10,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServer } from '../../shared/devstack/index.js';
 import { createLogger } from '../../shared/log/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 import { startDevHost, type DevHost } from '../helpers/dev-host.js';
 import { uniqueInstanceName, uniquePrefix } from '../helpers/nats.js';
 import { startIssuer, type Issuer } from '../helpers/peers.js';
@@ -45,8 +46,10 @@ beforeAll(async () => {
   host = await startDevHost({
     DATABASE_URL: db.url, NATS_URL: nats.url, CEX_INSTANCE_NAME: names.cex, KPC_INSTANCE_NAME: names.kpc,
     KAA_SCMP_PROVIDER: names.provider, CEX_OAUTH_ISSUER: issuer.issuer, CEX_LOG_LEVEL: 'info',
+    // Given rather than generated, so cloudevents.jsonl can play the bridge ($INTERNAL_TOKEN).
+    CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
   });
-  tokens = await corpusTokens(issuer);
+  tokens = { ...(await corpusTokens(issuer)), $INTERNAL_TOKEN: TEST_INTERNAL_TOKEN };
   nc = await connect({ servers: nats.url, name: 'cex-corpus' });
   driver = new NatsDriver(nc, names, host.url);
   await seed();
@@ -131,6 +134,11 @@ describe('hostile-input corpus', () => {
     expect(log).toMatch(/undecodable message dropped/);
     expect(log).toMatch(/expired message dropped/);
     expect(log).not.toMatch(/"level":60/);
+    // The forged events of cloudevents.jsonl were refused (401) and counted; the snapshot below shows they changed nothing.
+    const metrics = await (await fetch(`${host.url}/metrics`)).text();
+    expect(metrics).toMatch(/^cex_internal_requests_refused_total\{unit="esp-inbound",reason="missing"\} [1-9]/m);
+    expect(metrics).toMatch(/^cex_internal_requests_refused_total\{unit="esp-inbound",reason="invalid"\} [1-9]/m);
+    expect(metrics).toMatch(/^cex_internal_requests_refused_total\{unit="nats-bridge",reason="missing"\} 1$/m);
     expect(await snapshotTables(db.sql)).toEqual(before);
   });
 });

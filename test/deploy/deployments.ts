@@ -99,10 +99,16 @@ export function environmentOf(w: Workload, objects: K8sObject[], secrets: Record
     DATABASE_URL: 'postgres://cex:placeholder@postgres:5432/cex',
     CEX_SERVICE_TOKEN: 'placeholder-token',
     CEX_CALLBACK_SECRET: 'placeholder-callback-secret',
+    CEX_INTERNAL_TOKEN: 'placeholder-internal-token-0123456789abcdef',
   };
   for (const e of w.container.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
-    else if (e.valueFrom?.secretKeyRef) env[e.name] = secrets[e.valueFrom.secretKeyRef.key] ?? placeholders[e.name] ?? 'placeholder';
+    else if (e.valueFrom?.secretKeyRef) {
+      const value = secrets[e.valueFrom.secretKeyRef.key] ?? placeholders[e.name];
+      // An optional key the Secret does not hold is simply not set.
+      if (value !== undefined) env[e.name] = value;
+      else if (!e.valueFrom.secretKeyRef.optional) env[e.name] = 'placeholder';
+    }
     else if (e.valueFrom?.fieldRef) env[e.name] = 'nats-bridge-5d8f7c9b6d-x2x7z';
   }
   // Knative sets PORT on every revision.

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testNatsUrl, uniqueInstanceName } from '../helpers/nats.js';
 import { createImageLayout, type ImageLayout } from './image-layout.js';
@@ -48,6 +49,7 @@ describe('SIGTERM with sync invokes in flight', () => {
       CEX_AUTH: 'off',
       CEX_INSTANCE_NAME: uniqueInstanceName(),
       CEX_SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
     };
   });
   afterAll(async () => {

@@ -103,14 +103,20 @@ export function imageNodeVersion(): string {
   return execFileSync(imageNode(), ['--version'], { encoding: 'utf8' }).trim();
 }
 
-/** POSTs a binary-mode CloudEvent, as the nats-bridge does (shared/bridge/contract.ts). */
+/**
+ * POSTs a binary-mode CloudEvent, as the nats-bridge does
+ * (shared/bridge/contract.ts), with `credential` as the internal credential
+ * (undefined: none, as a forger would).
+ */
 export async function postCloudEvent(
   url: string,
   type: string,
   data: Uint8Array,
   extensions: Record<string, string> = {},
+  credential?: string,
 ): Promise<{ status: number; text: string }> {
   const headers: Record<string, string> = {
+    ...(credential === undefined ? {} : { authorization: `Bearer ${credential}` }),
     'content-type': 'application/avro',
     'ce-specversion': '1.0',
     'ce-id': randomUUID(),

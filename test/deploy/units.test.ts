@@ -14,6 +14,7 @@ import {
   encodeTenantUpdatedEvent,
 } from '../../shared/protocol/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 import { testNatsUrl, uniqueInstanceName } from '../helpers/nats.js';
 import { databaseUrl } from '../setup/provided.js';
 import { createImageLayout, type ImageLayout } from './image-layout.js';
@@ -38,6 +39,7 @@ const METRIC_FAMILIES = [
   'cex_listener_reconnects_total',
   'cex_outbox_lag_seconds',
   'cex_bridge_forward_duration_seconds',
+  'cex_internal_requests_refused_total',
   'process_resident_memory_bytes',
 ];
 
@@ -74,7 +76,7 @@ const TABLE: { target: string; http: boolean; check: (c: Context) => Promise<voi
       const ce = await postCloudEvent(`${unit.url}/cloudevents`, EVENT_TYPES.cipCommandRequest, encodeCommandInvocationRequest(request), {
         natssubject: 'kaa.v1.service.cex.cip.command-request',
         natsreply: 'kaa.v1.replica.caller-1.cip.CommandInvocationResult',
-      });
+      }, TEST_INTERNAL_TOKEN);
       expect([200, 204], ce.text).toContain(ce.status);
       // Its log line carries the request's correlation id and the command's key (STYLE.md 14).
       const logged = await eventually(() => unit.logLines().find((l) => l.msg === '12/CIP command created'));
@@ -123,7 +125,7 @@ const TABLE: { target: string; http: boolean; check: (c: Context) => Promise<voi
       const ce = await postCloudEvent(unit.url, EVENT_TYPES.espClientData, poll, {
         natssubject: `kaa.v1.service.${instance}.esp.ClientData`,
         natsreply: 'kaa.v1.replica.kpc-1.esp.ExtensionData',
-      });
+      }, TEST_INTERNAL_TOKEN);
       expect(ce.status, ce.text).toBe(200);
       const [message] = (JSON.parse(ce.text) as FunctionAnswer).publish;
       const answer = decodeExtensionData(Buffer.from(message!.data, 'base64'));
@@ -136,7 +138,7 @@ const TABLE: { target: string; http: boolean; check: (c: Context) => Promise<voi
     http: false,
     async check({ unit }) {
       const event = encodeTenantUpdatedEvent({ correlationId: randomUUID(), timestamp: Date.now(), timeout: 0, tenantId: 'kaa', originatorReplicaId: 'tm-1' });
-      const ce = await postCloudEvent(unit.url, EVENT_TYPES.tleUpdated, event, { natssubject: 'kaa.v1.events.tm.tenant.lifecycle.updated' });
+      const ce = await postCloudEvent(unit.url, EVENT_TYPES.tleUpdated, event, { natssubject: 'kaa.v1.events.tm.tenant.lifecycle.updated' }, TEST_INTERNAL_TOKEN);
       expect(ce.status, ce.text).toBe(204);
     },
   },
@@ -175,6 +177,7 @@ describe('each unit alone, as the image runs it', () => {
       CEX_AUTH: 'off',
       CEX_INSTANCE_NAME: instance,
       CEX_SHUTDOWN_GRACE_MS: '5000',
+      CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
     };
   });
   afterAll(async () => {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import '../../functions/index.js';
-import { CONFIG_VARIABLES, FUNCTION_TARGETS, loadConfig } from '../../shared/config/index.js';
+import { CONFIG_VARIABLES, FUNCTION_TARGETS, INTERNAL_CREDENTIAL_TARGETS, loadConfig } from '../../shared/config/index.js';
 import { allUnits } from '../../shared/host/units.js';
 import {
   configMapData,
@@ -28,7 +28,9 @@ const SECTION_8 = [
   'KAA_TEKTON_ENABLED', 'KAA_TEKTON_URL', 'KAA_SCMP_PROVIDER', 'TENANT_MANAGER_URL', 'CEX_OAUTH_ISSUER', 'CEX_AUTH',
   'CEX_AUTHZ', 'CEX_SERVICE_TOKEN', 'CEX_CALLBACK_ALLOWED_HOSTS', 'CEX_LOG_LEVEL', 'FUNCTION_TARGET',
 ];
-const SECRET_VARIABLES = ['DATABASE_URL', 'CEX_SERVICE_TOKEN', 'CEX_CALLBACK_SECRET'];
+const SECRET_VARIABLES = ['DATABASE_URL', 'CEX_SERVICE_TOKEN', 'CEX_CALLBACK_SECRET', 'CEX_INTERNAL_TOKEN', 'CEX_INTERNAL_TOKEN_ALT'];
+/** The internal credential: only on the workloads that send or take internal requests. */
+const INTERNAL_SECRETS = ['CEX_INTERNAL_TOKEN', 'CEX_INTERNAL_TOKEN_ALT'];
 /** Set on each workload, never shared through the ConfigMap. */
 const PER_WORKLOAD = ['PORT', 'FUNCTION_TARGET', 'CEX_REPLICA_ID'];
 const CONFIG_MAP = 'cex-config';
@@ -131,17 +133,29 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
     }
   });
 
-  it('reads secrets only through secretKeyRef to cex-secrets; DATABASE_URL required, the others optional', () => {
+  it('reads secrets only through secretKeyRef to cex-secrets; DATABASE_URL and CEX_INTERNAL_TOKEN required, the others optional', () => {
     for (const w of all) {
       for (const v of SECRET_VARIABLES) {
         const e = w.container.env?.find((x) => x.name === v);
-        if (w.target === 'migrate' && v !== 'DATABASE_URL') {
-          expect(e, `${w.label} needs only DATABASE_URL`).toBeUndefined();
+        const internalTaker = (INTERNAL_CREDENTIAL_TARGETS as readonly string[]).includes(w.target);
+        if ((w.target === 'migrate' && v !== 'DATABASE_URL') || (INTERNAL_SECRETS.includes(v) && !internalTaker)) {
+          expect(e, `${w.label} does not get ${v}`).toBeUndefined();
           continue;
         }
         expect(e?.value, `${w.label}: ${v} must not be a literal`).toBeUndefined();
-        expect(e?.valueFrom?.secretKeyRef, `${w.label}: ${v}`).toEqual({ name: SECRET, key: v, ...(v === 'DATABASE_URL' ? {} : { optional: true }) });
+        const required = v === 'DATABASE_URL' || v === 'CEX_INTERNAL_TOKEN';
+        expect(e?.valueFrom?.secretKeyRef, `${w.label}: ${v}`).toEqual({ name: SECRET, key: v, ...(required ? {} : { optional: true }) });
       }
+    }
+  });
+
+  it('runs the bridge under its own service account, and no pod with an API token', () => {
+    const bridge = find(objects, 'Deployment', 'nats-bridge')!;
+    const podSpec = (o: typeof bridge) => (o.spec as { template: { spec: { serviceAccountName?: string; automountServiceAccountToken?: boolean } } }).template.spec;
+    expect(podSpec(bridge).serviceAccountName).toBe('cex-bridge');
+    for (const o of ksvcs) expect(podSpec(o).serviceAccountName, o.metadata.name).toBe('cex');
+    for (const name of ['cex', 'cex-bridge']) {
+      expect(find(objects, 'ServiceAccount', name)?.automountServiceAccountToken, `ServiceAccount ${name}`).toBe(false);
     }
   });
 
@@ -315,7 +329,13 @@ describe('openfaas/stack.yml', () => {
     }
     for (const [name, f] of Object.entries(stack!.functions)) {
       for (const key of Object.keys(f.environment ?? {})) expect(CONFIG_VARIABLES, `${name}: ${key}`).toContain(key);
-      const env = { ...shared!.environment, ...f.environment, DATABASE_URL: 'postgres://cex:placeholder@postgres:5432/cex' };
+      // cex-secrets.yml is written at deploy time, never committed: placeholders for its keys.
+      const env = {
+        ...shared!.environment,
+        ...f.environment,
+        DATABASE_URL: 'postgres://cex:placeholder@postgres:5432/cex',
+        CEX_INTERNAL_TOKEN: 'placeholder-internal-token-0123456789abcdef',
+      };
       expect(loadConfig(env).functionTarget).toBe(name);
     }
   });

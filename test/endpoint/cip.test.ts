@@ -9,6 +9,7 @@ import { createRuntime, installRuntime } from '../../shared/runtime/index.js';
 import { readCommand, recordResults } from '../../shared/store/index.js';
 import { referenceType } from '../protocol/reference.js';
 import { MODES, onlyMessage, postEvent, startFunctionHost, type FunctionHost, type Mode } from './function-host.js';
+import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 
 const resultType = referenceType('commandInvocationResult');
 const REPLY = 'kaa.v1.replica.caller-1.cip.command-result';
@@ -139,7 +140,7 @@ describe.each(MODES)('12/CIP in command-submit, %s mode', (mode: Mode) => {
 
 describe('12/CIP with the database down', () => {
   it('answers 503 problem+json so the bridge retries, and still refuses invalid requests at once', async () => {
-    const down = createRuntime(loadConfig({ DATABASE_URL: 'postgres://cex:cex@127.0.0.1:1/none', CEX_LOG_LEVEL: 'silent' }), 'command-submit');
+    const down = createRuntime(loadConfig({ DATABASE_URL: 'postgres://cex:cex@127.0.0.1:1/none', CEX_LOG_LEVEL: 'silent', CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN }), 'command-submit');
     installRuntime(down);
     try {
       const posted = await send('binary', request());

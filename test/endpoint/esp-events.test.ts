@@ -8,6 +8,7 @@ import { createRuntime, installRuntime } from '../../shared/runtime/index.js';
 import { createCommand, type NewCommand } from '../../shared/store/index.js';
 import { clientData, sendClientData } from './esp-client.js';
 import { MODES, postEvent, startFunctionHost, type FunctionHost, type Mode } from './function-host.js';
+import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 
 let host: FunctionHost;
 beforeAll(async () => {
@@ -105,7 +106,7 @@ describe.each(MODES)('esp-inbound 9/ELCE, %s mode', (mode: Mode) => {
 
 describe('esp-inbound with the database down', () => {
   it('answers no KP status but 503 problem+json, so the bridge retries; works again once the database is back', async () => {
-    const down = createRuntime(loadConfig({ DATABASE_URL: 'postgres://cex:cex@127.0.0.1:1/none', CEX_LOG_LEVEL: 'silent' }), 'esp-inbound');
+    const down = createRuntime(loadConfig({ DATABASE_URL: 'postgres://cex:cex@127.0.0.1:1/none', CEX_LOG_LEVEL: 'silent', CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN }), 'esp-inbound');
     installRuntime(down);
     try {
       for (const mode of MODES) {

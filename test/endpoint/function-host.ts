@@ -10,6 +10,7 @@ import { AVRO_CONTENT_TYPE, EXTENSIONS, type FunctionAnswer } from '../../shared
 import { loadConfig } from '../../shared/config/index.js';
 import { createRuntime, installRuntime, type Runtime } from '../../shared/runtime/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { internalAuthHeader, TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 import { uniqueInstanceName, uniquePrefix } from '../helpers/nats.js';
 
 export type Mode = 'binary' | 'structured';
@@ -33,7 +34,7 @@ export async function startFunctionHost(unit: string, env: Record<string, string
   const cex = uniqueInstanceName();
   const kpc = uniquePrefix('kpc');
   const rt = createRuntime(
-    loadConfig({ DATABASE_URL: db.url, CEX_INSTANCE_NAME: cex, KPC_INSTANCE_NAME: kpc, CEX_LOG_LEVEL: 'silent', ...env }),
+    loadConfig({ DATABASE_URL: db.url, CEX_INSTANCE_NAME: cex, KPC_INSTANCE_NAME: kpc, CEX_LOG_LEVEL: 'silent', CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN, ...env }),
     unit,
   );
   installRuntime(rt);
@@ -64,14 +65,15 @@ export interface PostedEvent {
 /**
  * POSTs one CloudEvent of `type` carrying `bytes`, as the bridge does
  * (binary: Avro body + ce-* headers) or as a structured JSON event with
- * `data_base64`; `reply` becomes the natsreply extension.
+ * `data_base64`; `reply` becomes the natsreply extension. The bridge's
+ * internal credential is sent unless `credential` says otherwise (null: none).
  */
 export async function postEvent(
   url: string,
   mode: Mode,
   type: string,
   bytes: Uint8Array,
-  options: { reply?: string; subject?: string } = {},
+  options: { reply?: string; subject?: string; credential?: string | null } = {},
 ): Promise<PostedEvent> {
   const attributes: Record<string, string> = {
     id: randomUUID(),
@@ -82,11 +84,13 @@ export async function postEvent(
     [EXTENSIONS.replica]: 'test-bridge',
   };
   if (options.reply !== undefined) attributes[EXTENSIONS.reply] = options.reply;
+  const auth = options.credential === null ? {} : internalAuthHeader(options.credential);
   const init: RequestInit =
     mode === 'binary'
       ? {
           method: 'POST',
           headers: {
+            ...auth,
             'content-type': AVRO_CONTENT_TYPE,
             ...Object.fromEntries(Object.entries(attributes).map(([k, v]) => [`ce-${k}`, v])),
           },
@@ -94,7 +98,7 @@ export async function postEvent(
         }
       : {
           method: 'POST',
-          headers: { 'content-type': 'application/cloudevents+json' },
+          headers: { ...auth, 'content-type': 'application/cloudevents+json' },
           body: JSON.stringify({
             ...attributes,
             datacontenttype: AVRO_CONTENT_TYPE,

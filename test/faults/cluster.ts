@@ -8,6 +8,7 @@ import { freePort } from '../../shared/devstack/index.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../shared/simulator/index.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { startDevHost, type DevHost } from '../helpers/dev-host.js';
+import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 import { uniqueInstanceName, uniquePrefix } from '../helpers/nats.js';
 
 export interface Names {
@@ -39,6 +40,8 @@ export function faultEnv(db: TestDatabase, natsUrl: string, names: Names, extra:
     CEX_REPUSH_INITIAL_MS: '1000',
     CEX_REPUSH_MAX_MS: '4000',
     CEX_SHUTDOWN_GRACE_MS: '5000',
+    // Shared by the bridge and the functions of a scenario's processes.
+    CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
     ...extra,
   };
 }

@@ -3,6 +3,7 @@ import { allUnits } from '../../shared/host/units.js';
 import { serveUnits } from '../../shared/host/serve.js';
 import { createRuntime, installRuntime, type Runtime } from '../../shared/runtime/index.js';
 import '../../functions/index.js';
+import { TEST_INTERNAL_TOKEN } from './internal.js';
 import { testNatsUrl, uniqueInstanceName } from './nats.js';
 import type { TestDatabase } from './db.js';
 
@@ -25,6 +26,7 @@ export async function startRestHost(db: TestDatabase, env: Record<string, string
       CEX_INSTANCE_NAME: uniqueInstanceName(),
       CEX_AUTH: 'off',
       CEX_LOG_LEVEL: 'warn',
+      CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
       ...env,
     }),
     'rest-test',

@@ -45,6 +45,7 @@ describe('loadConfig', () => {
       CEX_AUTH: 'off',
       CEX_CALLBACK_ALLOWED_HOSTS: 'Hooks.example.com, other.test ,',
       FUNCTION_TARGET: 'esp-inbound',
+      CEX_INTERNAL_TOKEN: 'x'.repeat(32),
     });
     expect(c.port).toBe(9090);
     expect(c.tekton.enabled).toBe(true);
@@ -77,9 +78,31 @@ describe('loadConfig', () => {
     ['CEX_CALLBACK_SECRET', 'short'],
     ['CEX_MAX_WAITERS', '0'],
     ['CEX_MAX_WAITERS', 'many'],
+    ['CEX_INTERNAL_TOKEN', 'too-short'],
+    ['CEX_INTERNAL_TOKEN', 'has a space and is long enough to pass'],
+    ['CEX_INTERNAL_TOKEN_ALT', 'x'.repeat(31)],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}:`));
+  });
+
+  it('reads the internal credential: the token is sent, token and alt are accepted', () => {
+    const [a, b] = ['a'.repeat(40), 'b'.repeat(40)];
+    expect(loadConfig({}).internalAuth).toEqual({ token: undefined, accepted: [] });
+    expect(loadConfig({ CEX_INTERNAL_TOKEN: a }).internalAuth).toEqual({ token: a, accepted: [a] });
+    expect(loadConfig({ CEX_INTERNAL_TOKEN: a, CEX_INTERNAL_TOKEN_ALT: b }).internalAuth).toEqual({ token: a, accepted: [a, b] });
+  });
+
+  it.each(['command-submit', 'esp-inbound', 'scmp-config-reload', 'nats-bridge'])(
+    'refuses FUNCTION_TARGET=%s without CEX_INTERNAL_TOKEN (it would answer every internal request 401)',
+    (target) => {
+      expect(() => loadConfig({ FUNCTION_TARGET: target })).toThrow(/CEX_INTERNAL_TOKEN: required/);
+      expect(loadConfig({ FUNCTION_TARGET: target, CEX_INTERNAL_TOKEN: 'c'.repeat(32) }).functionTarget).toBe(target);
+    },
+  );
+
+  it('starts the units that take no internal request without it', () => {
+    for (const target of ['command-lookup', 'history-listing', 'migrate']) expect(loadConfig({ FUNCTION_TARGET: target }).functionTarget).toBe(target);
   });
 
   it('names every bad variable at once', () => {
