@@ -7,6 +7,7 @@ import { allUnits } from '../../shared/host/units.js';
 import {
   configMapData,
   deployments,
+  generatedConfigMap,
   environmentOf,
   find,
   isKnativeService,
@@ -83,7 +84,8 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
   const all = workloads(objects);
   const ksvcs = objects.filter(isKnativeService);
   const cm = configMapData(objects, CONFIG_MAP);
-  const namespace = find(objects, 'ConfigMap', CONFIG_MAP)!.metadata.namespace ?? 'default';
+  const generated = generatedConfigMap(objects, CONFIG_MAP)!;
+  const namespace = generated.metadata.namespace ?? 'default';
   const kindSecret = find(objects, 'Secret', SECRET);
   const secretValues = (kindSecret?.stringData ?? {}) as Record<string, string>;
   const grace = Number(cm.CEX_SHUTDOWN_GRACE_MS);
@@ -115,8 +117,8 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
   it('gives every workload each §8 variable: from the ConfigMap, a Secret reference, or its own env', () => {
     for (const w of all.filter((w) => w.target !== 'migrate')) {
       const own = new Set((w.container.env ?? []).map((e) => e.name));
-      const fromConfigMap = (w.container.envFrom ?? []).some((f) => f.configMapRef?.name === CONFIG_MAP);
-      expect(fromConfigMap, `${w.label} loads ${CONFIG_MAP}`).toBe(true);
+      const fromConfigMap = (w.container.envFrom ?? []).some((f) => f.configMapRef?.name === generated.metadata.name);
+      expect(fromConfigMap, `${w.label} loads ${generated.metadata.name}`).toBe(true);
       for (const v of SECTION_8) {
         const knativeSets = isKnativeService(w.object) && v === 'PORT';
         // Functions keep the random default: they subscribe to nothing.
@@ -129,7 +131,7 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
   it('puts every other variable of shared/config in the ConfigMap, secrets in the Secret, per-workload ones on the workload', () => {
     for (const v of CONFIG_VARIABLES) {
       if (SECRET_VARIABLES.includes(v) || PER_WORKLOAD.includes(v)) expect(v in cm, `${v} must not be in ${CONFIG_MAP}`).toBe(false);
-      else expect(v in cm, `${v}: add it to knative/base/config.yaml (or explain here why it is not deployed)`).toBe(true);
+      else expect(v in cm, `${v}: add it to knative/base/config.env (or explain here why it is not deployed)`).toBe(true);
     }
   });
 
@@ -256,7 +258,7 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       expect(replicas, `${w.label}: bounded scale`).toBeGreaterThan(0);
       total += replicas * pool;
     }
-    if (name === 'base') expect(total, 'the figure quoted in knative/base/config.yaml and knative/README.md').toBe(308);
+    if (name === 'base') expect(total, 'the figure quoted in knative/base/config.env and knative/README.md').toBe(308);
     const postgres = find(objects, 'StatefulSet', 'postgres');
     if (postgres) {
       const args = ((postgres.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args ?? []).join(' ');
