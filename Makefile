@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 
-.PHONY: help install nats-server build run test test-faults bench migrate image clean
+.PHONY: help install nats-server pgbouncer build run test test-faults bench migrate image clean
 
 help:
 	@echo "make run          CEX on http://localhost:$${PORT:-8080} (embedded Postgres + local nats-server unless DATABASE_URL/NATS_URL are set)"
@@ -20,7 +20,7 @@ $(NODE_MODULES_STAMP): package-lock.json package.json
 	npm ci --no-audit --no-fund
 	@touch $(NODE_MODULES_STAMP)
 
-install: $(NODE_MODULES_STAMP) nats-server
+install: $(NODE_MODULES_STAMP) nats-server pgbouncer
 
 # nats-server from PATH (Debian puts it in /usr/sbin); installed from Debian's
 # package when missing. Skipped when NATS_URL points at a server already.
@@ -29,6 +29,15 @@ nats-server:
 	  echo "installing nats-server (Debian package)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nats-server; \
+	fi
+
+# pgbouncer (Debian's package) for the test of the transaction-pooler mode
+# (test/store/pooler.test.ts); CEX itself never starts one.
+pgbouncer:
+	@if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then \
+	  echo "installing pgbouncer (Debian package)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq pgbouncer; \
 	fi
 
 build: $(NODE_MODULES_STAMP)

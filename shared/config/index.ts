@@ -67,6 +67,17 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
+  // A session connection to the same database, for what a transaction-mode
+  // pooler cannot carry: the LISTEN connection and the migrator's advisory
+  // lock. Unset: DATABASE_URL.
+  DATABASE_LISTEN_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  // What DATABASE_URL goes through: `transaction` (PgBouncer pool_mode =
+  // transaction, or alike) turns prepared statements off, since a prepared
+  // statement lives on a server connection the next transaction may not get.
+  CEX_DB_POOLER: z.enum(['none', 'session', 'transaction']).default('none'),
   NATS_URL: z
     .string()
     .regex(/^(nats|tls|ws|wss):\/\/[^,\s]+(,(nats|tls|ws|wss):\/\/[^,\s]+)*$/, 'must be nats:// URL(s), comma-separated')
@@ -125,6 +136,10 @@ const envSchema = z.object({
 export interface Config {
   readonly port: number;
   readonly databaseUrl: string | undefined;
+  /** The session (direct) URL for LISTEN and migrations: DATABASE_LISTEN_URL, else DATABASE_URL. */
+  readonly databaseListenUrl: string | undefined;
+  /** The pooler DATABASE_URL goes through; `transaction` means no prepared statements. */
+  readonly dbPooler: 'none' | 'session' | 'transaction';
   readonly natsUrl: string | undefined;
   readonly instanceName: string;
   readonly replicaId: string;
@@ -192,6 +207,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return deepFreeze({
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
+    databaseListenUrl: e.DATABASE_LISTEN_URL ?? e.DATABASE_URL,
+    dbPooler: e.CEX_DB_POOLER,
     natsUrl: e.NATS_URL,
     instanceName: e.CEX_INSTANCE_NAME,
     replicaId: e.CEX_REPLICA_ID,

@@ -9,6 +9,8 @@ export interface PoolOptions {
   max: number;
   applicationName: string;
   log?: Logger;
+  /** False behind a transaction-mode pooler (CEX_DB_POOLER=transaction). Default true. */
+  prepare?: boolean;
 }
 
 /**
@@ -22,7 +24,7 @@ export function createPool(url: string, options: PoolOptions): Sql {
     idle_timeout: 30,
     connect_timeout: 10,
     max_lifetime: 60 * 30,
-    prepare: true,
+    prepare: options.prepare ?? true,
     onnotice: (notice) => options.log?.debug({ notice: notice.message }, 'postgres notice'),
     connection: { application_name: options.applicationName },
   });

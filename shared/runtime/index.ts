@@ -42,7 +42,9 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
   const databaseUrl = config.databaseUrl;
   const log = createLogger(config.logLevel, unit);
   const metrics = createMetrics();
-  const sql = createPool(databaseUrl, { max: config.dbPoolMax, applicationName: `cex-${unit}`, log });
+  const sql = createPool(databaseUrl, poolOptions(config, unit, log));
+  // LISTEN needs a session of its own: never through a transaction-mode pooler.
+  const listenUrl = config.databaseListenUrl ?? databaseUrl;
   const checks = new Map<string, ReadinessCheck>();
   const hooks: (() => Promise<void> | void)[] = [];
   let listener: PgListener | undefined;
@@ -65,7 +67,7 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
     metrics,
     listener() {
       if (!listener) {
-        listener = new PgListener(databaseUrl, {
+        listener = new PgListener(listenUrl, {
           applicationName: `cex-${unit}-listener`,
           log: log.child({ component: 'listener' }),
           onConnected: (reconnects) => {
@@ -119,6 +121,11 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
     },
   };
   return rt;
+}
+
+/** The query pool's options: CEX_DB_POOL_MAX connections, prepared statements unless a transaction pooler is in front. */
+function poolOptions(config: Config, unit: string, log: Logger) {
+  return { max: config.dbPoolMax, applicationName: `cex-${unit}`, log, prepare: config.dbPooler !== 'transaction' };
 }
 
 let current: Runtime | undefined;

@@ -29,7 +29,7 @@ const SECTION_8 = [
   'KAA_TEKTON_ENABLED', 'KAA_TEKTON_URL', 'KAA_SCMP_PROVIDER', 'TENANT_MANAGER_URL', 'CEX_OAUTH_ISSUER', 'CEX_AUTH',
   'CEX_AUTHZ', 'CEX_SERVICE_TOKEN', 'CEX_CALLBACK_ALLOWED_HOSTS', 'CEX_LOG_LEVEL', 'FUNCTION_TARGET',
 ];
-const SECRET_VARIABLES = ['DATABASE_URL', 'CEX_SERVICE_TOKEN', 'CEX_CALLBACK_SECRET', 'CEX_INTERNAL_TOKEN', 'CEX_INTERNAL_TOKEN_ALT'];
+const SECRET_VARIABLES = ['DATABASE_URL', 'DATABASE_LISTEN_URL', 'CEX_SERVICE_TOKEN', 'CEX_CALLBACK_SECRET', 'CEX_INTERNAL_TOKEN', 'CEX_INTERNAL_TOKEN_ALT'];
 /** The internal credential: only on the workloads that send or take internal requests. */
 const INTERNAL_SECRETS = ['CEX_INTERNAL_TOKEN', 'CEX_INTERNAL_TOKEN_ALT'];
 /** Set on each workload, never shared through the ConfigMap. */
@@ -140,7 +140,7 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       for (const v of SECRET_VARIABLES) {
         const e = w.container.env?.find((x) => x.name === v);
         const internalTaker = (INTERNAL_CREDENTIAL_TARGETS as readonly string[]).includes(w.target);
-        if ((w.target === 'migrate' && v !== 'DATABASE_URL') || (INTERNAL_SECRETS.includes(v) && !internalTaker)) {
+        if ((w.target === 'migrate' && !v.startsWith('DATABASE_')) || (INTERNAL_SECRETS.includes(v) && !internalTaker)) {
           expect(e, `${w.label} does not get ${v}`).toBeUndefined();
           continue;
         }
