@@ -72,7 +72,8 @@ export async function startPgBouncer(serverUrl: string, poolMode: 'transaction' 
     async stop() {
       if (proc.exitCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGINT');
+        // SIGTERM: immediate shutdown (SIGINT would wait for session clients to leave).
+        proc.kill('SIGTERM');
         await exited;
       }
       await rm(dir, { recursive: true, force: true });
