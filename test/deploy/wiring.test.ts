@@ -221,6 +221,15 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
     }
   });
 
+  it("refuses sync waiters (503 + Retry-After) before Knative's concurrency limit queues them, leaving slots for short requests", () => {
+    // command-submit is the unit whose requests wait (sync invokes).
+    const w = all.find((x) => x.target === 'command-submit')!;
+    const waiters = loadConfig(environmentOf(w, objects, secretValues)).maxWaiters;
+    const slots = revisionSpec(w.object).containerConcurrency!;
+    expect(waiters, `${w.label}: CEX_MAX_WAITERS under containerConcurrency`).toBeLessThan(slots);
+    expect(slots - waiters, 'slots left for short requests').toBeGreaterThanOrEqual(100);
+  });
+
   it('holds sync waiters with high concurrency, and keeps the bridge running', () => {
     const submit = find(objects, 'Service', 'command-submit', 'serving.knative.dev')!;
     expect(revisionSpec(submit).containerConcurrency).toBeGreaterThanOrEqual(1000);
