@@ -151,6 +151,11 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
     }
   });
 
+  it('keeps the Istio sidecar out of the migrations Job (it would never complete)', () => {
+    const job = find(objects, 'Job', 'cex-migrate')!;
+    expect((job.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata.annotations?.['sidecar.istio.io/inject']).toBe('false');
+  });
+
   it('runs the bridge under its own service account, and no pod with an API token', () => {
     const bridge = find(objects, 'Deployment', 'nats-bridge')!;
     const podSpec = (o: typeof bridge) => (o.spec as { template: { spec: { serviceAccountName?: string; automountServiceAccountToken?: boolean } } }).template.spec;
@@ -252,8 +257,11 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       if (unit.routes?.length) expect(timeout, `${o.metadata.name} serves REST`).toBeGreaterThan(maxAwait);
     }
     const bridge = find(objects, 'Deployment', 'nats-bridge')!;
-    const period = (bridge.spec as { template: { spec: { terminationGracePeriodSeconds: number } } }).template.spec.terminationGracePeriodSeconds;
-    expect(period * 1000).toBeGreaterThanOrEqual(grace + 5000);
+    const podSpec = (bridge.spec as { template: { spec: { terminationGracePeriodSeconds: number; containers: { lifecycle?: { preStop?: { exec?: { command: string[] } } } }[] } } }).template.spec;
+    // The preStop delay runs before SIGTERM, inside the same grace period.
+    const preStop = podSpec.containers[0]!.lifecycle?.preStop?.exec?.command;
+    expect(preStop?.[0], 'the bridge waits for its endpoints to be gone').toBe('sleep');
+    expect(podSpec.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(Number(preStop![1]) * 1000 + grace + 5000);
   });
 
   it('stays within the Postgres connection budget', () => {
