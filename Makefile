@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 
-.PHONY: help install nats-server chromium build run demo test test-faults bench migrate image clean
+.PHONY: help install nats-server chromium pgbouncer build run demo test test-faults bench migrate image clean
 
 help:
 	@echo "make demo         make run plus ten simulated endpoints demo-1 … demo-10 to invoke commands on"
@@ -30,6 +30,15 @@ nats-server:
 	  echo "installing nats-server (Debian package)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nats-server; \
+	fi
+
+# pgbouncer (Debian's package) for the test of the transaction-pooler mode
+# (test/store/pooler.test.ts); CEX itself never starts one.
+pgbouncer:
+	@if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then \
+	  echo "installing pgbouncer (Debian package)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq pgbouncer; \
 	fi
 
 # Debian's chromium drives the console's browser tests (playwright-core brings
@@ -58,7 +67,7 @@ run: install build
 demo: install build
 	exec node dist/functions/main.js --demo
 
-test: install chromium build
+test: install chromium pgbouncer build
 	npx tsc -p test/tsconfig.json
 	npx vitest run
 

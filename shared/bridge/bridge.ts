@@ -86,7 +86,7 @@ export function startBridge(sharedRt: Runtime, overrides: Partial<BridgeSettings
   });
 
   const ready = (async () => {
-    const h = await connectNats({ servers: natsUrl, name: `cex-bridge-${replicaId}`, log: rt.log.child({ component: 'nats' }) });
+    const h = await connectNats({ servers: natsUrl, name: `cex-bridge-${replicaId}`, log: rt.log.child({ component: 'nats' }), auth: rt.config.natsAuth });
     if (stopping) {
       await h.nc.close();
       return;

@@ -68,10 +68,27 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
+  // A session connection to the same database, for what a transaction-mode
+  // pooler cannot carry: the LISTEN connection and the migrator's advisory
+  // lock. Unset: DATABASE_URL.
+  DATABASE_LISTEN_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  // What DATABASE_URL goes through: `transaction` (PgBouncer pool_mode =
+  // transaction, or alike) turns prepared statements off, since a prepared
+  // statement lives on a server connection the next transaction may not get.
+  CEX_DB_POOLER: z.enum(['none', 'session', 'transaction']).default('none'),
   NATS_URL: z
     .string()
     .regex(/^(nats|tls|ws|wss):\/\/[^,\s]+(,(nats|tls|ws|wss):\/\/[^,\s]+)*$/, 'must be nats:// URL(s), comma-separated')
     .optional(),
+  // How the bridge authenticates to NATS and checks its certificate: files
+  // mounted from Secrets (re-read at every reconnect, so a rotated Secret is
+  // picked up). A creds file (JWT + NKEY) or an NKEY seed, not both.
+  NATS_CREDS_FILE: z.string().min(1).optional(),
+  NATS_NKEY_SEED_FILE: z.string().min(1).optional(),
+  NATS_TLS_CA_FILE: z.string().min(1).optional(),
   CEX_INSTANCE_NAME: subjectToken('cex'),
   CEX_REPLICA_ID: subjectToken(randomBytes(6).toString('hex')),
   KPC_INSTANCE_NAME: subjectToken('kpc'),
@@ -129,7 +146,13 @@ const envSchema = z.object({
 export interface Config {
   readonly port: number;
   readonly databaseUrl: string | undefined;
+  /** The session (direct) URL for LISTEN and migrations: DATABASE_LISTEN_URL, else DATABASE_URL. */
+  readonly databaseListenUrl: string | undefined;
+  /** The pooler DATABASE_URL goes through; `transaction` means no prepared statements. */
+  readonly dbPooler: 'none' | 'session' | 'transaction';
   readonly natsUrl: string | undefined;
+  /** Files the NATS connection authenticates with and trusts (NATS_CREDS_FILE, NATS_NKEY_SEED_FILE, NATS_TLS_CA_FILE). */
+  readonly natsAuth: { readonly credsFile?: string; readonly nkeySeedFile?: string; readonly tlsCaFile?: string };
   readonly instanceName: string;
   readonly replicaId: string;
   readonly kpcInstanceName: string;
@@ -190,6 +213,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.NATS_CREDS_FILE && e.NATS_NKEY_SEED_FILE) {
+    throw new ConfigError('invalid configuration: NATS_NKEY_SEED_FILE: set NATS_CREDS_FILE or NATS_NKEY_SEED_FILE, not both');
+  }
   if (e.FUNCTION_TARGET && INTERNAL_CREDENTIAL_TARGETS.includes(e.FUNCTION_TARGET) && !e.CEX_INTERNAL_TOKEN) {
     throw new ConfigError(`invalid configuration: CEX_INTERNAL_TOKEN: required for FUNCTION_TARGET=${e.FUNCTION_TARGET} (the nats-bridge and the functions it calls authenticate each other with it)`);
   }
@@ -197,7 +223,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return deepFreeze({
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
+    databaseListenUrl: e.DATABASE_LISTEN_URL ?? e.DATABASE_URL,
+    dbPooler: e.CEX_DB_POOLER,
     natsUrl: e.NATS_URL,
+    natsAuth: {
+      ...(e.NATS_CREDS_FILE ? { credsFile: e.NATS_CREDS_FILE } : {}),
+      ...(e.NATS_NKEY_SEED_FILE ? { nkeySeedFile: e.NATS_NKEY_SEED_FILE } : {}),
+      ...(e.NATS_TLS_CA_FILE ? { tlsCaFile: e.NATS_TLS_CA_FILE } : {}),
+    },
     instanceName: e.CEX_INSTANCE_NAME,
     replicaId: e.CEX_REPLICA_ID,
     kpcInstanceName: e.KPC_INSTANCE_NAME,

@@ -11,24 +11,48 @@
 // immediate: an uncaught TypeError that ends a plain Node process.
 // test/faults/pg-terminate.test.ts found both (75 s stall; crash in a
 // standalone repro); upstream: porsager/postgres issues #1066, #1154, #1208,
-// unmerged PRs #1168, #1176, #1209. Remove this once a fixed release is pinned.
+// unmerged PRs #1168, #1176, #1209.
+//
+// Second defect: execute() runs a query's onexecute hook (how sql.begin()
+// reserves its connection) only at the end of the "may I pipeline more"
+// chain, so a BEGIN written when that chain stops early is never reserved:
+// UNSAFE_TRANSACTION now and then under load, and on every sql.begin() with
+// max_pipeline 0, which CEX needs behind a transaction-mode pooler
+// (CEX_DB_POOLER=transaction; pipelined queries wedged a PgBouncer
+// connection: test/store/pooler.test.ts). The hook now runs whenever the
+// query was written. Upstream: issues #823, #1210; unmerged PRs #1211, #1218.
+// Remove both fixes once a fixed release is pinned.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const MARKER = '/* cex: nextWrite patch */';
+const ONEXECUTE_MARKER = '/* cex: onexecute patch */';
+// [marker, before, after]: a fix whose marker is present was applied already.
 const FIXES = [
   // A write scheduled before the close: settle its query instead of throwing.
   [
+    MARKER,
     '  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)',
     `  function nextWrite(fn) {\n    ${MARKER}\n    if (!socket) {\n      chunk = nextWriteTimer = null\n      error(Errors.connection('CONNECTION_CLOSED', options))\n      return false\n    }\n    const x = socket.write(chunk, fn)`,
   ],
   // terminate(): drop the dead socket's pending bytes and re-arm the timer.
-  ['    clearImmediate(nextWriteTimer)\n    if (socket) {', '    clearImmediate(nextWriteTimer)\n    chunk = nextWriteTimer = null\n    if (socket) {'],
+  [
+    'chunk = nextWriteTimer = null\n    if (socket) {',
+    '    clearImmediate(nextWriteTimer)\n    if (socket) {',
+    '    clearImmediate(nextWriteTimer)\n    chunk = nextWriteTimer = null\n    if (socket) {',
+  ],
   // closed(): the same, so the reconnect's StartupMessage is flushed.
   [
+    "chunk = nextWriteTimer = null\n    socket.removeListener('data', data)",
     "    clearImmediate(nextWriteTimer)\n    socket.removeListener('data', data)",
     "    clearImmediate(nextWriteTimer)\n    chunk = nextWriteTimer = null\n    socket.removeListener('data', data)",
+  ],
+  // execute(): reserve the connection for sql.begin() whenever BEGIN was written.
+  [
+    ONEXECUTE_MARKER,
+    '      return write(toBuffer(q))\n        && !q.describeFirst\n        && !q.cursorFn\n        && sent.length < max_pipeline\n        && (!q.options.onexecute || q.options.onexecute(connection))',
+    `      const written = write(toBuffer(q))\n      ${ONEXECUTE_MARKER}\n      q.options.onexecute && q.options.onexecute(connection)\n      return written\n        && !q.describeFirst\n        && !q.cursorFn\n        && sent.length < max_pipeline\n        && !q.options.onexecute`,
   ],
 ];
 
@@ -36,15 +60,17 @@ const FIXES = [
 const root = path.resolve(createRequire(import.meta.url).resolve('postgres'), '../../..');
 for (const file of ['src/connection.js', 'cjs/src/connection.js']) {
   const target = path.join(root, file);
-  let source = readFileSync(target, 'utf8');
-  if (source.includes(MARKER)) continue;
-  for (const [before, after] of FIXES) {
+  const original = readFileSync(target, 'utf8');
+  let source = original;
+  for (const [marker, before, after] of FIXES) {
+    if (source.includes(marker)) continue;
     if (!source.includes(before)) {
-      process.stderr.write(`patch-postgres: ${target} is not the postgres.js 3.4.9 this patch fixes; check whether upstream fixed nextWrite and drop the patch\n`);
+      process.stderr.write(`patch-postgres: ${target} is not the postgres.js 3.4.9 this patch fixes; check whether upstream fixed nextWrite and onexecute, and drop the patch\n`);
       process.exit(1);
     }
     source = source.replace(before, after);
   }
+  if (source === original) continue;
   writeFileSync(target, source);
   process.stdout.write(`patch-postgres: patched ${path.relative(process.cwd(), target)}\n`);
 }

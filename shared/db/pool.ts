@@ -9,6 +9,8 @@ export interface PoolOptions {
   max: number;
   applicationName: string;
   log?: Logger;
+  /** False behind a transaction-mode pooler (CEX_DB_POOLER=transaction). Default true. */
+  prepare?: boolean;
 }
 
 /**
@@ -22,7 +24,14 @@ export function createPool(url: string, options: PoolOptions): Sql {
     idle_timeout: 30,
     connect_timeout: 10,
     max_lifetime: 60 * 30,
-    prepare: true,
+    prepare: options.prepare ?? true,
+    // Behind a transaction-mode pooler nothing is pipelined behind a query in
+    // flight: PgBouncer hands a server connection back at each ReadyForQuery
+    // and the pipelined bytes of the next query wedged the client connection
+    // (test/store/pooler.test.ts hung in 3 runs of 5 with 40 concurrent
+    // creates over 2 server connections). sql.begin() works with 0 only with
+    // our postgres.js patch (shared/db/patch-postgres.mjs, onexecute).
+    ...(options.prepare === false ? { max_pipeline: 0 } : {}),
     onnotice: (notice) => options.log?.debug({ notice: notice.message }, 'postgres notice'),
     connection: { application_name: options.applicationName },
   });

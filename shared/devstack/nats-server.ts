@@ -39,6 +39,8 @@ export interface NatsServerOptions {
   log: Logger;
   /** Binary to run; default: NATS_SERVER_BIN, then PATH, then EXTRA_DIRS. */
   binary?: string;
+  /** A nats-server configuration file (-c), e.g. with authorization, for tests. */
+  configFile?: string;
 }
 
 /** A running nats-server child. */
@@ -68,7 +70,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort());
     const log = options.log.child({ component: 'nats-server', port });
-    const args = ['-a', '127.0.0.1', '-p', String(port), ...jetstream];
+    const args = [...(options.configFile ? ['-c', options.configFile] : []), '-a', '127.0.0.1', '-p', String(port), ...jetstream];
     try {
       return handle(binary, args, port, log, await launch(binary, args, port, log));
     } catch (err) {

@@ -16,7 +16,9 @@ import { serveUnits, type RunningHost } from './serve.js';
 export async function runMigrations(config: Config): Promise<void> {
   const log = createLogger(config.logLevel, 'migrate');
   if (!config.databaseUrl) throw new Error('DATABASE_URL is required to migrate');
-  const sql = createPool(config.databaseUrl, { max: 1, applicationName: 'cex-migrate', log });
+  // The migrator holds a session advisory lock across transactions: a direct
+  // (session) connection, like LISTEN's, never a transaction-mode pooler.
+  const sql = createPool(config.databaseListenUrl ?? config.databaseUrl, { max: 1, applicationName: 'cex-migrate', log });
   try {
     const applied = await migrate(sql, log);
     log.info({ applied }, applied.length ? 'migrations applied' : 'schema already current');

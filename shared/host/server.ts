@@ -131,11 +131,12 @@ async function serveOperations(
       sendJson(res, 200, { status: 'ok' });
       return true;
     case '/readyz': {
-      const { ready, checks } = await rt.readiness();
-      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+      const [{ ready, checks }, dependencies] = await Promise.all([rt.readiness(), rt.dependencies()]);
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks, dependencies });
       return true;
     }
     case '/metrics': {
+      await rt.dependencies();
       const text = await rt.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': rt.metrics.registry.contentType });
       res.end(text);

@@ -20,6 +20,7 @@ export interface Metrics {
   liveStreams: Gauge<'kind'>;
   batchCommands: Counter<'source'>;
   internalRefused: Counter<'unit' | 'reason'>;
+  dependencyUp: Gauge<'dependency'>;
 }
 
 export function createMetrics(): Metrics {
@@ -66,6 +67,12 @@ export function createMetrics(): Metrics {
       name: 'cex_batch_commands_total',
       help: 'Commands created by batch invocations, by how the endpoints were given (filter, endpoints)',
       labelNames: ['source'],
+      registers,
+    }),
+    dependencyUp: new Gauge({
+      name: 'cex_dependency_up',
+      help: 'Whether a shared dependency answered its last check (1) or not (0): postgres, tenants, tekton. Not part of readiness',
+      labelNames: ['dependency'],
       registers,
     }),
     internalRefused: new Counter({

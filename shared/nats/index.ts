@@ -1,4 +1,5 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../log/index.js';
 
 export type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
@@ -8,6 +9,8 @@ export interface NatsOptions {
   /** Connection name shown by the server (`cex-bridge-<replica>`). */
   name: string;
   log: Logger;
+  /** Files to authenticate with and to trust (shared/config `natsAuth`). */
+  auth?: { credsFile?: string; nkeySeedFile?: string; tlsCaFile?: string };
 }
 
 /**
@@ -25,11 +28,29 @@ export async function connectNats(options: NatsOptions): Promise<NatsHandle> {
     reconnectJitter: 250,
     pingInterval: 10_000,
     maxPingOut: 3,
+    ...authOptions(options.auth),
   });
   const handle: NatsHandle = { nc, up: true, connected: () => handle.up && !nc.isClosed() };
   void followStatus(handle, options.log);
   options.log.info({ server: nc.getServer() }, 'NATS connected');
   return handle;
+}
+
+/**
+ * The authenticator and TLS options for the mounted files. The files are
+ * read at each (re)connect, not once, so a Secret rotated in place is used by
+ * the next reconnect without a restart.
+ */
+function authOptions(auth: NatsOptions['auth'] = {}) {
+  const authenticator = auth.credsFile
+    ? credsAuthenticator(() => readFileSync(auth.credsFile!))
+    : auth.nkeySeedFile
+      ? nkeyAuthenticator(() => new TextEncoder().encode(readFileSync(auth.nkeySeedFile!, 'utf8').trim()))
+      : undefined;
+  return {
+    ...(authenticator ? { authenticator } : {}),
+    ...(auth.tlsCaFile ? { tls: { caFile: auth.tlsCaFile } } : {}),
+  };
 }
 
 /** A connection and whether it is up right now (for readiness and the outbox drainer). */

@@ -21,9 +21,19 @@ export interface Runtime {
   readonly metrics: Metrics;
   /** The process's one dedicated LISTEN connection, started on first use. */
   listener(): PgListener;
+  /** A check of what this pod itself can do (its migrations seen, the bridge's NATS connection); readiness needs all. */
   addReadinessCheck(name: string, check: ReadinessCheck): void;
+  /**
+   * A check of a shared dependency (Postgres, Tenant Manager, Tekton): NOT
+   * part of readiness, where one failover would mark every pod of every
+   * function unready at once; reported as cex_dependency_up and in /readyz's
+   * body, while requests that need it answer 503 themselves.
+   */
+  addDependencyCheck(name: string, check: ReadinessCheck): void;
   /** Runs every readiness check (each capped at 2 s); all must pass. */
   readiness(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+  /** Runs every dependency check (each capped at 2 s) and sets cex_dependency_up. */
+  dependencies(): Promise<Record<string, boolean>>;
   /** Registers cleanup run on shutdown, last registered first. */
   onShutdown(hook: () => Promise<void> | void): void;
   /** Readiness turns false; requests are still served (the bridge drains through them). */
@@ -42,19 +52,25 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
   const databaseUrl = config.databaseUrl;
   const log = createLogger(config.logLevel, unit);
   const metrics = createMetrics();
-  const sql = createPool(databaseUrl, { max: config.dbPoolMax, applicationName: `cex-${unit}`, log });
+  const sql = createPool(databaseUrl, poolOptions(config, unit, log));
+  // LISTEN needs a session of its own: never through a transaction-mode pooler.
+  const listenUrl = config.databaseListenUrl ?? databaseUrl;
   const checks = new Map<string, ReadinessCheck>();
+  const dependencyChecks = new Map<string, ReadinessCheck>();
   const hooks: (() => Promise<void> | void)[] = [];
   let listener: PgListener | undefined;
   let migrated = false;
   let shuttingDown = false;
   let draining = false;
 
-  checks.set('postgres', async () => {
+  dependencyChecks.set('postgres', async () => {
     await sql`SELECT 1`;
     return true;
   });
-  // Once the schema is current it stays current for the life of the process.
+  // Asked of Postgres until seen once (a revision started before the
+  // migrations Job takes no traffic); after that the schema stays current
+  // for the life of the process, and a Postgres outage is no reason to take
+  // this pod out of its Service.
   checks.set('migrations', async () => (migrated ||= await migrationsApplied(sql)));
 
   const rt: Runtime = {
@@ -65,7 +81,7 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
     metrics,
     listener() {
       if (!listener) {
-        listener = new PgListener(databaseUrl, {
+        listener = new PgListener(listenUrl, {
           applicationName: `cex-${unit}-listener`,
           log: log.child({ component: 'listener' }),
           onConnected: (reconnects) => {
@@ -79,14 +95,17 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
     addReadinessCheck(name, check) {
       checks.set(name, check);
     },
+    addDependencyCheck(name, check) {
+      dependencyChecks.set(name, check);
+    },
     async readiness() {
-      const results: Record<string, boolean> = {};
-      await Promise.all(
-        [...checks].map(async ([name, check]) => {
-          results[name] = await withTimeout(check(), 2000).catch(() => false);
-        }),
-      );
+      const results = await runChecks(checks);
       return { ready: !draining && !shuttingDown && Object.values(results).every(Boolean), checks: results };
+    },
+    async dependencies() {
+      const results = await runChecks(dependencyChecks);
+      for (const [name, up] of Object.entries(results)) metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0);
+      return results;
     },
     onShutdown(hook) {
       hooks.push(hook);
@@ -121,6 +140,11 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
   return rt;
 }
 
+/** The query pool's options: CEX_DB_POOL_MAX connections, prepared statements unless a transaction pooler is in front. */
+function poolOptions(config: Config, unit: string, log: Logger) {
+  return { max: config.dbPoolMax, applicationName: `cex-${unit}`, log, prepare: config.dbPooler !== 'transaction' };
+}
+
 let current: Runtime | undefined;
 const scoped = new AsyncLocalStorage<Runtime>();
 
@@ -141,6 +165,16 @@ export function withRuntime<T>(rt: Runtime, work: () => T): T {
 /** Installs a runtime built elsewhere (the dev host, tests). */
 export function installRuntime(rt: Runtime): void {
   current = rt;
+}
+
+async function runChecks(checks: Map<string, ReadinessCheck>): Promise<Record<string, boolean>> {
+  const results: Record<string, boolean> = {};
+  await Promise.all(
+    [...checks].map(async ([name, check]) => {
+      results[name] = await withTimeout(check(), 2000).catch(() => false);
+    }),
+  );
+  return results;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -1,5 +1,6 @@
 import { CHANNELS, notify } from '../db/index.js';
 import { applicationFromVersionName } from '../domain/index.js';
+import { UnavailableError } from '../errors/index.js';
 import type { Runtime } from '../runtime/index.js';
 import { listRevokedTenants, loadTektonSnapshot, revokeTenant, restoreTenant, saveTektonSnapshot, type AppVersionEntry } from '../store/index.js';
 import { DEFAULT_TENANT, fetchTektonSnapshot } from './tekton.js';
@@ -47,8 +48,10 @@ export class TenancyState {
 
   private async doStart(): Promise<void> {
     const { config } = this.rt;
-    if (config.tekton.enabled) this.rt.addReadinessCheck('tekton', async () => this.tektonLoaded);
-    if (config.auth && config.tenantManagerUrl) this.rt.addReadinessCheck('tenants', async () => this.tenantsLoaded);
+    // Dependencies, not readiness: a Tenant Manager or Tekton outage must not
+    // keep new pods out of service; the requests that need them answer 503.
+    if (config.tekton.enabled) this.rt.addDependencyCheck('tekton', async () => this.tektonLoaded);
+    if (config.auth && config.tenantManagerUrl) this.rt.addDependencyCheck('tenants', async () => this.tenantsLoaded);
     if (config.oauthIssuer && !config.tenantManagerUrl) {
       this.issuers.set(normaliseIssuer(config.oauthIssuer), DEFAULT_TENANT);
       this.tenantsLoaded = true;
@@ -171,30 +174,48 @@ export class TenancyState {
   }
 
   // ---- queries (synchronous: the copy is in memory) ----
+  // Until the first load, a question the copy cannot answer is a 503 for the
+  // request asking it (the bridge retries events; REST callers retry), not a
+  // guess and not an unready pod.
+
+  private requireTekton(): void {
+    if (this.rt.config.tekton.enabled && !this.tektonLoaded) {
+      throw new UnavailableError('TEKTON_UNAVAILABLE', 'the Tekton configuration has not been loaded yet; retry');
+    }
+  }
 
   /** The application of an app version: Tekton's when enabled (null if unlisted), else the name minus its last -suffix. */
   applicationOf(appVersionName: string): string | null {
     if (!this.rt.config.tekton.enabled) return applicationFromVersionName(appVersionName);
+    this.requireTekton();
     return this.versions.get(appVersionName)?.applicationName ?? null;
   }
 
   /** The tenant owning an app version's application; `kaa` when unknown or Tekton is off. */
   tenantOfAppVersion(appVersionName: string | null): string {
     if (!appVersionName || !this.rt.config.tekton.enabled) return DEFAULT_TENANT;
+    this.requireTekton();
     return this.versions.get(appVersionName)?.tenantId ?? DEFAULT_TENANT;
   }
 
   /** With Tekton enabled only listed app versions are valid (docs/configuration.md, KAA_TEKTON_ENABLED). */
   isKnownAppVersion(appVersionName: string): boolean {
-    return !this.rt.config.tekton.enabled || this.versions.has(appVersionName);
+    if (!this.rt.config.tekton.enabled) return true;
+    this.requireTekton();
+    return this.versions.has(appVersionName);
   }
 
   /** With Tekton enabled, an application is known when listed for this tenant. */
   isKnownApplication(applicationName: string, tenantId: string): boolean {
-    return !this.rt.config.tekton.enabled || this.applications.get(applicationName) === tenantId;
+    if (!this.rt.config.tekton.enabled) return true;
+    this.requireTekton();
+    return this.applications.get(applicationName) === tenantId;
   }
 
   tenantOfIssuer(issuer: string): string | undefined {
+    if (!this.tenantsLoaded && this.rt.config.tenantManagerUrl) {
+      throw new UnavailableError('TENANTS_UNAVAILABLE', 'the tenants have not been loaded from the Tenant Manager yet; retry');
+    }
     return this.issuers.get(normaliseIssuer(issuer));
   }
 

@@ -43,10 +43,12 @@ beforeAll(async () => {
     lamp: { versions: ['lamp-v1'] },
   });
   const env = { KAA_TEKTON_ENABLED: 'true', KAA_TEKTON_URL: tekton.url, CEX_INSTANCE_NAME: instance };
+  // Tekton is a dependency, not readiness (issue 17): wait for it to be loaded.
+  const tektonUp = async (url: string) => ((await (await fetch(`${url}/readyz`)).json()) as { dependencies: { tekton?: boolean } }).dependencies.tekton === true;
   host = await startRestHost(db, env);
-  await until(async () => (await fetch(`${host.url}/readyz`)).status === 200, 5000);
+  await until(() => tektonUp(host.url), 5000);
   second = await startRestHost(db, env);
-  await until(async () => (await fetch(`${second.url}/readyz`)).status === 200, 5000);
+  await until(() => tektonUp(second.url), 5000);
 });
 afterAll(async () => {
   await Promise.all([host.stop(), second.stop()]);
@@ -113,20 +115,26 @@ describe('Tekton configuration', () => {
   });
 });
 
-describe('readiness with Tekton enabled', () => {
-  it('stays false until the first fetch succeeds', async () => {
+describe('readiness with Tekton enabled (issue 17: a dependency, not readiness)', () => {
+  it('keeps the pod ready while Tekton is unreachable, reports it as a dependency, and answers 503 where Tekton is needed', async () => {
     const fresh = await createTestDatabase();
     const down = await startTekton('nobody', {});
     const name = uniqueInstanceName();
     const late = await startRestHost(fresh, { KAA_TEKTON_ENABLED: 'true', KAA_TEKTON_URL: down.url, CEX_INSTANCE_NAME: name });
     try {
       const first = await fetch(`${late.url}/readyz`);
-      expect(first.status).toBe(503);
-      expect(((await first.json()) as { checks: Record<string, boolean> }).checks.tekton).toBe(false);
-      // Tekton starts answering for this instance: readiness follows on the next retry.
+      expect(first.status).toBe(200);
+      expect(await first.json()).toMatchObject({ status: 'ready', checks: { migrations: true }, dependencies: { postgres: true, tekton: false } });
+      expect(await (await fetch(`${late.url}/metrics`)).text()).toMatch(/^cex_dependency_up\{dependency="tekton"\} 0$/m);
+      const list = await fetch(`${late.url}/api/v1/endpoints/commands/meter`);
+      expect(list.status).toBe(503);
+      expect(((await list.json()) as { code: string }).code).toBe('TEKTON_UNAVAILABLE');
+      // Tekton starts answering for this instance: the dependency is up on the next retry, and so is the request.
       down.instanceName = name;
       down.apps.meter = { versions: ['meter-v1'] };
-      await until(async () => (await fetch(`${late.url}/readyz`)).status === 200, 5000);
+      await until(async () => ((await (await fetch(`${late.url}/readyz`)).json()) as { dependencies: { tekton: boolean } }).dependencies.tekton, 5000);
+      expect(await (await fetch(`${late.url}/metrics`)).text()).toMatch(/^cex_dependency_up\{dependency="tekton"\} 1$/m);
+      expect((await fetch(`${late.url}/api/v1/endpoints/commands/meter`)).status).toBe(200);
     } finally {
       await late.stop();
       await down.close();

@@ -66,8 +66,15 @@ export function find(objects: K8sObject[], kind: string, name: string, group?: s
   );
 }
 
+/** The ConfigMap kustomize generated as `name`: `name-{10-character content hash}`. */
+export function generatedConfigMap(objects: K8sObject[], name: string): K8sObject | undefined {
+  const pattern = new RegExp(`^${name}-[a-z0-9]{10}$`);
+  return objects.find((o) => o.kind === 'ConfigMap' && pattern.test(o.metadata.name));
+}
+
+/** The data of ConfigMap `name`, or of the one generated as `name`. */
 export function configMapData(objects: K8sObject[], name: string): Record<string, string> {
-  const cm = find(objects, 'ConfigMap', name);
+  const cm = find(objects, 'ConfigMap', name) ?? generatedConfigMap(objects, name);
   if (!cm) throw new Error(`ConfigMap ${name} not found`);
   return (cm.data ?? {}) as Record<string, string>;
 }

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { applyGenerators, nameGenerated, readNameReferences, type FieldSpec, type Generator } from './generators.js';
 
 /** A Kubernetes object as parsed from YAML. */
 export type K8sObject = {
@@ -49,6 +50,8 @@ export function kustomizationRoots(): string[] {
 interface Kustomization {
   namespace?: string;
   resources?: string[];
+  configMapGenerator?: Generator[];
+  configurations?: string[];
   labels?: { pairs: Record<string, string>; includeSelectors?: boolean }[];
   images?: { name: string; newName?: string; newTag?: string }[];
   patches?: { path?: string; patch?: string; target?: { group?: string; version?: string; kind?: string; name?: string } }[];
@@ -73,20 +76,33 @@ const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding'
 
 /**
  * A small kustomize for the features knative/ uses (resources, namespace,
- * labels without selectors, images, strategic-merge patches by path, and
- * JSON 6902 patches with a target). The tests build with kubectl where it
+ * labels without selectors, images, strategic-merge patches by path, JSON
+ * 6902 patches with a target, configMapGenerator with hashed names and the
+ * nameReference `configurations`). The tests build with kubectl where it
  * exists and check this renders the same, so the checks still run on a
  * machine without kubectl.
  */
 export function renderWithResolver(dir: string): K8sObject[] {
+  const { objects, nameReferences } = renderLevel(dir);
+  nameGenerated(objects, nameReferences);
+  return objects;
+}
+
+function renderLevel(dir: string): { objects: K8sObject[]; nameReferences: FieldSpec[] } {
   const k = readKustomization(dir);
   let objects: K8sObject[] = [];
+  const nameReferences = readNameReferences(dir, k.configurations);
   for (const res of k.resources ?? []) {
     const full = path.resolve(dir, res);
-    if (statSync(full).isDirectory()) objects.push(...renderWithResolver(full));
-    else objects.push(...(parseYamlFile(full) as K8sObject[]));
+    if (statSync(full).isDirectory()) {
+      const inner = renderLevel(full);
+      objects.push(...inner.objects);
+      nameReferences.push(...inner.nameReferences);
+    } else objects.push(...(parseYamlFile(full) as K8sObject[]));
   }
-  objects = structuredClone(objects);
+  // Not structuredClone: it would drop the mark generated ConfigMaps carry.
+  objects = objects.map((o) => Object.assign(structuredClone({ ...o }), pickSymbols(o)));
+  applyGenerators(dir, k.configMapGenerator ?? [], objects);
   for (const p of k.patches ?? []) {
     if (p.path) {
       for (const patch of parseYamlFile(path.resolve(dir, p.path)) as K8sObject[]) {
@@ -111,7 +127,11 @@ export function renderWithResolver(dir: string): K8sObject[] {
     for (const l of k.labels ?? []) o.metadata.labels = { ...o.metadata.labels, ...l.pairs };
     for (const img of k.images ?? []) for (const c of containersOf(o)) c.image = retag(c.image, img);
   }
-  return objects;
+  return { objects, nameReferences };
+}
+
+function pickSymbols(o: object): Record<symbol, unknown> {
+  return Object.fromEntries(Object.getOwnPropertySymbols(o).map((s) => [s, (o as Record<symbol, unknown>)[s]]));
 }
 
 export function groupOf(o: { apiVersion: string }): string {

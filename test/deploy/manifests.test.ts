@@ -36,12 +36,17 @@ describe('knative/ YAML', () => {
     ]);
   });
 
-  it('parses every file: no syntax error, no duplicate key, every document a Kubernetes object or a kustomization', () => {
+  it('parses every file: no syntax error, no duplicate key, every document a Kubernetes object, a kustomization or a kustomize configuration', () => {
     const files = yamlFiles();
     expect(files.length).toBeGreaterThan(10);
+    const configurations = new Set(roots.flatMap((r) => (readKustomization(r).configurations ?? []).map((c) => path.resolve(r, c))));
     for (const file of files) {
       const docs = parseYamlFile(file) as Record<string, unknown>[];
       expect(docs.length, rel(file)).toBeGreaterThan(0);
+      if (configurations.has(file)) {
+        expect(Array.isArray(docs[0]!.nameReference), `${rel(file)}: a nameReference configuration`).toBe(true);
+        continue;
+      }
       for (const doc of docs) {
         expect(typeof doc.apiVersion, rel(file)).toBe('string');
         expect(typeof doc.kind, rel(file)).toBe('string');
@@ -59,6 +64,13 @@ describe('knative/ YAML', () => {
         expect(existsSync(full), `${rel(root)}: resource ${res}`).toBe(true);
         if (statSync(full).isDirectory()) expect(existsSync(path.join(full, 'kustomization.yaml')), `${rel(full)}/kustomization.yaml`).toBe(true);
         else used.add(full);
+      }
+      for (const c of k.configurations ?? []) {
+        expect(existsSync(path.resolve(root, c)), `${rel(root)}: configuration ${c}`).toBe(true);
+        used.add(path.resolve(root, c));
+      }
+      for (const g of k.configMapGenerator ?? []) {
+        for (const env of g.envs ?? []) expect(existsSync(path.resolve(root, env)), `${rel(root)}: env file ${env}`).toBe(true);
       }
       for (const p of k.patches ?? []) {
         if (p.path) {

@@ -40,6 +40,7 @@ const METRIC_FAMILIES = [
   'cex_outbox_lag_seconds',
   'cex_bridge_forward_duration_seconds',
   'cex_internal_requests_refused_total',
+  'cex_dependency_up',
   'process_resident_memory_bytes',
 ];
 
@@ -222,9 +223,10 @@ describe('each unit alone, as the image runs it', () => {
       const health = await fetch(`${unit.url}/healthz`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok' });
-      const ready = (await (await fetch(`${unit.url}/readyz`)).json()) as { status: string; checks: Record<string, boolean> };
+      const ready = (await (await fetch(`${unit.url}/readyz`)).json()) as { status: string; checks: Record<string, boolean>; dependencies: Record<string, boolean> };
       expect(ready.status).toBe('ready');
-      expect(ready.checks).toMatchObject({ postgres: true, migrations: true });
+      expect(ready.checks).toMatchObject({ migrations: true });
+      expect(ready).toMatchObject({ dependencies: { postgres: true } });
 
       await t.check({ unit, instance });
 

@@ -7,6 +7,7 @@ import { allUnits } from '../../shared/host/units.js';
 import {
   configMapData,
   deployments,
+  generatedConfigMap,
   environmentOf,
   find,
   isKnativeService,
@@ -28,7 +29,7 @@ const SECTION_8 = [
   'KAA_TEKTON_ENABLED', 'KAA_TEKTON_URL', 'KAA_SCMP_PROVIDER', 'TENANT_MANAGER_URL', 'CEX_OAUTH_ISSUER', 'CEX_AUTH',
   'CEX_AUTHZ', 'CEX_SERVICE_TOKEN', 'CEX_CALLBACK_ALLOWED_HOSTS', 'CEX_LOG_LEVEL', 'FUNCTION_TARGET',
 ];
-const SECRET_VARIABLES = ['DATABASE_URL', 'CEX_SERVICE_TOKEN', 'CEX_CALLBACK_SECRET', 'CEX_INTERNAL_TOKEN', 'CEX_INTERNAL_TOKEN_ALT'];
+const SECRET_VARIABLES = ['DATABASE_URL', 'DATABASE_LISTEN_URL', 'CEX_SERVICE_TOKEN', 'CEX_CALLBACK_SECRET', 'CEX_INTERNAL_TOKEN', 'CEX_INTERNAL_TOKEN_ALT'];
 /** The internal credential: only on the workloads that send or take internal requests. */
 const INTERNAL_SECRETS = ['CEX_INTERNAL_TOKEN', 'CEX_INTERNAL_TOKEN_ALT'];
 /** Set on each workload, never shared through the ConfigMap. */
@@ -82,7 +83,8 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
   const all = workloads(objects);
   const ksvcs = objects.filter(isKnativeService);
   const cm = configMapData(objects, CONFIG_MAP);
-  const namespace = find(objects, 'ConfigMap', CONFIG_MAP)!.metadata.namespace ?? 'default';
+  const generated = generatedConfigMap(objects, CONFIG_MAP)!;
+  const namespace = generated.metadata.namespace ?? 'default';
   const kindSecret = find(objects, 'Secret', SECRET);
   const secretValues = (kindSecret?.stringData ?? {}) as Record<string, string>;
   const grace = Number(cm.CEX_SHUTDOWN_GRACE_MS);
@@ -114,8 +116,8 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
   it('gives every workload each Kaa setting: from the ConfigMap, a Secret reference, or its own env', () => {
     for (const w of all.filter((w) => w.target !== 'migrate')) {
       const own = new Set((w.container.env ?? []).map((e) => e.name));
-      const fromConfigMap = (w.container.envFrom ?? []).some((f) => f.configMapRef?.name === CONFIG_MAP);
-      expect(fromConfigMap, `${w.label} loads ${CONFIG_MAP}`).toBe(true);
+      const fromConfigMap = (w.container.envFrom ?? []).some((f) => f.configMapRef?.name === generated.metadata.name);
+      expect(fromConfigMap, `${w.label} loads ${generated.metadata.name}`).toBe(true);
       for (const v of SECTION_8) {
         const knativeSets = isKnativeService(w.object) && v === 'PORT';
         // Functions keep the random default: they subscribe to nothing.
@@ -128,7 +130,7 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
   it('puts every other variable of shared/config in the ConfigMap, secrets in the Secret, per-workload ones on the workload', () => {
     for (const v of CONFIG_VARIABLES) {
       if (SECRET_VARIABLES.includes(v) || PER_WORKLOAD.includes(v)) expect(v in cm, `${v} must not be in ${CONFIG_MAP}`).toBe(false);
-      else expect(v in cm, `${v}: add it to knative/base/config.yaml (or explain here why it is not deployed)`).toBe(true);
+      else expect(v in cm, `${v}: add it to knative/base/config.env (or explain here why it is not deployed)`).toBe(true);
     }
   });
 
@@ -137,7 +139,7 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       for (const v of SECRET_VARIABLES) {
         const e = w.container.env?.find((x) => x.name === v);
         const internalTaker = (INTERNAL_CREDENTIAL_TARGETS as readonly string[]).includes(w.target);
-        if ((w.target === 'migrate' && v !== 'DATABASE_URL') || (INTERNAL_SECRETS.includes(v) && !internalTaker)) {
+        if ((w.target === 'migrate' && !v.startsWith('DATABASE_')) || (INTERNAL_SECRETS.includes(v) && !internalTaker)) {
           expect(e, `${w.label} does not get ${v}`).toBeUndefined();
           continue;
         }
@@ -146,6 +148,11 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
         expect(e?.valueFrom?.secretKeyRef, `${w.label}: ${v}`).toEqual({ name: SECRET, key: v, ...(required ? {} : { optional: true }) });
       }
     }
+  });
+
+  it('keeps the Istio sidecar out of the migrations Job (it would never complete)', () => {
+    const job = find(objects, 'Job', 'cex-migrate')!;
+    expect((job.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata.annotations?.['sidecar.istio.io/inject']).toBe('false');
   });
 
   it('runs the bridge under its own service account, and no pod with an API token', () => {
@@ -218,6 +225,15 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
     }
   });
 
+  it("refuses sync waiters (503 + Retry-After) before Knative's concurrency limit queues them, leaving slots for short requests", () => {
+    // command-submit is the unit whose requests wait (sync invokes).
+    const w = all.find((x) => x.target === 'command-submit')!;
+    const waiters = loadConfig(environmentOf(w, objects, secretValues)).maxWaiters;
+    const slots = revisionSpec(w.object).containerConcurrency!;
+    expect(waiters, `${w.label}: CEX_MAX_WAITERS under containerConcurrency`).toBeLessThan(slots);
+    expect(slots - waiters, 'slots left for short requests').toBeGreaterThanOrEqual(100);
+  });
+
   it('holds sync waiters with high concurrency, and keeps the bridge running', () => {
     const submit = find(objects, 'Service', 'command-submit', 'serving.knative.dev')!;
     expect(revisionSpec(submit).containerConcurrency).toBeGreaterThanOrEqual(1000);
@@ -240,8 +256,11 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       if (unit.routes?.length) expect(timeout, `${o.metadata.name} serves REST`).toBeGreaterThan(maxAwait);
     }
     const bridge = find(objects, 'Deployment', 'nats-bridge')!;
-    const period = (bridge.spec as { template: { spec: { terminationGracePeriodSeconds: number } } }).template.spec.terminationGracePeriodSeconds;
-    expect(period * 1000).toBeGreaterThanOrEqual(grace + 5000);
+    const podSpec = (bridge.spec as { template: { spec: { terminationGracePeriodSeconds: number; containers: { lifecycle?: { preStop?: { exec?: { command: string[] } } } }[] } } }).template.spec;
+    // The preStop delay runs before SIGTERM, inside the same grace period.
+    const preStop = podSpec.containers[0]!.lifecycle?.preStop?.exec?.command;
+    expect(preStop?.[0], 'the bridge waits for its endpoints to be gone').toBe('sleep');
+    expect(podSpec.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(Number(preStop![1]) * 1000 + grace + 5000);
   });
 
   it('stays within the Postgres connection budget', () => {
@@ -255,7 +274,7 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       expect(replicas, `${w.label}: bounded scale`).toBeGreaterThan(0);
       total += replicas * pool;
     }
-    if (name === 'base') expect(total, 'the figure quoted in knative/base/config.yaml and knative/README.md').toBe(312);
+    if (name === 'base') expect(total, 'the figure quoted in knative/base/config.env and knative/README.md').toBe(312);
     const postgres = find(objects, 'StatefulSet', 'postgres');
     if (postgres) {
       const args = ((postgres.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args ?? []).join(' ');

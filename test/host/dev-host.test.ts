@@ -22,7 +22,7 @@ describe('dev host on given DATABASE_URL and NATS_URL', () => {
   it('serves the operations routes', async () => {
     const ready = await fetch(`${host.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: true, migrations: true, nats: true } });
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { migrations: true, nats: true }, dependencies: { postgres: true } });
     expect(await (await fetch(`${host.url}/healthz`)).json()).toEqual({ status: 'ok' });
     const metrics = await (await fetch(`${host.url}/metrics`)).text();
     expect(metrics).toContain('cex_http_request_duration_seconds');
@@ -53,8 +53,9 @@ describe('dev host with nothing configured (make run on a fresh machine)', () =>
   it('starts embedded Postgres and nats-server, becomes ready, restarts on its data, and SIGTERM stops everything', async () => {
     for (let run = 0; run < 2; run++) {
       const host = await startDevHost({ CEX_DATA_DIR: dataDir });
-      const ready = (await (await fetch(`${host.url}/readyz`)).json()) as { checks: Record<string, boolean> };
-      expect(ready.checks).toEqual({ postgres: true, migrations: true, nats: true });
+      const ready = (await (await fetch(`${host.url}/readyz`)).json()) as { checks: Record<string, boolean>; dependencies: Record<string, boolean> };
+      expect(ready.checks).toEqual({ migrations: true, nats: true });
+      expect(ready.dependencies).toEqual({ postgres: true });
       const log = host.output();
       expect(log).toContain('embedded Postgres started');
       expect(log).toContain('local nats-server started');
