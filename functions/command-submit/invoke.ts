@@ -32,11 +32,38 @@ export const invokeRoute: Route = {
   path: '/api/v1/endpoints/{endpointId}/commands/{commandType}',
   operationId: 'invokeCommand',
   summary: 'Invoke a command on an endpoint; wait up to awaitTimeout seconds for its result',
+  params: commandPath,
   query: invokeQuery,
+  headers: {
+    'Idempotency-Key': {
+      description: 'Up to 255 visible ASCII characters: a repeat with the same key, endpoint and type within the TTL returns the first command (409 if its body differs)',
+      schema: z.string().regex(IDEMPOTENCY_KEY),
+    },
+  },
   requestBody: { contentTypes: ['application/json', 'text/plain'] },
   responses: {
-    200: { description: "The endpoint's result payload (X-Command-* headers carry its status)" },
-    202: { description: 'No result yet (or expired while waiting): the command descriptor', schema: descriptorSchema },
+    200: {
+      description: "The endpoint's result arrived in time: the body is its payload as JSON (null when it sent none); the X-Command-* headers carry its status",
+      schema: z.unknown().describe("The endpoint's result payload, any JSON value"),
+      headers: {
+        Location: { description: 'The command: /api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}', required: true },
+        'X-Command-Id': { description: 'The command id', required: true, schema: z.string().regex(/^\d+$/) },
+        'X-Command-Status-Code': { description: "The endpoint's statusCode (any: a non-2xx still answers 200)", required: true, schema: z.string().regex(/^\d*$/) },
+        'X-Command-Reason-Phrase': { description: "The endpoint's reasonPhrase, percent-encoded; absent when it sent none" },
+      },
+    },
+    202: {
+      description: 'No result within awaitTimeout (or awaitTimeout=0, or expired while waiting): the command descriptor',
+      schema: descriptorSchema,
+      headers: { Location: { description: 'The command: /api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}', required: true } },
+    },
+  },
+  errors: {
+    404: 'The endpoint belongs to another tenant (Tekton on), or the command was deleted while waiting',
+    409: 'The Idempotency-Key was used with another body',
+    413: 'The payload is larger than CEX_MAX_PAYLOAD_BYTES',
+    415: 'The body is neither application/json nor text/plain (or not UTF-8)',
+    503: 'Postgres cannot be reached (nothing was stored), too many sync callers wait here already (TOO_MANY_WAITERS, with Retry-After), or this instance is shutting down',
   },
   handle: invoke,
 };

@@ -45,7 +45,9 @@ export const batchTaskRoute: Route = {
   path: '/api/v1/endpoints/commands/batch/tasks/{taskId}',
   operationId: 'getBatchTask',
   summary: "A batch task's counts and commands by status",
+  params: taskPath,
   responses: { 200: { description: 'The task', schema: batchTaskSchema } },
+  errors: { 404: 'No such task (or another tenant’s)' },
   async handle({ req, res, params }) {
     const rt = runtime();
     const caller = await authorize(rt, req, SCOPES.read);

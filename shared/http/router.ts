@@ -22,11 +22,36 @@ export interface Route {
   path: string;
   operationId: string;
   summary: string;
-  /** For /openapi.json: the query parameters, the request body and the responses. */
+  /** For /openapi.json: the query parameters, request headers, the request body and the responses. */
+  params?: z.ZodObject;
   query?: z.ZodObject;
+  headers?: Record<string, HeaderSpec>;
   requestBody?: { contentTypes: string[]; schema?: z.ZodType };
-  responses?: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  responses?: Record<number, ResponseSpec>;
+  /**
+   * Error statuses this route answers besides those of every route (400,
+   * 401, 403, 500, 503), each with what it means; all are problem+json.
+   */
+  errors?: Record<number, string>;
   handle(ctx: RouteContext): Promise<void>;
+}
+
+/** A request or response header, for /openapi.json. */
+export interface HeaderSpec {
+  description: string;
+  /** Default: a string. */
+  schema?: z.ZodType;
+  required?: boolean;
+}
+
+/** A success response, for /openapi.json. */
+export interface ResponseSpec {
+  description: string;
+  /** The body; absent means none. */
+  schema?: z.ZodType;
+  /** Default application/json. */
+  contentType?: string;
+  headers?: Record<string, HeaderSpec>;
 }
 
 export interface CompiledRoute {

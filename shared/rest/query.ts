@@ -61,7 +61,9 @@ export function intString(min: number, max: number) {
     .string()
     .regex(/^-?\d{1,10}$/, 'must be an integer')
     .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+    .pipe(z.number().int().min(min).max(max))
+    // /openapi.json documents it as the integer it is (the text pattern is dropped there).
+    .meta({ type: 'integer', minimum: min, maximum: max });
 }
 
 /** A comma-separated list whose items each match `item`, at most `maxItems`, no empty items. */
