@@ -15,8 +15,35 @@ import { waitersFor } from '../../shared/waiters/index.js';
 const invokeQuery = z.object({
   awaitTimeout: param(intString(0, 60).optional(), 'INVALID_AWAIT_TIMEOUT', 'Seconds to wait for the result, 0–60 (default 5); 0 = do not wait'),
   commandTtl: param(intString(0, 2_147_483_647).optional(), 'INVALID_COMMAND_TTL', 'Milliseconds the command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once'),
-  callbackUrl: param(z.url({ protocol: /^https?$/ }).max(2048).optional(), 'INVALID_CALLBACK_URL', 'URL that receives the descriptor when the command becomes EXECUTED or EXPIRED'),
+  callbackUrl: param(callbackUrlSchema().optional(), 'INVALID_CALLBACK_URL', 'http(s) URL that receives the descriptor when the command becomes EXECUTED or EXPIRED; no user or password'),
 });
+
+/**
+ * An absolute http(s) URL without credentials: fetch refuses URLs with a
+ * user or password, so such a callback could never be delivered (and the
+ * password would sit in the outbox). Receivers authenticate CEX by
+ * X-CEX-Signature instead.
+ */
+function callbackUrlSchema() {
+  return z
+    .string()
+    .max(2048, 'must be at most 2048 characters')
+    .superRefine((value, ctx) => {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be an absolute http:// or https:// URL' });
+        return;
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        ctx.addIssue({ code: 'custom', message: `only http and https are allowed, not ${url.protocol.slice(0, -1)}` });
+      } else if (url.username || url.password) {
+        ctx.addIssue({ code: 'custom', message: 'must not contain a user name or password (user:password@); verify deliveries by X-CEX-Signature (CEX_CALLBACK_SECRET) instead' });
+      }
+    })
+    .meta({ format: 'uri' });
+}
 
 const DEFAULT_AWAIT_SECONDS = 5;
 // Waiters leave within awaitTimeout (5 s by default, most far sooner): a

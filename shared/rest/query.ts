@@ -48,7 +48,9 @@ function parseWith<S extends z.ZodObject>(schema: S, raw: Record<string, unknown
   const issue = result.error.issues[0]!;
   const field = String(issue.path[0] ?? '');
   const value = raw[field];
-  const shown = typeof value === 'string' ? `"${value.length > 64 ? value.slice(0, 64) + '…' : value}"` : 'missing value';
+  // A URL's user and password are never echoed (a refused callbackUrl may carry them).
+  const text = typeof value === 'string' ? value.replace(/\/\/[^/?#@]*@/, '//…@') : undefined;
+  const shown = text !== undefined ? `"${text.length > 64 ? text.slice(0, 64) + '…' : text}"` : 'missing value';
   throw new ValidationError(
     codeOf(schema.shape[field] as z.ZodType | undefined, 'INVALID_PARAMETER'),
     `${field}: ${shown} is not valid: ${issue.message}`,
