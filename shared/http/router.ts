@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { ValidationError, CexError } from '../errors/index.js';
+import { closest } from '../text/index.js';
 import { sendProblem } from './problem.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
@@ -130,6 +131,21 @@ export function routePath(url: string | undefined): { pathname: string; query: U
 }
 
 /**
+ * Refuses a query parameter the route does not take: a typo such as
+ * `awaitTimout` would otherwise be ignored and the default used, silently.
+ * Checked before the handler runs, so nothing is stored.
+ */
+export function assertKnownQuery(route: Route, query: URLSearchParams): void {
+  const known = Object.keys(route.query?.shape ?? {});
+  for (const name of new Set(query.keys())) {
+    if (known.includes(name)) continue;
+    const guess = closest(name, known);
+    const takes = known.length ? `this route takes ${known.join(', ')}` : 'this route takes no query parameters';
+    throw new ValidationError('UNKNOWN_PARAMETER', `unknown query parameter "${name.slice(0, 64)}"${guess ? `; did you mean "${guess}"?` : ''} (${takes})`);
+  }
+}
+
+/**
  * The request handler of a unit: matches its routes, runs the handler, and
  * turns anything thrown into problem+json. It never throws.
  */
@@ -146,6 +162,7 @@ export function routeRequests(routes: readonly Route[], onServerError: (err: unk
         });
         return;
       }
+      assertKnownQuery(match.route, query);
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       await match.route.handle({ req, res, params: match.params, query, body });
     } catch (err) {

@@ -19,7 +19,7 @@ function codeOf(schema: z.ZodType | undefined, fallback: string): string {
 /**
  * Parses the query against `schema`. Multi-valued parameters listed in
  * `repeatable` may repeat (their values are comma-joined); any other
- * parameter given twice is refused. Unknown parameters are ignored, as Kaa does.
+ * parameter given twice is refused. Unknown parameters never get here: the router refuses them (assertKnownQuery).
  */
 export function parseQuery<S extends z.ZodObject>(
   schema: S,
