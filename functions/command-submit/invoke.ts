@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ServerResponse } from 'node:http';
 import { invokeCommand } from '../../shared/commands/index.js';
+import { hostAllowed } from '../../shared/config/index.js';
 import { toDescriptor, type Command } from '../../shared/domain/index.js';
 import { NotFoundError, UnavailableError, ValidationError } from '../../shared/errors/index.js';
 import { sendJson, type Route, type RouteContext } from '../../shared/http/index.js';
@@ -104,8 +105,11 @@ async function invoke({ req, res, params, query, body }: RouteContext): Promise<
   if (awaitTimeout > rt.config.maxAwaitTimeoutSeconds) {
     throw new ValidationError('INVALID_AWAIT_TIMEOUT', `awaitTimeout must not exceed ${rt.config.maxAwaitTimeoutSeconds} seconds`);
   }
-  if (q.callbackUrl && !rt.config.callbackAllowedHosts.includes(new URL(q.callbackUrl).hostname.toLowerCase())) {
-    throw new ValidationError('CALLBACK_HOST_NOT_ALLOWED', 'callbackUrl host is not listed in CEX_CALLBACK_ALLOWED_HOSTS');
+  if (q.callbackUrl) {
+    const url = new URL(q.callbackUrl);
+    if (!hostAllowed(url, rt.config.callbackAllowedHosts)) {
+      throw new ValidationError('CALLBACK_HOST_NOT_ALLOWED', `callbackUrl host "${url.host}" is not listed in CEX_CALLBACK_ALLOWED_HOSTS`);
+    }
   }
   const idempotencyKey = req.headers['idempotency-key'];
   if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))) {

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { hostAllowed } from '../config/index.js';
 
 /** One callback attempt: where, what, and under which rules. */
 export interface CallbackAttempt {
@@ -7,7 +8,7 @@ export interface CallbackAttempt {
   body: string;
   deliveryId: string;
   attempt: number;
-  /** CEX_CALLBACK_ALLOWED_HOSTS, lower-case, checked now, not only at invoke time. */
+  /** CEX_CALLBACK_ALLOWED_HOSTS (host or host:port entries), checked now, not only at invoke time. */
   allowedHosts: readonly string[];
   /** CEX_CALLBACK_SECRET: when set, X-CEX-Signature is sent. */
   secret: string | undefined;
@@ -37,7 +38,7 @@ export function callbackSignature(secret: string, body: string): string {
 
 /** Whether `url` may receive callbacks: http(s) and a host on the allow-list. */
 export function callbackHostAllowed(url: URL, allowedHosts: readonly string[]): boolean {
-  return (url.protocol === 'http:' || url.protocol === 'https:') && allowedHosts.includes(url.hostname.toLowerCase());
+  return (url.protocol === 'http:' || url.protocol === 'https:') && hostAllowed(url, allowedHosts);
 }
 
 /**

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { allowedHostList } from './hosts.js';
+
+export { hostAllowed } from './hosts.js';
 
 /**
  * Every environment variable CEX reads, in one zod schema: CEX-API.md §8 plus
@@ -25,15 +28,6 @@ const subjectToken = (fallback: string) =>
 
 const optionalUrl = z.url().optional();
 
-const hostList = z
-  .string()
-  .optional()
-  .transform((v) =>
-    (v ?? '')
-      .split(',')
-      .map((h) => h.trim().toLowerCase())
-      .filter((h) => h.length > 0),
-  );
 
 export const FUNCTION_TARGETS = [
   'command-submit',
@@ -73,7 +67,7 @@ const envSchema = z.object({
   CEX_AUTH: booleanFlag(true),
   CEX_AUTHZ: booleanFlag(true),
   CEX_SERVICE_TOKEN: z.string().min(1).optional(),
-  CEX_CALLBACK_ALLOWED_HOSTS: hostList,
+  CEX_CALLBACK_ALLOWED_HOSTS: allowedHostList,
   CEX_CALLBACK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   CEX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   FUNCTION_TARGET: z.enum(FUNCTION_TARGETS).optional(),
