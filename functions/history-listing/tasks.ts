@@ -30,6 +30,8 @@ function counts(t: BatchTaskSummary) {
     createdAt: t.createdAt.toISOString(),
     pendingCount: t.pendingCount,
     executedCount: t.executedCount,
+    succeededCount: t.succeededCount,
+    failedCount: t.failedCount,
     expiredCount: t.expiredCount,
   };
 }
@@ -54,7 +56,14 @@ export const batchTaskRoute: Route = {
     const { taskId } = parsePath(taskPath, params);
     const task = await readBatchTask(rt.sql, caller.tenantId, taskId);
     if (!task) throw notFound();
-    sendJson(res, 200, { ...counts(task), pending: task.pending, executed: task.executed, expired: task.expired });
+    sendJson(res, 200, {
+      ...counts(task),
+      pending: task.pending,
+      executed: task.executed,
+      succeeded: task.succeeded,
+      failed: task.failed,
+      expired: task.expired,
+    });
   },
 };
 

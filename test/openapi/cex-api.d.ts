@@ -231,7 +231,12 @@ export interface components {
              */
             createdAt: string;
             pendingCount: number;
+            /** @description Commands with a result, whatever its statusCode: succeededCount + failedCount */
             executedCount: number;
+            /** @description Executed with a 2xx statusCode */
+            succeededCount: number;
+            /** @description Executed with any other statusCode */
+            failedCount: number;
             expiredCount: number;
             pending: {
                 endpointId: string;
@@ -240,6 +245,20 @@ export interface components {
             executed: {
                 endpointId: string;
                 commandId: number;
+            }[];
+            /** @description The executed commands whose statusCode is 2xx */
+            succeeded: {
+                endpointId: string;
+                commandId: number;
+                /** @description The endpoint's statusCode */
+                statusCode: number;
+            }[];
+            /** @description The executed commands with any other statusCode */
+            failed: {
+                endpointId: string;
+                commandId: number;
+                /** @description The endpoint's statusCode */
+                statusCode: number;
             }[];
             expired: {
                 endpointId: string;
@@ -1132,7 +1151,12 @@ export interface operations {
                              */
                             createdAt: string;
                             pendingCount: number;
+                            /** @description Commands with a result, whatever its statusCode: succeededCount + failedCount */
                             executedCount: number;
+                            /** @description Executed with a 2xx statusCode */
+                            succeededCount: number;
+                            /** @description Executed with any other statusCode */
+                            failedCount: number;
                             expiredCount: number;
                             requestPayload: unknown;
                         }[];
