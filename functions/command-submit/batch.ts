@@ -16,7 +16,7 @@ import { resolveFilter } from './efmp.js';
 /** At most this many ids per by-endpoints batch (CEX-API.md §2, Batch). */
 export const MAX_BATCH_ENDPOINTS = 10_000;
 
-const ttlParam = param(intString(0, 2_147_483_647).optional(), 'INVALID_COMMAND_TTL', 'Milliseconds each command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once');
+const ttlParam = param(intString(0, 2_147_483_647, 'milliseconds').optional(), 'INVALID_COMMAND_TTL', 'Milliseconds each command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once');
 const batchPath = commandPath.pick({ commandType: true });
 
 const filterQuery = z.object({

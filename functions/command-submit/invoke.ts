@@ -14,8 +14,8 @@ import { tenancyFor } from '../../shared/tenancy/index.js';
 import { waitersFor } from '../../shared/waiters/index.js';
 
 const invokeQuery = z.object({
-  awaitTimeout: param(intString(0, 60).optional(), 'INVALID_AWAIT_TIMEOUT', 'Seconds to wait for the result, 0–60 (default 5); 0 = do not wait'),
-  commandTtl: param(intString(0, 2_147_483_647).optional(), 'INVALID_COMMAND_TTL', 'Milliseconds the command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once'),
+  awaitTimeout: param(intString(0, 60, 'seconds').optional(), 'INVALID_AWAIT_TIMEOUT', 'Seconds to wait for the result, 0–60 (default 5); 0 = do not wait'),
+  commandTtl: param(intString(0, 2_147_483_647, 'milliseconds').optional(), 'INVALID_COMMAND_TTL', 'Milliseconds the command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once'),
   callbackUrl: param(callbackUrlSchema().optional(), 'INVALID_CALLBACK_URL', 'http(s) URL that receives the descriptor when the command becomes EXECUTED or EXPIRED; no user or password'),
 });
 
@@ -103,7 +103,7 @@ async function invoke({ req, res, params, query, body }: RouteContext): Promise<
   const q = parseQuery(invokeQuery, query);
   const awaitTimeout = q.awaitTimeout ?? DEFAULT_AWAIT_SECONDS;
   if (awaitTimeout > rt.config.maxAwaitTimeoutSeconds) {
-    throw new ValidationError('INVALID_AWAIT_TIMEOUT', `awaitTimeout must not exceed ${rt.config.maxAwaitTimeoutSeconds} seconds`);
+    throw new ValidationError('INVALID_AWAIT_TIMEOUT', `awaitTimeout: "${awaitTimeout}" is not valid: must be at most ${rt.config.maxAwaitTimeoutSeconds} seconds here (CEX_MAX_AWAIT_TIMEOUT_SECONDS)`);
   }
   if (q.callbackUrl) {
     const url = new URL(q.callbackUrl);

@@ -672,7 +672,7 @@ export interface operations {
             path: {
                 endpointId: string;
                 commandType: string;
-                commandId: string;
+                commandId: number;
             };
             cookie?: never;
         };
@@ -763,7 +763,7 @@ export interface operations {
             path: {
                 endpointId: string;
                 commandType: string;
-                commandId: string;
+                commandId: number;
             };
             cookie?: never;
         };
@@ -855,7 +855,7 @@ export interface operations {
             path: {
                 endpointId: string;
                 commandType: string;
-                commandId: string;
+                commandId: number;
             };
             cookie?: never;
         };

@@ -66,9 +66,9 @@ describe('a TypeScript client generated from /openapi.json', () => {
     expect(executed.status).toBe(200);
     expect(executed.headers.get('x-command-status-code')).toBe('503');
 
-    const one = bodyOf(await api.call('getCommand', { path: { endpointId: 'oa-1', commandType: 'reboot', commandId: String(first.commandId) } }), 'getCommand', 200);
+    const one = bodyOf(await api.call('getCommand', { path: { endpointId: 'oa-1', commandType: 'reboot', commandId: first.commandId } }), 'getCommand', 200);
     expect(one.delivery.pushes).toBeGreaterThanOrEqual(0);
-    const events = bodyOf(await api.call('streamCommandStatus', { path: { endpointId: 'oa-1', commandType: 'blink', commandId: '1' } }), 'streamCommandStatus', 200);
+    const events = bodyOf(await api.call('streamCommandStatus', { path: { endpointId: 'oa-1', commandType: 'blink', commandId: 1 } }), 'streamCommandStatus', 200);
     expect(events).toHaveLength(1);
     await api.call('streamEndpointStatus', { path: { endpointId: 'oa-1' } }, { events: 1 });
 
@@ -86,8 +86,8 @@ describe('a TypeScript client generated from /openapi.json', () => {
     expect(tasks.content[0]?.taskId).toBe(batch.taskId);
     await api.call('invokeBatchByFilter', { path: { commandType: 'ping' }, query: { filterId: 'f-1' } });
 
-    expect((await api.call('deleteCommand', { path: { endpointId: 'oa-1', commandType: 'reboot', commandId: String(first.commandId) } })).status).toBe(204);
-    const gone = await api.call('getCommand', { path: { endpointId: 'oa-1', commandType: 'reboot', commandId: String(first.commandId) } });
+    expect((await api.call('deleteCommand', { path: { endpointId: 'oa-1', commandType: 'reboot', commandId: first.commandId } })).status).toBe(204);
+    const gone = await api.call('getCommand', { path: { endpointId: 'oa-1', commandType: 'reboot', commandId: first.commandId } });
     expect(bodyOf(gone, 'getCommand', 404).code).toBe('COMMAND_NOT_FOUND');
     expect((await api.call('invokeCommand', { path: { endpointId: 'oa-1', commandType: 'reboot' }, query: { awaitTimeout: 61 } })).status).toBe(400);
 
