@@ -51,3 +51,34 @@ export function hostAllowed(url: URL, allowed: readonly string[]): boolean {
   const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
   return allowed.includes(host) || (port !== '' && allowed.includes(`${host}:${port}`));
 }
+
+/**
+ * CEX_CORS_ALLOWED_ORIGINS: comma-separated origins (`https://app.example.com`,
+ * `http://localhost:3000`) whose browser pages may call the API, or `*` for
+ * any; none by default. Entries come back lower-case; a URL with a path, a
+ * bare host or another scheme is refused at start, naming the entry.
+ */
+export const allowedOriginList = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    const entries: string[] = [];
+    for (const raw of (value ?? '').split(',')) {
+      const entry = raw.trim();
+      if (!entry) continue;
+      if (entry === '*') {
+        entries.push(entry);
+        continue;
+      }
+      let origin: string | undefined;
+      try {
+        const url = new URL(entry);
+        if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin === entry.toLowerCase().replace(/:(80|443)$/, '')) origin = url.origin;
+      } catch {
+        origin = undefined;
+      }
+      if (origin) entries.push(origin);
+      else ctx.addIssue({ code: 'custom', message: `"${entry}" is not an origin (scheme://host[:port], no path; e.g. https://app.example.com) or *` });
+    }
+    return entries;
+  });

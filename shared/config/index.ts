@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { allowedHostList } from './hosts.js';
+import { allowedHostList, allowedOriginList } from './hosts.js';
 
 export { hostAllowed } from './hosts.js';
 
@@ -68,6 +68,8 @@ const envSchema = z.object({
   CEX_AUTHZ: booleanFlag(true),
   CEX_SERVICE_TOKEN: z.string().min(1).optional(),
   CEX_CALLBACK_ALLOWED_HOSTS: allowedHostList,
+  // Browser pages on these origins may call the API (CORS); none by default.
+  CEX_CORS_ALLOWED_ORIGINS: allowedOriginList,
   CEX_CALLBACK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   CEX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   FUNCTION_TARGET: z.enum(FUNCTION_TARGETS).optional(),
@@ -116,6 +118,8 @@ export interface Config {
   readonly serviceToken: string | undefined;
   readonly callbackAllowedHosts: readonly string[];
   readonly callbackSecret: string | undefined;
+  /** Origins allowed by CORS (lower-case), `*` for any; empty: CORS off. */
+  readonly corsAllowedOrigins: readonly string[];
   readonly logLevel: string;
   readonly functionTarget: FunctionTarget | undefined;
   readonly repush: { readonly initialMs: number; readonly maxMs: number };
@@ -178,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     serviceToken: e.CEX_SERVICE_TOKEN,
     callbackAllowedHosts: e.CEX_CALLBACK_ALLOWED_HOSTS,
     callbackSecret: e.CEX_CALLBACK_SECRET,
+    corsAllowedOrigins: e.CEX_CORS_ALLOWED_ORIGINS,
     logLevel: e.CEX_LOG_LEVEL,
     functionTarget: e.FUNCTION_TARGET,
     repush: { initialMs: e.CEX_REPUSH_INITIAL_MS, maxMs: Math.max(e.CEX_REPUSH_MAX_MS, e.CEX_REPUSH_INITIAL_MS) },

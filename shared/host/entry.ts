@@ -27,6 +27,7 @@ export async function runSingleUnit(config: Config, name: string): Promise<void>
   if (!unit) throw new Error(`FUNCTION_TARGET ${name} is not a unit of this image`);
   const rt = createRuntime(config, name);
   installRuntime(rt);
+  warnIfAuthOff(config, rt.log);
   const host = await serveUnits(rt, [unit], false);
   stopOnSignals(host, rt.log, async () => undefined);
 }
@@ -54,11 +55,12 @@ export async function runDevHost(initial: Config): Promise<void> {
     log.info({ url: nats.url }, 'local nats-server started');
   }
   if (process.env.CEX_AUTH === undefined && !initial.tenantManagerUrl && !initial.oauthIssuer) {
-    // A newcomer has no OAuth issuer yet; say loudly that nothing is checked.
+    // A newcomer has no OAuth issuer yet (warnIfAuthOff says so below).
     process.env.CEX_AUTH = 'off';
-    log.warn('CEX_AUTH=off: no TENANT_MANAGER_URL or CEX_OAUTH_ISSUER is set, so requests are NOT authenticated (development only)');
+    log.info('no TENANT_MANAGER_URL or CEX_OAUTH_ISSUER is set: turning authentication off');
   }
   const config = loadConfig();
+  warnIfAuthOff(config, log);
   const rt = createRuntime(config, 'dev-host');
   installRuntime(rt);
   await migrate(rt.sql, rt.log);
@@ -66,6 +68,11 @@ export async function runDevHost(initial: Config): Promise<void> {
   stopOnSignals(host, log, async () => {
     for (const stop of stopDeps.reverse()) await stop().catch((err) => log.error({ err }, 'dependency stop failed'));
   });
+}
+
+/** Says loudly at start, whoever set it, that requests are not authenticated. */
+function warnIfAuthOff(config: Config, log: Logger): void {
+  if (!config.auth) log.warn('authentication is OFF (CEX_AUTH=off): requests are NOT authenticated and act as tenant kaa (development only)');
 }
 
 /** Creates `name` on the server at `adminUrl` when missing; returns its URL. */

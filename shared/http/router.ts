@@ -113,6 +113,22 @@ export function matchRoute(
 }
 
 /**
+ * The Allow header of a path served with `methods`: HEAD wherever GET is
+ * (matchRoute serves HEAD as GET), and OPTIONS, which the host answers
+ * everywhere (CORS preflights).
+ */
+export function allowHeader(methods: readonly string[]): string {
+  const all = new Set([...methods, 'OPTIONS']);
+  if (all.has('GET')) all.add('HEAD');
+  return [...all].sort().join(', ');
+}
+
+/** 405 for `method` where only `allow` is served, with the Allow header. */
+export function sendMethodNotAllowed(res: ServerResponse, method: string | undefined, allow: string): void {
+  sendProblem(res, new CexError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allow}`), { allow });
+}
+
+/**
  * The path and query of a request target. Dot segments are resolved (as an
  * ingress does); a backslash is refused: the URL parser would read it as "/",
  * where a proxy in front reads it as a plain character, so the two would
@@ -156,12 +172,7 @@ export function routeRequests(routes: readonly Route[], onServerError: (err: unk
       const { pathname, query } = routePath(req.url);
       const match = matchRoute(compiled, req.method ?? 'GET', pathname);
       if (!match) throw new CexError(404, 'ROUTE_NOT_FOUND', `no route for ${pathname}`);
-      if ('allowed' in match) {
-        sendProblem(res, new CexError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`), {
-          allow: [...new Set(match.allowed)].join(', '),
-        });
-        return;
-      }
+      if ('allowed' in match) return sendMethodNotAllowed(res, req.method, allowHeader(match.allowed));
       assertKnownQuery(match.route, query);
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       await match.route.handle({ req, res, params: match.params, query, body });

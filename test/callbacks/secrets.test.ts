@@ -56,6 +56,8 @@ describe('callback URLs with secrets', () => {
       expect(body.detail).not.toContain('s3cret');
     }
     expect(await db.sql`SELECT 1 FROM commands WHERE endpoint_id = 'sec-1'`).toHaveLength(0);
+    // CEX_AUTH=off was set explicitly: the dev host still warns about it.
+    expect(host.output()).toMatch(/"level":"warn".*authentication is OFF/);
   });
 
   it('never logs the credentials or query string of a callback URL, whether refused, failed or redirected', async () => {
