@@ -9,8 +9,9 @@ export interface HistoryFilter {
 
 /**
  * Newest-first history (createdAt desc, commandId desc) of each endpoint, at
- * most `limit` per endpoint, in one query: a LATERAL backward scan of the
- * per-endpoint history index for each id. Returns rows grouped by endpoint.
+ * most `limit` per endpoint after skipping `offset`, in one query: a LATERAL
+ * backward scan of the per-endpoint history index for each id. Returns rows
+ * grouped by endpoint.
  */
 export async function listEndpointHistory(
   sql: Sql,
@@ -18,6 +19,7 @@ export async function listEndpointHistory(
   endpointIds: readonly string[],
   filter: HistoryFilter,
   limit: number,
+  offset = 0,
 ): Promise<Map<string, Command[]>> {
   const rows = await sql.unsafe(
     `SELECT ${commandColumns('c')}
@@ -28,8 +30,8 @@ export async function listEndpointHistory(
             AND ($3::text[] IS NULL OR command_type = ANY($3::text[]))
             AND ($4::text[] IS NULL OR status = ANY($4::text[]))
           ORDER BY created_at DESC, command_id DESC
-          LIMIT $5) c`,
-    [[...new Set(endpointIds)], tenantId, filter.commandTypes ?? null, filter.statuses ?? null, limit] as never[],
+          LIMIT $5 OFFSET $6) c`,
+    [[...new Set(endpointIds)], tenantId, filter.commandTypes ?? null, filter.statuses ?? null, limit, offset] as never[],
   );
   const byEndpoint = new Map<string, Command[]>(endpointIds.map((id) => [id, []]));
   for (const row of rows) {

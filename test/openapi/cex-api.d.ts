@@ -1036,6 +1036,7 @@ export interface operations {
                 commandTypes?: string;
                 status?: string;
                 limit?: number;
+                offset?: number;
             };
             header?: never;
             path?: never;
