@@ -42,10 +42,14 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
     if (unit.routes || unit.internalRoutes || unit.cloudEvent) frameworks.set(unit.name, getTestServer(unit.name));
   }
   const routes: CompiledRoute[] = options.units.flatMap((u) => (u.routes ?? []).map(compileRoute));
-  const openapi = buildOpenApi(
-    options.units.flatMap((u) => u.routes ?? []),
-    { title: 'CEX — Command Execution Extension', version: options.version },
-  );
+  // Built on the first GET /openapi.json, not at start: converting every
+  // route's zod schemas took 150-300 ms of a cold start on this (loaded) host.
+  let openapi: Record<string, unknown> | undefined;
+  const openapiDocument = () =>
+    (openapi ??= buildOpenApi(
+      options.units.flatMap((u) => u.routes ?? []),
+      { title: 'CEX — Command Execution Extension', version: options.version },
+    ));
   const single = options.units.length === 1 ? options.units[0] : undefined;
   const bodyCap = rt.config.maxPayloadBytes + HARD_BODY_CAP_EXTRA;
 
@@ -80,7 +84,7 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
       }
     }
     if (operation) {
-      await serveOperations(rt, pathname, res, openapi);
+      await serveOperations(rt, pathname, res, openapiDocument);
       return;
     }
     if (internal) {
@@ -139,7 +143,7 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
 /** The operations routes every unit answers (GET and HEAD). */
 const OPERATIONS = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
 
-async function serveOperations(rt: Runtime, pathname: string, res: ServerResponse, openapi: unknown): Promise<void> {
+async function serveOperations(rt: Runtime, pathname: string, res: ServerResponse, openapi: () => unknown): Promise<void> {
   switch (pathname) {
     case '/healthz':
       return sendJson(res, 200, { status: 'ok' });
@@ -154,6 +158,6 @@ async function serveOperations(rt: Runtime, pathname: string, res: ServerRespons
       return;
     }
     default:
-      return sendJson(res, 200, openapi);
+      return sendJson(res, 200, openapi());
   }
 }

@@ -48,7 +48,7 @@ describe('unknown query parameters', () => {
     expect(none.status).toBe(400);
     expect(none.body.detail).toBe('unknown query parameter "verbose" (this route takes no query parameters)');
     const far = await problem('/endpoints/commands?endpointId=e-1&zzzzzz=1');
-    expect(far.body.detail).toBe('unknown query parameter "zzzzzz" (this route takes endpointId, commandTypes, status, limit)');
+    expect(far.body.detail).toBe('unknown query parameter "zzzzzz" (this route takes endpointId, commandTypes, status, limit, offset)');
   });
 
   it('suggests the closest name by edit distance, ignoring case, and nothing when all are far', () => {
