@@ -34,6 +34,9 @@ export const commandEventsRoute: Route = {
     200: { description: 'event: status, data: the descriptor, id: its version', schema: descriptorSchema, contentType: EVENT_STREAM },
     204: { description: 'The client (Last-Event-ID) already saw the final state' },
   },
+  params: oneCommandPath,
+  headers: { 'Last-Event-ID': { description: 'Resume after this event id (a version number this stream sent)' } },
+  errors: { 404: 'No such command (or another tenant’s)' },
   async handle({ req, res, params }) {
     const rt = runtime();
     const caller = await authorize(rt, req, SCOPES.read);
@@ -68,6 +71,8 @@ export const endpointEventsRoute: Route = {
   responses: {
     200: { description: 'event: status, data: a descriptor, id: an opaque resume cursor', schema: descriptorSchema, contentType: EVENT_STREAM },
   },
+  params: endpointPath,
+  headers: { 'Last-Event-ID': { description: 'Resume exactly after this event id (an opaque cursor this stream sent)' } },
   async handle({ req, res, params }) {
     const rt = runtime();
     const caller = await authorize(rt, req, SCOPES.read);

@@ -19,7 +19,9 @@ export const readRoute: Route = {
   path: PATH,
   operationId: 'getCommand',
   summary: 'Read one command',
+  params: oneCommandPath,
   responses: { 200: { description: 'The command descriptor', schema: descriptorSchema } },
+  errors: { 404: 'No such command (or another tenant’s)' },
   async handle({ req, res, params }) {
     const rt = runtime();
     const caller = await authorize(rt, req, SCOPES.read);
@@ -40,7 +42,9 @@ export const deleteRoute: Route = {
   path: PATH,
   operationId: 'deleteCommand',
   summary: 'Delete one command',
+  params: oneCommandPath,
   responses: { 204: { description: 'Deleted' } },
+  errors: { 404: 'No such command (or another tenant’s)' },
   async handle({ req, res, params }) {
     const rt = runtime();
     const caller = await authorize(rt, req, SCOPES.update);

@@ -16,7 +16,7 @@ import { resolveFilter } from './efmp.js';
 /** At most this many ids per by-endpoints batch (docs/rest-api.md, Batch). */
 export const MAX_BATCH_ENDPOINTS = 10_000;
 
-const ttlParam = param(intString(0, 2_147_483_647).optional(), 'INVALID_COMMAND_TTL', 'Milliseconds each command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once');
+const ttlParam = param(intString(0, 2_147_483_647, 'milliseconds').optional(), 'INVALID_COMMAND_TTL', 'Milliseconds each command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once');
 const batchPath = commandPath.pick({ commandType: true });
 
 const filterQuery = z.object({
@@ -33,7 +33,13 @@ const endpointsBody = z
   })
   .strict();
 
-const accepted = { 202: { description: 'The task was created with one command per endpoint', schema: batchAcceptedSchema } };
+const accepted = {
+  202: {
+    description: 'The task was created with one command per endpoint',
+    schema: batchAcceptedSchema,
+    headers: { Location: { description: 'The task: /api/v1/endpoints/commands/batch/tasks/{taskId}', required: true } },
+  },
+};
 
 /**
  * POST /api/v1/endpoints/commands/{commandType}/batch?filterId= (Kaa 1.4):
@@ -46,9 +52,17 @@ export const batchByFilterRoute: Route = {
   path: '/api/v1/endpoints/commands/{commandType}/batch',
   operationId: 'invokeBatchByFilter',
   summary: "Invoke a command on every endpoint of a filter (resolved once); the body is the command's payload",
+  params: batchPath,
   query: filterQuery,
   requestBody: { contentTypes: ['application/json', 'text/plain'] },
   responses: accepted,
+  errors: {
+    413: 'The payload is larger than CEX_MAX_PAYLOAD_BYTES',
+    415: 'The body is neither application/json nor text/plain (or not UTF-8)',
+    502: 'The endpoint registry refused the filter (EFMP_ERROR); nothing was stored',
+    503: 'Postgres or the bridge cannot be reached (nothing was stored), or this instance is shutting down',
+    504: 'The endpoint registry did not answer within CEX_EFMP_TIMEOUT_MS (EFMP_TIMEOUT); nothing was stored',
+  },
   async handle({ req, res, params, query, body }) {
     const rt = runtime();
     const caller = await authorize(rt, req, SCOPES.update);
@@ -68,9 +82,14 @@ export const batchByEndpointsRoute: Route = {
   path: '/api/v1/endpoints/commands/{commandType}/batch/by-endpoints',
   operationId: 'invokeBatchByEndpoints',
   summary: 'Invoke a command on each listed endpoint (1-10,000)',
+  params: batchPath,
   query: endpointsQuery,
   requestBody: { contentTypes: ['application/json'], schema: endpointsBody },
   responses: accepted,
+  errors: {
+    413: 'The payload is larger than CEX_MAX_PAYLOAD_BYTES',
+    415: 'The body is not application/json',
+  },
   async handle(ctx: RouteContext) {
     const rt = runtime();
     const caller = await authorize(rt, ctx.req, SCOPES.update);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ServerResponse } from 'node:http';
 import { invokeCommand } from '../../shared/commands/index.js';
+import { hostAllowed } from '../../shared/config/index.js';
 import { toDescriptor, type Command } from '../../shared/domain/index.js';
 import { NotFoundError, UnavailableError, ValidationError } from '../../shared/errors/index.js';
 import { sendJson, type Route, type RouteContext } from '../../shared/http/index.js';
@@ -13,10 +14,37 @@ import { tenancyFor } from '../../shared/tenancy/index.js';
 import { waitersFor } from '../../shared/waiters/index.js';
 
 const invokeQuery = z.object({
-  awaitTimeout: param(intString(0, 60).optional(), 'INVALID_AWAIT_TIMEOUT', 'Seconds to wait for the result, 0–60 (default 5); 0 = do not wait'),
-  commandTtl: param(intString(0, 2_147_483_647).optional(), 'INVALID_COMMAND_TTL', 'Milliseconds the command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once'),
-  callbackUrl: param(z.url({ protocol: /^https?$/ }).max(2048).optional(), 'INVALID_CALLBACK_URL', 'URL that receives the descriptor when the command becomes EXECUTED or EXPIRED'),
+  awaitTimeout: param(intString(0, 60, 'seconds').optional(), 'INVALID_AWAIT_TIMEOUT', 'Seconds to wait for the result, 0–60 (default 5); 0 = do not wait'),
+  commandTtl: param(intString(0, 2_147_483_647, 'milliseconds').optional(), 'INVALID_COMMAND_TTL', 'Milliseconds the command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once'),
+  callbackUrl: param(callbackUrlSchema().optional(), 'INVALID_CALLBACK_URL', 'http(s) URL that receives the descriptor when the command becomes EXECUTED or EXPIRED; no user or password'),
 });
+
+/**
+ * An absolute http(s) URL without credentials: fetch refuses URLs with a
+ * user or password, so such a callback could never be delivered (and the
+ * password would sit in the outbox). Receivers authenticate CEX by
+ * X-CEX-Signature instead.
+ */
+function callbackUrlSchema() {
+  return z
+    .string()
+    .max(2048, 'must be at most 2048 characters')
+    .superRefine((value, ctx) => {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be an absolute http:// or https:// URL' });
+        return;
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        ctx.addIssue({ code: 'custom', message: `only http and https are allowed, not ${url.protocol.slice(0, -1)}` });
+      } else if (url.username || url.password) {
+        ctx.addIssue({ code: 'custom', message: 'must not contain a user name or password (user:password@); verify deliveries by X-CEX-Signature (CEX_CALLBACK_SECRET) instead' });
+      }
+    })
+    .meta({ format: 'uri' });
+}
 
 const DEFAULT_AWAIT_SECONDS = 5;
 // Waiters leave within awaitTimeout (5 s by default, most far sooner): a
@@ -32,11 +60,38 @@ export const invokeRoute: Route = {
   path: '/api/v1/endpoints/{endpointId}/commands/{commandType}',
   operationId: 'invokeCommand',
   summary: 'Invoke a command on an endpoint; wait up to awaitTimeout seconds for its result',
+  params: commandPath,
   query: invokeQuery,
+  headers: {
+    'Idempotency-Key': {
+      description: 'Up to 255 visible ASCII characters: a repeat with the same key, endpoint and type within the TTL returns the first command (409 if its body differs)',
+      schema: z.string().regex(IDEMPOTENCY_KEY),
+    },
+  },
   requestBody: { contentTypes: ['application/json', 'text/plain'] },
   responses: {
-    200: { description: "The endpoint's result payload (X-Command-* headers carry its status)" },
-    202: { description: 'No result yet (or expired while waiting): the command descriptor', schema: descriptorSchema },
+    200: {
+      description: "The endpoint's result arrived in time: the body is its payload as JSON (null when it sent none); the X-Command-* headers carry its status",
+      schema: z.unknown().describe("The endpoint's result payload, any JSON value"),
+      headers: {
+        Location: { description: 'The command: /api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}', required: true },
+        'X-Command-Id': { description: 'The command id', required: true, schema: z.string().regex(/^\d+$/) },
+        'X-Command-Status-Code': { description: "The endpoint's statusCode (any: a non-2xx still answers 200)", required: true, schema: z.string().regex(/^\d*$/) },
+        'X-Command-Reason-Phrase': { description: "The endpoint's reasonPhrase, percent-encoded; absent when it sent none" },
+      },
+    },
+    202: {
+      description: 'No result within awaitTimeout (or awaitTimeout=0, or expired while waiting): the command descriptor',
+      schema: descriptorSchema,
+      headers: { Location: { description: 'The command: /api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}', required: true } },
+    },
+  },
+  errors: {
+    404: 'The endpoint belongs to another tenant (Tekton on), or the command was deleted while waiting',
+    409: 'The Idempotency-Key was used with another body',
+    413: 'The payload is larger than CEX_MAX_PAYLOAD_BYTES',
+    415: 'The body is neither application/json nor text/plain (or not UTF-8)',
+    503: 'Postgres cannot be reached (nothing was stored), too many sync callers wait here already (TOO_MANY_WAITERS, with Retry-After), or this instance is shutting down',
   },
   handle: invoke,
 };
@@ -48,10 +103,13 @@ async function invoke({ req, res, params, query, body }: RouteContext): Promise<
   const q = parseQuery(invokeQuery, query);
   const awaitTimeout = q.awaitTimeout ?? DEFAULT_AWAIT_SECONDS;
   if (awaitTimeout > rt.config.maxAwaitTimeoutSeconds) {
-    throw new ValidationError('INVALID_AWAIT_TIMEOUT', `awaitTimeout must not exceed ${rt.config.maxAwaitTimeoutSeconds} seconds`);
+    throw new ValidationError('INVALID_AWAIT_TIMEOUT', `awaitTimeout: "${awaitTimeout}" is not valid: must be at most ${rt.config.maxAwaitTimeoutSeconds} seconds here (CEX_MAX_AWAIT_TIMEOUT_SECONDS)`);
   }
-  if (q.callbackUrl && !rt.config.callbackAllowedHosts.includes(new URL(q.callbackUrl).hostname.toLowerCase())) {
-    throw new ValidationError('CALLBACK_HOST_NOT_ALLOWED', 'callbackUrl host is not listed in CEX_CALLBACK_ALLOWED_HOSTS');
+  if (q.callbackUrl) {
+    const url = new URL(q.callbackUrl);
+    if (!hostAllowed(url, rt.config.callbackAllowedHosts)) {
+      throw new ValidationError('CALLBACK_HOST_NOT_ALLOWED', `callbackUrl host "${url.host}" is not listed in CEX_CALLBACK_ALLOWED_HOSTS`);
+    }
   }
   const idempotencyKey = req.headers['idempotency-key'];
   if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))) {

@@ -46,8 +46,10 @@ export const applicationRoute: Route = {
   path: '/api/v1/endpoints/commands/{applicationName}',
   operationId: 'listApplicationCommands',
   summary: "Commands of an application's endpoints, paged",
+  params: applicationPath,
   query: applicationQuery,
   responses: { 200: { description: 'One page', schema: applicationPageSchema } },
+  errors: { 404: 'Tekton is on and lists no such application of the caller’s tenant' },
   async handle({ req, res, params, query }) {
     const rt = runtime();
     const caller = await authorize(rt, req, SCOPES.applicationRead);

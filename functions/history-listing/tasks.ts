@@ -30,6 +30,8 @@ function counts(t: BatchTaskSummary) {
     createdAt: t.createdAt.toISOString(),
     pendingCount: t.pendingCount,
     executedCount: t.executedCount,
+    succeededCount: t.succeededCount,
+    failedCount: t.failedCount,
     expiredCount: t.expiredCount,
   };
 }
@@ -45,14 +47,23 @@ export const batchTaskRoute: Route = {
   path: '/api/v1/endpoints/commands/batch/tasks/{taskId}',
   operationId: 'getBatchTask',
   summary: "A batch task's counts and commands by status",
+  params: taskPath,
   responses: { 200: { description: 'The task', schema: batchTaskSchema } },
+  errors: { 404: 'No such task (or another tenant’s)' },
   async handle({ req, res, params }) {
     const rt = runtime();
     const caller = await authorize(rt, req, SCOPES.read);
     const { taskId } = parsePath(taskPath, params);
     const task = await readBatchTask(rt.sql, caller.tenantId, taskId);
     if (!task) throw notFound();
-    sendJson(res, 200, { ...counts(task), pending: task.pending, executed: task.executed, expired: task.expired });
+    sendJson(res, 200, {
+      ...counts(task),
+      pending: task.pending,
+      executed: task.executed,
+      succeeded: task.succeeded,
+      failed: task.failed,
+      expired: task.expired,
+    });
   },
 };
 

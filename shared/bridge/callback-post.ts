@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { hostAllowed } from '../config/index.js';
 
 /** One callback attempt: where, what, and under which rules. */
 export interface CallbackAttempt {
@@ -7,7 +8,7 @@ export interface CallbackAttempt {
   body: string;
   deliveryId: string;
   attempt: number;
-  /** CEX_CALLBACK_ALLOWED_HOSTS, lower-case, checked now, not only at invoke time. */
+  /** CEX_CALLBACK_ALLOWED_HOSTS (host or host:port entries), checked now, not only at invoke time. */
   allowedHosts: readonly string[];
   /** CEX_CALLBACK_SECRET: when set, X-CEX-Signature is sent. */
   secret: string | undefined;
@@ -37,7 +38,7 @@ export function callbackSignature(secret: string, body: string): string {
 
 /** Whether `url` may receive callbacks: http(s) and a host on the allow-list. */
 export function callbackHostAllowed(url: URL, allowedHosts: readonly string[]): boolean {
-  return (url.protocol === 'http:' || url.protocol === 'https:') && allowedHosts.includes(url.hostname.toLowerCase());
+  return (url.protocol === 'http:' || url.protocol === 'https:') && hostAllowed(url, allowedHosts);
 }
 
 /**
@@ -50,9 +51,11 @@ export async function postCallback(a: CallbackAttempt): Promise<AttemptResult> {
   try {
     url = new URL(a.url);
   } catch {
-    return { outcome: 'refused', error: `not a URL: ${a.url.slice(0, 200)}` };
+    return { outcome: 'refused', error: 'the callback URL is not a URL' };
   }
-  if (!callbackHostAllowed(url, a.allowedHosts)) return { outcome: 'refused', error: `host ${url.hostname} is not in CEX_CALLBACK_ALLOWED_HOSTS` };
+  // Stored before invoke refused them: fetch cannot send them, so it never can be delivered.
+  if (url.username || url.password) return { outcome: 'refused', error: 'the callback URL carries a user name or password' };
+  if (!callbackHostAllowed(url, a.allowedHosts)) return { outcome: 'refused', error: `host ${url.host} is not in CEX_CALLBACK_ALLOWED_HOSTS` };
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': 'cex-callbacks/1',
@@ -71,13 +74,14 @@ export async function postCallback(a: CallbackAttempt): Promise<AttemptResult> {
       const location = res.headers.get('location');
       const next = location ? safeUrl(location, url) : undefined;
       if (!next || (res.status !== 307 && res.status !== 308) || next.origin !== url.origin || hop >= MAX_REDIRECTS) {
-        return { outcome: 'failed', status: res.status, error: `redirect (${res.status}) to ${location ?? 'nowhere'} not followed` };
+        const where = next ? `${next.origin}${next.pathname}` : location === null ? 'nowhere' : 'an invalid location';
+        return { outcome: 'failed', status: res.status, error: `redirect (${res.status}) to ${where} not followed` };
       }
       url = next;
     }
   } catch (err) {
     const timedOut = signal.aborted && !a.signal.aborted;
-    return { outcome: 'failed', error: timedOut ? `no answer within ${a.timeoutMs} ms` : errorText(err) };
+    return { outcome: 'failed', error: timedOut ? `no answer within ${a.timeoutMs} ms` : withoutUrlSecrets(errorText(err)) };
   }
 }
 
@@ -87,6 +91,15 @@ function safeUrl(location: string, base: URL): URL | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `text` with the user, password and query string of any URL in it cut out.
+ * Errors end up in the log and in the outbox row; a callback URL's query may
+ * carry the receiver's token.
+ */
+export function withoutUrlSecrets(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1').replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#]*)[?#][^\s]*/gi, '$1');
 }
 
 function errorText(err: unknown): string {

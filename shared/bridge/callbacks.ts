@@ -130,9 +130,10 @@ export class CallbackDeliverer {
       return completeCallback(sql, row.id);
     }
     if (result.outcome === 'refused') {
-      // The allow-list changed since the invoke: never send it there.
+      // The allow-list changed since the invoke, or the row predates a check
+      // invoke makes now (credentials): never send it.
       metrics.callbacks.inc({ outcome: 'refused' });
-      log.error({ error: result.error }, 'callback refused: its host is no longer allowed; dropped');
+      log.error({ error: result.error }, 'callback refused; dropped');
       return completeCallback(sql, row.id);
     }
     if (interrupted) {

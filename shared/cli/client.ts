@@ -13,7 +13,7 @@ export interface Api {
 /** A non-2xx answer, with the problem+json code when there was one. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly retryAfterSeconds?: number) {
     super(message);
   }
 }
@@ -27,6 +27,16 @@ export interface ApiAnswer {
   status: number;
   headers: Headers;
   body: unknown;
+}
+
+/**
+ * The base URL from --url or CEX_URL: with or without a trailing `/api/v1`
+ * (both forms are common in docs and scripts), trailing slashes dropped.
+ * Undefined when it is not an http(s) URL.
+ */
+export function baseUrl(raw: string): string | undefined {
+  const url = raw.trim().replace(/\/+$/, '').replace(/\/api\/v1$/, '');
+  return /^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(url) ? url : undefined;
 }
 
 function headersOf(api: Api, extra: Record<string, string> = {}): Record<string, string> {
@@ -49,13 +59,13 @@ export async function call(
   api: Api,
   method: string,
   path: string,
-  options: { query?: Record<string, string | number | undefined>; body?: unknown; signal?: AbortSignal } = {},
+  options: CallOptions = {},
 ): Promise<ApiAnswer> {
   let res: Response;
   try {
     res = await fetch(apiUrl(api, path, options.query), {
       method,
-      headers: headersOf(api, options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      headers: headersOf(api, { ...options.headers, ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) }),
       ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -73,9 +83,47 @@ export async function call(
   }
   if (res.status >= 400) {
     const problem = (body ?? {}) as { code?: string; detail?: string; title?: string };
-    throw new ApiError(res.status, problem.code ?? `HTTP_${res.status}`, problem.detail ?? problem.title ?? `HTTP ${res.status}`);
+    const retryAfter = Number(res.headers.get('retry-after') ?? Number.NaN);
+    throw new ApiError(res.status, problem.code ?? `HTTP_${res.status}`, problem.detail ?? problem.title ?? `HTTP ${res.status}`, Number.isFinite(retryAfter) ? retryAfter : undefined);
   }
   return { status: res.status, headers: res.headers, body };
+}
+
+export interface CallOptions {
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** How `callRetrying` retries: how often, and what it says before each retry. */
+export interface RetryPolicy {
+  retries: number;
+  onRetry(reason: string, delayMs: number): void;
+}
+
+// A 503's Retry-After is honoured up to this; without one, 0.5 s, then 1 s.
+const MAX_RETRY_DELAY_MS = 5_000;
+
+/**
+ * `call`, repeated on a lost connection or a 503 (CEX restarting, its
+ * database briefly away, too many waiters) with the very same request,
+ * headers included: an invoke's Idempotency-Key makes a repeat of a command
+ * that was stored before the answer got lost return that command.
+ */
+export async function callRetrying(api: Api, method: string, path: string, options: CallOptions, policy: RetryPolicy): Promise<ApiAnswer> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call(api, method, path, options);
+    } catch (err) {
+      const retryable = err instanceof NetworkError || (err instanceof ApiError && err.status === 503);
+      if (!retryable || attempt >= policy.retries || options.signal?.aborted) throw err;
+      const hinted = err instanceof ApiError && err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : 500 * 2 ** attempt;
+      const delay = Math.min(MAX_RETRY_DELAY_MS, hinted);
+      policy.onRetry(err instanceof ApiError ? `${err.status} ${err.code}` : err.message, delay);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }
 
 /** One server-sent event. */

@@ -38,7 +38,8 @@ export function descriptorText(d: CommandDescriptor): string {
     ['expires', time(d.expiresAt)],
     ['app version', d.appVersionName ?? '-'],
     ['request', json(d.requestPayload)],
-    ['response', d.responsePayload === null ? '-' : json(d.responsePayload)],
+    // "-": no response yet (or never); once EXECUTED, the endpoint's payload as JSON, null included.
+    ['response', d.status === 'EXECUTED' ? json(d.responsePayload) : '-'],
     ['delivery', deliveryText(d)],
   ];
   return rows.map(([k, v]) => `${k.padEnd(12)}${v}`).join('\n') + '\n';

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { allowedHostList, allowedOriginList } from './hosts.js';
+
+export { hostAllowed } from './hosts.js';
 
 /**
  * Every environment variable CEX reads, in one zod schema (docs/configuration.md describes each): the Kaa settings plus
@@ -25,15 +28,6 @@ const subjectToken = (fallback: string) =>
 
 const optionalUrl = z.url().optional();
 
-const hostList = z
-  .string()
-  .optional()
-  .transform((v) =>
-    (v ?? '')
-      .split(',')
-      .map((h) => h.trim().toLowerCase())
-      .filter((h) => h.length > 0),
-  );
 
 export const FUNCTION_TARGETS = [
   'command-submit',
@@ -109,7 +103,9 @@ const envSchema = z.object({
   CEX_AUTH: booleanFlag(true),
   CEX_AUTHZ: booleanFlag(true),
   CEX_SERVICE_TOKEN: z.string().min(1).optional(),
-  CEX_CALLBACK_ALLOWED_HOSTS: hostList,
+  CEX_CALLBACK_ALLOWED_HOSTS: allowedHostList,
+  // Browser pages on these origins may call the API (CORS); none by default.
+  CEX_CORS_ALLOWED_ORIGINS: allowedOriginList,
   CEX_CALLBACK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   // The credential the bridge and the functions authenticate internal
   // requests with (shared/auth/internal.ts): sent and accepted. The ALT one is
@@ -173,6 +169,8 @@ export interface Config {
   readonly callbackSecret: string | undefined;
   /** The internal credential: `token` is sent; `accepted` (token and alt) are let in. Empty: every internal request is refused. */
   readonly internalAuth: { readonly token: string | undefined; readonly accepted: readonly string[] };
+  /** Origins allowed by CORS (lower-case), `*` for any; empty: CORS off. */
+  readonly corsAllowedOrigins: readonly string[];
   readonly logLevel: string;
   readonly functionTarget: FunctionTarget | undefined;
   readonly repush: { readonly initialMs: number; readonly maxMs: number };
@@ -253,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       token: e.CEX_INTERNAL_TOKEN,
       accepted: [e.CEX_INTERNAL_TOKEN, e.CEX_INTERNAL_TOKEN_ALT].filter((t): t is string => t !== undefined),
     },
+    corsAllowedOrigins: e.CEX_CORS_ALLOWED_ORIGINS,
     logLevel: e.CEX_LOG_LEVEL,
     functionTarget: e.FUNCTION_TARGET,
     repush: { initialMs: e.CEX_REPUSH_INITIAL_MS, maxMs: Math.max(e.CEX_REPUSH_MAX_MS, e.CEX_REPUSH_INITIAL_MS) },

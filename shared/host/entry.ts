@@ -33,6 +33,7 @@ export async function runSingleUnit(config: Config, name: string): Promise<void>
   if (!unit) throw new Error(`FUNCTION_TARGET ${name} is not a unit of this image`);
   const rt = createRuntime(config, name);
   installRuntime(rt);
+  warnIfAuthOff(config, rt.log);
   const host = await serveUnits(rt, [unit], false);
   stopOnSignals(host, rt.log, { after: async () => undefined });
 }
@@ -66,12 +67,13 @@ export async function runDevHost(initial: Config, options: DevHostOptions = {}):
     log.info({ url: nats.url }, 'local nats-server started');
   }
   if (process.env.CEX_AUTH === undefined && !initial.tenantManagerUrl && !initial.oauthIssuer) {
-    // A newcomer has no OAuth issuer yet; say loudly that nothing is checked.
+    // A newcomer has no OAuth issuer yet (warnIfAuthOff says so below).
     process.env.CEX_AUTH = 'off';
-    log.warn('CEX_AUTH=off: no TENANT_MANAGER_URL or CEX_OAUTH_ISSUER is set, so requests are NOT authenticated (development only)');
+    log.info('no TENANT_MANAGER_URL or CEX_OAUTH_ISSUER is set: turning authentication off');
   }
   ensureInternalCredential(log);
   const config = loadConfig();
+  warnIfAuthOff(config, log);
   const rt = createRuntime(config, 'dev-host');
   installRuntime(rt);
   await migrate(rt.sql, rt.log);
@@ -111,6 +113,11 @@ function ensureInternalCredential(log: Logger): void {
   if (process.env.CEX_INTERNAL_TOKEN) return;
   process.env.CEX_INTERNAL_TOKEN = randomBytes(32).toString('base64url');
   log.info('internal credential generated for this process: /units/* CloudEvents and /nats/request answer 401 to anyone else');
+}
+
+/** Says loudly at start, whoever set it, that requests are not authenticated. */
+function warnIfAuthOff(config: Config, log: Logger): void {
+  if (!config.auth) log.warn('authentication is OFF (CEX_AUTH=off): requests are NOT authenticated and act as tenant kaa (development only)');
 }
 
 /** Creates `name` on the server at `adminUrl` when missing; returns its URL. */

@@ -2,15 +2,18 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { CexError } from '../errors/index.js';
 import {
+  allowHeader,
   buildOpenApi,
   compileRoute,
   matchRoute,
   readBody,
   routePath,
   sendJson,
+  sendMethodNotAllowed,
   sendProblem,
   type CompiledRoute,
 } from '../http/index.js';
+import { answerPreflight, applyCors, isPreflight } from './cors.js';
 import { withRuntime, type Runtime } from '../runtime/index.js';
 import type { UnitDefinition } from './units.js';
 import { answerClientError } from './client-error.js';
@@ -40,10 +43,14 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
     if (unit.routes || unit.internalRoutes || unit.cloudEvent) frameworks.set(unit.name, getTestServer(unit.name));
   }
   const routes: CompiledRoute[] = options.units.flatMap((u) => (u.routes ?? []).map(compileRoute));
-  const openapi = buildOpenApi(
-    options.units.flatMap((u) => u.routes ?? []),
-    { title: 'CEX — Command Execution Extension', version: options.version },
-  );
+  // Built on the first GET /openapi.json, not at start: converting every
+  // route's zod schemas took 150-300 ms of a cold start on this (loaded) host.
+  let openapi: Record<string, unknown> | undefined;
+  const openapiDocument = () =>
+    (openapi ??= buildOpenApi(
+      options.units.flatMap((u) => u.routes ?? []),
+      { title: 'CEX — Command Execution Extension', version: options.version },
+    ));
   const single = options.units.length === 1 ? options.units[0] : undefined;
   const bodyCap = rt.config.maxPayloadBytes + HARD_BODY_CAP_EXTRA;
 
@@ -53,15 +60,32 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
       throw new CexError(400, 'MISSING_HOST', 'an HTTP/1.1 request needs a Host header');
     }
     const { pathname } = routePath(req.url);
+    const operation = OPERATIONS.has(pathname);
+    const internal = options.devMode && pathname.startsWith('/units/');
     let unitName = single?.name ?? 'host';
-    let routeLabel = pathname.startsWith('/units/') ? '/units' : 'unmatched';
+    // Set before anything is answered: 'finish' can fire before an await here resumes.
+    let routeLabel = operation ? pathname : internal ? '/units' : 'unmatched';
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       rt.metrics.httpDuration.observe({ unit: unitName, route: routeLabel, method: req.method ?? '', status: String(res.statusCode) }, seconds);
     });
 
-    if (await serveOperations(rt, pathname, req, res, openapi)) {
-      routeLabel = pathname;
+    if (!internal) {
+      applyCors(rt.config, req, res);
+      const methods = operation ? ['GET'] : methodsAt(pathname);
+      if (req.method === 'OPTIONS') {
+        if (methods.length === 0) throw new CexError(404, 'ROUTE_NOT_FOUND', `no route for ${pathname}`);
+        if (isPreflight(req)) return answerPreflight(rt.config, req, res, allowHeader(methods));
+        res.writeHead(204, { allow: allowHeader(methods) }).end();
+        return;
+      }
+      const get = req.method === 'GET' || req.method === 'HEAD';
+      if ((operation && !get) || (!operation && methods.length > 0 && !methods.includes(req.method === 'HEAD' ? 'GET' : req.method ?? ''))) {
+        return sendMethodNotAllowed(res, req.method, allowHeader(methods));
+      }
+    }
+    if (operation) {
+      await serveOperations(rt, pathname, res, openapiDocument);
       return;
     }
     const assets = assetsFor(options.units, req, pathname);
@@ -70,7 +94,7 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
       routeLabel = assets.assets.prefix;
       return assets.assets.serve(rt, req, res, pathname);
     }
-    if (options.devMode && pathname.startsWith('/units/')) {
+    if (internal) {
       const [, , name, ...rest] = pathname.split('/');
       unitName = name ?? '';
       req.url = '/' + rest.join('/') + (req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '');
@@ -80,7 +104,7 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
         unitName = match.route.unit;
         routeLabel = match.route.path;
       } else if (!single || !frameworks.has(single.name)) {
-        throw match ? new CexError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`) : new CexError(404, 'ROUTE_NOT_FOUND', `no route for ${pathname}`);
+        throw new CexError(404, 'ROUTE_NOT_FOUND', `no route for ${pathname}`);
       }
     }
     const framework = frameworks.get(unitName);
@@ -104,6 +128,11 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
     withRuntime(rt, () => framework.emit('request', req, res));
   }
 
+  /** Methods of the public routes whose path matches (none: no such route). */
+  function methodsAt(pathname: string): string[] {
+    return [...new Set(routes.filter((c) => c.regex.test(pathname)).map((c) => c.route.method))];
+  }
+
   // Node's own Host check answers a bare 400; serve() answers it as problem+json.
   const server = http.createServer({ requireHostHeader: false }, (req, res) => {
     serve(req, res).catch((err) => sendProblem(res, err));
@@ -118,34 +147,25 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
   return server;
 }
 
-async function serveOperations(
-  rt: Runtime,
-  pathname: string,
-  req: IncomingMessage,
-  res: ServerResponse,
-  openapi: unknown,
-): Promise<boolean> {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+/** The operations routes every unit answers (GET and HEAD). */
+const OPERATIONS = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
+
+async function serveOperations(rt: Runtime, pathname: string, res: ServerResponse, openapi: () => unknown): Promise<void> {
   switch (pathname) {
     case '/healthz':
-      sendJson(res, 200, { status: 'ok' });
-      return true;
+      return sendJson(res, 200, { status: 'ok' });
     case '/readyz': {
       const [{ ready, checks }, dependencies] = await Promise.all([rt.readiness(), rt.dependencies()]);
-      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks, dependencies });
-      return true;
+      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks, dependencies });
     }
     case '/metrics': {
       await rt.dependencies();
       const text = await rt.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': rt.metrics.registry.contentType });
       res.end(text);
-      return true;
+      return;
     }
-    case '/openapi.json':
-      sendJson(res, 200, openapi);
-      return true;
     default:
-      return false;
+      return sendJson(res, 200, openapi());
   }
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { ValidationError, CexError } from '../errors/index.js';
+import { closest } from '../text/index.js';
 import { sendProblem } from './problem.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
@@ -22,11 +23,36 @@ export interface Route {
   path: string;
   operationId: string;
   summary: string;
-  /** For /openapi.json: the query parameters, the request body and the responses. */
+  /** For /openapi.json: the query parameters, request headers, the request body and the responses. */
+  params?: z.ZodObject;
   query?: z.ZodObject;
+  headers?: Record<string, HeaderSpec>;
   requestBody?: { contentTypes: string[]; schema?: z.ZodType };
-  responses?: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  responses?: Record<number, ResponseSpec>;
+  /**
+   * Error statuses this route answers besides those of every route (400,
+   * 401, 403, 500, 503), each with what it means; all are problem+json.
+   */
+  errors?: Record<number, string>;
   handle(ctx: RouteContext): Promise<void>;
+}
+
+/** A request or response header, for /openapi.json. */
+export interface HeaderSpec {
+  description: string;
+  /** Default: a string. */
+  schema?: z.ZodType;
+  required?: boolean;
+}
+
+/** A success response, for /openapi.json. */
+export interface ResponseSpec {
+  description: string;
+  /** The body; absent means none. */
+  schema?: z.ZodType;
+  /** Default application/json. */
+  contentType?: string;
+  headers?: Record<string, HeaderSpec>;
 }
 
 export interface CompiledRoute {
@@ -87,6 +113,22 @@ export function matchRoute(
 }
 
 /**
+ * The Allow header of a path served with `methods`: HEAD wherever GET is
+ * (matchRoute serves HEAD as GET), and OPTIONS, which the host answers
+ * everywhere (CORS preflights).
+ */
+export function allowHeader(methods: readonly string[]): string {
+  const all = new Set([...methods, 'OPTIONS']);
+  if (all.has('GET')) all.add('HEAD');
+  return [...all].sort().join(', ');
+}
+
+/** 405 for `method` where only `allow` is served, with the Allow header. */
+export function sendMethodNotAllowed(res: ServerResponse, method: string | undefined, allow: string): void {
+  sendProblem(res, new CexError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allow}`), { allow });
+}
+
+/**
  * The path and query of a request target. Dot segments are resolved (as an
  * ingress does); a backslash is refused: the URL parser would read it as "/",
  * where a proxy in front reads it as a plain character, so the two would
@@ -105,6 +147,21 @@ export function routePath(url: string | undefined): { pathname: string; query: U
 }
 
 /**
+ * Refuses a query parameter the route does not take: a typo such as
+ * `awaitTimout` would otherwise be ignored and the default used, silently.
+ * Checked before the handler runs, so nothing is stored.
+ */
+export function assertKnownQuery(route: Route, query: URLSearchParams): void {
+  const known = Object.keys(route.query?.shape ?? {});
+  for (const name of new Set(query.keys())) {
+    if (known.includes(name)) continue;
+    const guess = closest(name, known);
+    const takes = known.length ? `this route takes ${known.join(', ')}` : 'this route takes no query parameters';
+    throw new ValidationError('UNKNOWN_PARAMETER', `unknown query parameter "${name.slice(0, 64)}"${guess ? `; did you mean "${guess}"?` : ''} (${takes})`);
+  }
+}
+
+/**
  * The request handler of a unit: matches its routes, runs the handler, and
  * turns anything thrown into problem+json. It never throws.
  */
@@ -115,12 +172,8 @@ export function routeRequests(routes: readonly Route[], onServerError: (err: unk
       const { pathname, query } = routePath(req.url);
       const match = matchRoute(compiled, req.method ?? 'GET', pathname);
       if (!match) throw new CexError(404, 'ROUTE_NOT_FOUND', `no route for ${pathname}`);
-      if ('allowed' in match) {
-        sendProblem(res, new CexError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`), {
-          allow: [...new Set(match.allowed)].join(', '),
-        });
-        return;
-      }
+      if ('allowed' in match) return sendMethodNotAllowed(res, req.method, allowHeader(match.allowed));
+      assertKnownQuery(match.route, query);
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       await match.route.handle({ req, res, params: match.params, query, body });
     } catch (err) {

@@ -1,16 +1,16 @@
 import { z } from 'zod';
 import { COMMAND_STATUSES, COMMAND_TYPE_PATTERN, ENDPOINT_ID_PATTERN, MAX_COMMAND_ID } from '../domain/index.js';
-import { csv, param } from './query.js';
+import { csv, intString, param } from './query.js';
 
 /** Path and query parameter schemas shared by the REST routes (docs/rest-api.md). */
 
-export const endpointIdSchema = z.string().regex(ENDPOINT_ID_PATTERN, 'must match ^[A-Za-z0-9._~-]{1,128}$');
-export const commandTypeSchema = z.string().regex(COMMAND_TYPE_PATTERN, 'must match ^[A-Za-z0-9_-]{1,128}$');
+export const endpointIdSchema = z.string().regex(ENDPOINT_ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ ~ -');
+export const commandTypeSchema = z.string().regex(COMMAND_TYPE_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 _ -');
 
 export const endpointIdParam = param(endpointIdSchema, 'INVALID_ENDPOINT_ID', 'Endpoint id');
 export const commandTypeParam = param(commandTypeSchema, 'INVALID_COMMAND_TYPE', 'Command type');
 export const commandIdParam = param(
-  z.string().regex(/^\d{1,10}$/, 'must be a positive integer').transform(Number).pipe(z.number().int().min(1).max(MAX_COMMAND_ID)),
+  intString(1, MAX_COMMAND_ID),
   'INVALID_COMMAND_ID',
   'Command id, a positive 32-bit integer',
 );

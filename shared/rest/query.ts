@@ -19,7 +19,7 @@ function codeOf(schema: z.ZodType | undefined, fallback: string): string {
 /**
  * Parses the query against `schema`. Multi-valued parameters listed in
  * `repeatable` may repeat (their values are comma-joined); any other
- * parameter given twice is refused. Unknown parameters are ignored, as Kaa does.
+ * parameter given twice is refused. Unknown parameters never get here: the router refuses them (assertKnownQuery).
  */
 export function parseQuery<S extends z.ZodObject>(
   schema: S,
@@ -48,20 +48,44 @@ function parseWith<S extends z.ZodObject>(schema: S, raw: Record<string, unknown
   const issue = result.error.issues[0]!;
   const field = String(issue.path[0] ?? '');
   const value = raw[field];
-  const shown = typeof value === 'string' ? `"${value.length > 64 ? value.slice(0, 64) + '…' : value}"` : 'missing value';
+  const shape = schema.shape[field] as z.ZodType | undefined;
+  if (value === undefined) {
+    const description = shape ? z.globalRegistry.get(shape)?.description : undefined;
+    throw new ValidationError(codeOf(shape, 'INVALID_PARAMETER'), `${field} is required${description ? `: ${description}` : ''}`);
+  }
+  // A URL's user and password are never echoed (a refused callbackUrl may carry them).
+  const text = typeof value === 'string' ? value.replace(/\/\/[^/?#@]*@/, '//…@') : undefined;
+  const shown = text !== undefined ? `"${text.length > 64 ? text.slice(0, 64) + '…' : text}"` : 'missing value';
   throw new ValidationError(
-    codeOf(schema.shape[field] as z.ZodType | undefined, 'INVALID_PARAMETER'),
+    codeOf(shape, 'INVALID_PARAMETER'),
     `${field}: ${shown} is not valid: ${issue.message}`,
   );
 }
 
-/** An integer given as a decimal string within [min, max]. */
-export function intString(min: number, max: number) {
-  return z
-    .string()
-    .regex(/^-?\d{1,10}$/, 'must be an integer')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+/**
+ * An integer given as a decimal string within [min, max]. A refusal says
+ * which bound was passed, in `unit` when given ("must be at most 60
+ * seconds"), however many digits the value has.
+ */
+export function intString(min: number, max: number, unit?: string) {
+  const inUnit = unit ? ` ${unit}` : '';
+  return (
+    z
+      .string()
+      .transform((text, ctx) => {
+        const fail = (message: string) => {
+          ctx.addIssue({ code: 'custom', message });
+          return z.NEVER;
+        };
+        if (!/^-?\d+$/.test(text)) return fail(`must be a whole number${unit ? ` of ${unit}` : ''}`);
+        const n = Number(text);
+        if (n < min) return fail(`must be at least ${min}${inUnit}`);
+        if (n > max) return fail(`must be at most ${max}${inUnit}`);
+        return n;
+      })
+      // /openapi.json documents it as the integer it is.
+      .meta({ type: 'integer', minimum: min, maximum: max })
+  );
 }
 
 /** A comma-separated list whose items each match `item`, at most `maxItems`, no empty items. */

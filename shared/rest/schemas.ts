@@ -49,6 +49,7 @@ export const applicationPageSchema = z
 export const batchAcceptedSchema = z.object({ taskId: z.uuid() }).strict();
 
 const taskCommand = z.object({ endpointId: z.string(), commandId: z.number().int().positive() }).strict();
+const taskResult = taskCommand.extend({ statusCode: z.number().int().describe("The endpoint's statusCode") }).strict();
 
 const taskCounts = {
   taskId: z.uuid(),
@@ -56,13 +57,22 @@ const taskCounts = {
   filterId: z.string().nullable(),
   createdAt: isoTimestamp,
   pendingCount: z.number().int().nonnegative(),
-  executedCount: z.number().int().nonnegative(),
+  executedCount: z.number().int().nonnegative().describe('Commands with a result, whatever its statusCode: succeededCount + failedCount'),
+  succeededCount: z.number().int().nonnegative().describe('Executed with a 2xx statusCode'),
+  failedCount: z.number().int().nonnegative().describe('Executed with any other statusCode'),
   expiredCount: z.number().int().nonnegative(),
 };
 
 /** GET …/batch/tasks/{taskId}: the counts and the commands behind each. */
 export const batchTaskSchema = z
-  .object({ ...taskCounts, pending: z.array(taskCommand), executed: z.array(taskCommand), expired: z.array(taskCommand) })
+  .object({
+    ...taskCounts,
+    pending: z.array(taskCommand),
+    executed: z.array(taskCommand),
+    succeeded: z.array(taskResult).describe('The executed commands whose statusCode is 2xx'),
+    failed: z.array(taskResult).describe('The executed commands with any other statusCode'),
+    expired: z.array(taskCommand),
+  })
   .strict()
   .meta({ id: 'BatchTask' });
 

@@ -12,6 +12,10 @@ export interface BatchTaskSummary {
   createdAt: Date;
   pendingCount: number;
   executedCount: number;
+  /** Executed with a 2xx statusCode from the endpoint. */
+  succeededCount: number;
+  /** Executed with any other statusCode: executedCount = succeededCount + failedCount. */
+  failedCount: number;
   expiredCount: number;
 }
 
@@ -21,18 +25,30 @@ export interface TaskCommand {
   commandId: number;
 }
 
+/** An executed command of a task, with the endpoint's statusCode. */
+export interface TaskResult extends TaskCommand {
+  statusCode: number;
+}
+
 /** A task with the commands behind each count. */
 export interface BatchTaskDetail extends BatchTaskSummary {
   pending: TaskCommand[];
   executed: TaskCommand[];
+  succeeded: TaskResult[];
+  failed: TaskResult[];
   expired: TaskCommand[];
 }
+
+/** Whether an endpoint's statusCode counts as success (2xx). */
+const succeeded = (statusCode: number | null) => statusCode !== null && statusCode >= 200 && statusCode < 300;
 
 // The counts follow the commands: a result or an expiry moves a command from
 // one list to another, a DELETE takes it out of all of them.
 const COUNTS = `
   count(*) FILTER (WHERE c.status = 'PENDING')::int  AS "pendingCount",
   count(*) FILTER (WHERE c.status = 'EXECUTED')::int AS "executedCount",
+  count(*) FILTER (WHERE c.status = 'EXECUTED' AND c.status_code BETWEEN 200 AND 299)::int AS "succeededCount",
+  count(*) FILTER (WHERE c.status = 'EXECUTED' AND c.status_code NOT BETWEEN 200 AND 299)::int AS "failedCount",
   count(*) FILTER (WHERE c.status = 'EXPIRED')::int  AS "expiredCount"`;
 
 const TASK_COLUMNS = `
@@ -47,20 +63,30 @@ export async function readBatchTask(sql: Sql, tenantId: string, taskId: string):
     [taskId, tenantId] as never[],
   );
   if (!task) return undefined;
-  const commands = await sql<(TaskCommand & { status: CommandStatus })[]>`
-    SELECT endpoint_id AS "endpointId", command_id AS "commandId", status
+  const commands = await sql<(TaskCommand & { status: CommandStatus; statusCode: number | null })[]>`
+    SELECT endpoint_id AS "endpointId", command_id AS "commandId", status, status_code AS "statusCode"
       FROM commands WHERE batch_task_id = ${taskId}::uuid
      ORDER BY endpoint_id, command_id`;
   const lists: Record<CommandStatus, TaskCommand[]> = { PENDING: [], EXECUTED: [], EXPIRED: [] };
-  for (const c of commands) lists[c.status].push({ endpointId: c.endpointId, commandId: c.commandId });
+  const outcomes = { succeeded: [] as TaskResult[], failed: [] as TaskResult[] };
+  for (const c of commands) {
+    lists[c.status].push({ endpointId: c.endpointId, commandId: c.commandId });
+    if (c.status === 'EXECUTED') {
+      outcomes[succeeded(c.statusCode) ? 'succeeded' : 'failed'].push({ endpointId: c.endpointId, commandId: c.commandId, statusCode: c.statusCode ?? 0 });
+    }
+  }
   return {
     ...(task as unknown as BatchTaskSummary),
     requestPayload: ((task as { requestPayload?: JsonValue }).requestPayload ?? null) as JsonValue,
     pendingCount: lists.PENDING.length,
     executedCount: lists.EXECUTED.length,
+    succeededCount: outcomes.succeeded.length,
+    failedCount: outcomes.failed.length,
     expiredCount: lists.EXPIRED.length,
     pending: lists.PENDING,
     executed: lists.EXECUTED,
+    succeeded: outcomes.succeeded,
+    failed: outcomes.failed,
     expired: lists.EXPIRED,
   };
 }

@@ -9,8 +9,9 @@ export interface HistoryFilter {
 
 /**
  * Newest-first history (createdAt desc, commandId desc) of each endpoint, at
- * most `limit` per endpoint, in one query: a LATERAL backward scan of the
- * per-endpoint history index for each id. Returns rows grouped by endpoint.
+ * most `limit` per endpoint after skipping `offset`, in one query: a LATERAL
+ * backward scan of the per-endpoint history index for each id. Returns rows
+ * grouped by endpoint.
  */
 export async function listEndpointHistory(
   sql: Sql,
@@ -18,6 +19,7 @@ export async function listEndpointHistory(
   endpointIds: readonly string[],
   filter: HistoryFilter,
   limit: number,
+  offset = 0,
 ): Promise<Map<string, Command[]>> {
   const rows = await sql.unsafe(
     `SELECT ${commandColumns('c')}
@@ -28,8 +30,8 @@ export async function listEndpointHistory(
             AND ($3::text[] IS NULL OR command_type = ANY($3::text[]))
             AND ($4::text[] IS NULL OR status = ANY($4::text[]))
           ORDER BY created_at DESC, command_id DESC
-          LIMIT $5) c`,
-    [[...new Set(endpointIds)], tenantId, filter.commandTypes ?? null, filter.statuses ?? null, limit] as never[],
+          LIMIT $5 OFFSET $6) c`,
+    [[...new Set(endpointIds)], tenantId, filter.commandTypes ?? null, filter.statuses ?? null, limit, offset] as never[],
   );
   const byEndpoint = new Map<string, Command[]>(endpointIds.map((id) => [id, []]));
   for (const row of rows) {
@@ -84,14 +86,18 @@ export async function listApplicationPage(
   let keyset = '';
   if (q.after) {
     params.push(q.sort === 'commandId' ? Number(q.after.value) : q.after.value, q.after.endpointId, q.after.commandType, q.after.commandId);
-    const valueCast = q.sort === 'commandId' ? 'int' : 'timestamptz';
-    keyset = `AND (${col}, endpoint_id, command_type, command_id) ${cmp} ($6::${valueCast}, $7, $8, $9::int)`;
+    // A timestamp travels as text and is cast in SQL: a parameter typed
+    // timestamptz goes through postgres.js's Date serializer, which keeps
+    // milliseconds only, so rows sharing a batch's created_at were skipped
+    // (desc) or repeated for ever (asc).
+    const value = q.sort === 'commandId' ? '$6::int' : '$6::text::timestamptz';
+    keyset = `AND (${col}, endpoint_id, command_type, command_id) ${cmp} (${value}, $7, $8, $9::int)`;
   }
   const offset = q.after ? 0 : (q.offset ?? 0);
   const rows = await sql.unsafe(
-    // The sort value travels as text: timestamptz has microseconds, a JS Date
-    // only milliseconds, and a rounded cursor would skip or repeat rows.
-    `SELECT ${COMMAND_COLUMNS}, ${col}::text AS "sortText" FROM commands
+    // The sort value travels as ISO text in UTC with microseconds: a JS Date
+    // has only milliseconds, and a rounded cursor would skip or repeat rows.
+    `SELECT ${COMMAND_COLUMNS}, ${sortText(col)} AS "sortText" FROM commands
       WHERE tenant_id = $1 AND application_name = $2
         AND ($3::text[] IS NULL OR command_type = ANY($3::text[]))
         AND ($4::text[] IS NULL OR status = ANY($4::text[]))
@@ -110,6 +116,10 @@ export async function listApplicationPage(
     commandId: lastRow.commandId as number,
   };
   return { rows: page.map((r) => toCommand(r as Record<string, unknown>)), hasMore, last };
+}
+
+function sortText(col: string): string {
+  return col === 'command_id' ? 'command_id::text' : `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
 /** Total count of an application's commands matching the filter (for totalElements). */

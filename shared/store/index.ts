@@ -34,6 +34,6 @@ export type { CallbackRow } from './callbacks.js';
 export { createBatch } from './batch.js';
 export type { NewBatch, BatchEndpoint, CreatedBatch } from './batch.js';
 export { readBatchTask, listBatchTasks } from './batch-tasks.js';
-export type { BatchTaskSummary, BatchTaskDetail, TaskCommand, TaskQuery, TaskSortField } from './batch-tasks.js';
+export type { BatchTaskSummary, BatchTaskDetail, TaskCommand, TaskResult, TaskQuery, TaskSortField } from './batch-tasks.js';
 export { readEndpointChanges } from './streams.js';
 export type { EndpointCursor, EndpointStreamRead, EndpointChange } from './streams.js';

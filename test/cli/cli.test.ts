@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startE2e, type E2e } from '../endpoint/e2e-host.js';
@@ -18,6 +20,8 @@ beforeAll(async () => {
   e2e = await startE2e();
   await e2e.simulator({ endpointIds: ['cli-fast'] });
   await e2e.simulator({ endpointIds: ['cli-slow'], delayMs: 1_500 });
+  // Executes everything with statusCode 503: a failure in batch counts.
+  await e2e.simulator({ endpointIds: ['cli-busy'], failureRate: 1, failureStatusCode: 503 });
 }, 90_000);
 afterAll(async () => {
   await e2e?.close();
@@ -112,21 +116,96 @@ describe('cex CLI against the dev host', () => {
     expect(app.stdout).toMatch(/page 1 of \d+, \d+ commands/);
   });
 
+  it('pages from 1 in and out: --app pages, and each endpoint’s history by --limit', async () => {
+    for (let i = 0; i < 3; i++) await cex(['invoke', 'cli-page', 'blink', `{"i":${i}}`, '--wait', '0']);
+    const first = await cex(['list', '--app', 'sim-app', '--limit', '1', '--page', '1']);
+    expect(first.stdout).toMatch(/^page 1 of (\d+), \1 commands \(--page 2 for the next\)$/m);
+    const second = await cex(['list', '--app', 'sim-app', '--limit', '1', '--page', '2', '--json']);
+    expect(JSON.parse(second.stdout)).toMatchObject({ page: 1, size: 1 });
+    expect((await cex(['list', '--app', 'sim-app', '--limit', '1', '--page', '2'])).stdout).toMatch(/^page 2 of \d+/m);
+
+    const byEndpoint = async (page: string) => {
+      const run = await cex(['list', 'cli-page', '--limit', '2', '--page', page, '--json']);
+      return (JSON.parse(run.stdout) as { commands: { commandId: number }[] }[])[0]!.commands.map((c) => c.commandId);
+    };
+    expect(await byEndpoint('1')).toEqual([3, 2]);
+    expect(await byEndpoint('2')).toEqual([1]);
+    const table = await cex(['list', 'cli-page', '--limit', '2']);
+    expect(table.stdout).toMatch(/^page 1, up to 2 per endpoint \(--page 2 for older\)$/m);
+  });
+
+  it('sends a fresh Idempotency-Key per invocation, or --idempotency-key: the same key returns the same command', async () => {
+    const once = await cex(['invoke', 'cli-nobody', 'keyed', '--wait', '0', '--json', '--idempotency-key', 'order-17']);
+    const twice = await cex(['invoke', 'cli-nobody', 'keyed', '--wait', '0', '--json', '--idempotency-key', 'order-17']);
+    const fresh = await cex(['invoke', 'cli-nobody', 'keyed', '--wait', '0', '--json']);
+    const ids = [once, twice, fresh].map((r) => (JSON.parse(r.stdout) as { commandId: number }).commandId);
+    expect(ids).toEqual([1, 1, 2]);
+    const keys = await e2e.db.sql<{ key: string }[]>`
+      SELECT idempotency_key AS key FROM commands WHERE endpoint_id = 'cli-nobody' AND command_type = 'keyed' ORDER BY command_id`;
+    expect(keys[0]!.key).toBe('order-17');
+    expect(keys[1]!.key).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('retries an invoke whose answer was lost with the same Idempotency-Key: one command, one result', async () => {
+    // A proxy in front of the dev host that loses the first answer to an invoke (the command is stored by then).
+    const keys: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', async () => {
+        const invoke = req.method === 'POST';
+        if (invoke) keys.push(String(req.headers['idempotency-key']));
+        const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k))) as Record<string, string>;
+        const upstream = await fetch(`${e2e.host.url}${req.url}`, { method: req.method!, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+        const body = Buffer.from(await upstream.arrayBuffer());
+        if (invoke && keys.length === 1) return void req.socket.destroy();
+        res.writeHead(upstream.status, Object.fromEntries(upstream.headers)).end(body);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const run = await cex(['invoke', 'cli-fast', 'retried', '{"n":1}', '--wait', '10', '--url', `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/api/v1/`]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/^status\s+EXECUTED 200 OK$/m);
+      expect(run.stderr).toMatch(/^cex: cannot reach .*; retrying in 0\.5 s with the same Idempotency-Key$/m);
+      expect(keys).toHaveLength(2);
+      expect(keys[1]).toBe(keys[0]);
+      const rows = await e2e.db.sql`SELECT command_id FROM commands WHERE endpoint_id = 'cli-fast' AND command_type = 'retried'`;
+      expect(rows).toHaveLength(1);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  it('shows no value as "-" and JSON values, null included, as JSON', async () => {
+    const executed = await cex(['invoke', 'cli-fast', 'nothing', '--wait', '10']);
+    expect(executed.stdout).toMatch(/^request\s+null$/m);
+    expect(executed.stdout).toMatch(/^response\s+null$/m);
+    const pending = await cex(['invoke', 'cli-nobody', 'nothing', '--wait', '0']);
+    expect(pending.stdout).toMatch(/^request\s+null$/m);
+    expect(pending.stdout).toMatch(/^response\s+-$/m);
+  });
+
   it('batch creates a task over the listed endpoints; task and tasks show its counts', async () => {
-    const run = await cex(['batch', 'ping', '--endpoints', 'cli-fast,cli-slow,cli-nobody', '{"x":1}', '--ttl', '60000']);
+    const run = await cex(['batch', 'ping', '--endpoints', 'cli-fast,cli-slow,cli-busy,cli-nobody', '{"x":1}', '--ttl', '60000']);
     expect(run.code, run.stderr).toBe(0);
     const taskId = /^task ([0-9a-f-]{36})/m.exec(run.stdout)?.[1];
     expect(taskId).toBeDefined();
     const done = await eventually(async () => {
       const r = await cex(['task', taskId!, '--json']);
       const t = JSON.parse(r.stdout) as { executedCount: number; pendingCount: number };
-      return t.executedCount === 2 ? t : undefined;
+      return t.executedCount === 3 ? t : undefined;
     });
     expect(done.pendingCount).toBe(1);
     const shown = await cex(['task', taskId!]);
-    expect(shown.stdout).toMatch(/pending 1\s+executed 2\s+expired 0/);
+    expect(shown.stdout).toMatch(/^pending 1\s+executed 3 \(succeeded 2, failed 1\)\s+expired 0$/m);
+    expect(shown.stdout).toMatch(/^FAILED\s+cli-busy\s+1\s+503$/m);
+    expect(shown.stdout).toMatch(/^SUCCEEDED\s+cli-fast\s+\d+\s+200$/m);
+    expect(shown.stdout).toMatch(/^PENDING\s+cli-nobody\s+\d+\s+-$/m);
     const list = await cex(['tasks', '--type', 'ping']);
-    expect(list.stdout).toContain(taskId!);
+    expect(list.stdout.split('\n')[0]).toMatch(/PENDING\s+EXECUTED\s+SUCCEEDED\s+FAILED\s+EXPIRED/);
+    expect(list.stdout).toMatch(new RegExp(`${taskId}\\s+ping\\s+-\\s+\\S+ \\S+\\s+1\\s+3\\s+2\\s+1\\s+0`));
   });
 
   it('tells outcomes apart by exit code: 2 no result yet, 3 not found, 1 error, 64 usage', async () => {

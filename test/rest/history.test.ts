@@ -55,6 +55,13 @@ describe('GET /endpoints/commands', () => {
     expect(limited.body.map((e: any) => e.commands.length)).toEqual([2, 2]);
   });
 
+  it('pages each endpoint by offset (newest first)', async () => {
+    const second = await get('?endpointId=m-1,m-2&limit=2&offset=2');
+    expect(second.body[0].commands.map((c: any) => [c.commandType, c.commandId])).toEqual([['reboot', 3], ['reboot', 2]]);
+    expect(second.body[1].commands.map((c: any) => c.commandId)).toEqual([1]);
+    expect((await get('?endpointId=m-1&offset=5')).body[0].commands).toEqual([]);
+  });
+
   it("never shows another tenant's commands", async () => {
     const all = await get('?endpointId=m-1&commandTypes=secret');
     expect(all.body[0].commands).toEqual([]);
@@ -67,6 +74,7 @@ describe('GET /endpoints/commands', () => {
     [`?endpointId=${Array.from({ length: 101 }, (_, i) => `e${i}`).join(',')}`, 'INVALID_ENDPOINT_ID'],
     ['?endpointId=m-1&limit=0', 'INVALID_LIMIT'],
     ['?endpointId=m-1&limit=1001', 'INVALID_LIMIT'],
+    ['?endpointId=m-1&offset=-1', 'INVALID_OFFSET'],
     ['?endpointId=m-1&status=DONE', 'INVALID_STATUS'],
     ['?endpointId=m-1&status=pending', 'INVALID_STATUS'],
     ['?endpointId=m-1&commandTypes=a.b', 'INVALID_COMMAND_TYPES'],

@@ -1,3 +1,5 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import type { OpenAPIV3_1 } from 'openapi-types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startRestHost, type RestHost } from '../helpers/rest-host.js';
@@ -32,6 +34,39 @@ describe('/openapi.json', () => {
       for (const p of op.parameters.filter((x) => x.in === 'query')) expect(p.schema['x-error-code']).toMatch(/^[A-Z_]+$/);
       expect(op.responses.default).toBeDefined();
     }
+  });
+
+  it('passes an OpenAPI 3.1 validator: every $ref resolves, no $schema inside schemas', async () => {
+    const doc = (await (await fetch(`${host.url}/openapi.json`)).json()) as OpenAPIV3_1.Document;
+    const text = JSON.stringify(doc);
+    // validate() dereferences in place: give it a copy.
+    await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeDefined();
+    expect(text).not.toContain('"$schema"');
+    const refs = [...text.matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThan(10);
+    for (const ref of refs) expect(ref).toMatch(/^#\/components\/schemas\/\w+$/);
+    expect(Object.keys(doc.components?.schemas ?? {})).toEqual(expect.arrayContaining(['CommandDescriptor', 'Problem', 'BatchTask']));
+  });
+
+  it('documents the Idempotency-Key header, the 200 and 202 of invoke with their headers, and specific errors as problem+json', async () => {
+    const doc = (await (await fetch(`${host.url}/openapi.json`)).json()) as OpenAPIV3_1.Document;
+    const invoke = doc.paths!['/api/v1/endpoints/{endpointId}/commands/{commandType}']!.post!;
+    const params = invoke.parameters as OpenAPIV3_1.ParameterObject[];
+    expect(params.find((p) => p.name === 'Idempotency-Key')).toMatchObject({ in: 'header', required: false });
+    const responses = invoke.responses as Record<string, OpenAPIV3_1.ResponseObject>;
+    expect(Object.keys(responses['200']!.headers ?? {})).toEqual(['Location', 'X-Command-Id', 'X-Command-Status-Code', 'X-Command-Reason-Phrase']);
+    expect(responses['200']!.content?.['application/json']).toBeDefined();
+    expect(Object.keys(responses['202']!.headers ?? {})).toEqual(['Location']);
+    expect(responses['202']!.content?.['application/json']?.schema).toEqual({ $ref: '#/components/schemas/CommandDescriptor' });
+    for (const status of ['400', '401', '403', '404', '409', '413', '415', '500', '503']) {
+      expect(responses[status]?.content?.['application/problem+json']?.schema, status).toEqual({ $ref: '#/components/schemas/Problem' });
+    }
+    expect(responses['503']!.headers?.['Retry-After']).toBeDefined();
+    const byFilter = doc.paths!['/api/v1/endpoints/commands/{commandType}/batch']!.post!.responses as Record<string, OpenAPIV3_1.ResponseObject>;
+    expect(Object.keys(byFilter)).toEqual(expect.arrayContaining(['202', '502', '504']));
+    expect(byFilter['202']!.headers?.Location).toBeDefined();
+    // Integer parameters are documented as integers, with their range.
+    expect(params.find((p) => p.name === 'awaitTimeout')?.schema).toMatchObject({ type: 'integer', minimum: 0, maximum: 60 });
   });
 
   it('documents only routes that are really served (none answers ROUTE_NOT_FOUND or 405)', async () => {
