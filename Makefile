@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 
-.PHONY: help install nats-server chromium pgbouncer build run demo test test-faults bench migrate image clean
+.PHONY: help install nats-server chromium pgbouncer build run demo test test-faults bench migrate image renders clean
 
 help:
 	@echo "make demo         make run plus ten simulated endpoints demo-1 … demo-10 to invoke commands on"
@@ -79,6 +79,15 @@ bench: install build
 
 migrate: build
 	FUNCTION_TARGET=migrate node dist/functions/main.js
+
+# The expected renders test/deploy/manifests.test.ts compares its kustomize
+# resolver with (kubectl's built-in kustomize; run after changing knative/).
+renders:
+	@command -v kubectl >/dev/null || { echo "make renders needs kubectl (its built-in kustomize)"; exit 1; }
+	@for root in base migrate overlays/kind overlays/kind/deps overlays/kind/migrate; do \
+	  out=test/deploy/renders/$$(echo $$root | tr / _).yaml; \
+	  { echo "# kubectl kustomize knative/$$root: the expected render, refreshed by make renders"; kubectl kustomize knative/$$root; } > $$out || exit 1; \
+	done
 
 image:
 	@if docker info >/dev/null 2>&1; then docker build -t cex:latest .; \

@@ -12,7 +12,9 @@ export default defineConfig({
     // Forks, not threads: tests spawn and signal child processes and open
     // many sockets; a crashing file then takes down only its own process.
     pool: 'forks',
-    testTimeout: 30_000,
+    // A deadline for a hung test, not a speed budget: the waits inside tests
+    // give up after 15-30 s on a busy machine, and should say so themselves.
+    testTimeout: 90_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
   },

@@ -13,6 +13,7 @@ export interface Report {
   coldStartMs: Record<string, number>;
   sync1: Pct & { perSecond: number; non200: number };
   sync200: Pct & { perSecond: number; non200: number };
+  bridge: { push: Pct; forward: Pct };
   async: { acceptedPerSecond: number; executedPerSecond: number; backlogAtEnd: number };
   batch: { endpoints: number; ms: number; perSecond: number } | null;
   wake: Pct;
@@ -42,6 +43,8 @@ export function rows(r: Report): [string, string, string, string][] {
     ['sync invoke c=1 vs the one-process ideal p50', ms(r.sync1.p50), `ideal ${ms(r.ideal.sync1.p50)}`, x(r.sync1.p50, r.ideal.sync1.p50)],
     ['sync invoke round trip c=200 p50 / p99', `${ms(r.sync200.p50)} / ${ms(r.sync200.p99)}`, `floor sum ${ms(floorSum)}`, x(r.sync200.p50, floorSum)],
     ['sync invokes/s c=200', `${r.sync200.perSecond}/s`, `ideal ${r.ideal.syncConcurrent.perSecond}/s`, x(r.ideal.syncConcurrent.perSecond, r.sync200.perSecond) + ' below ideal'],
+    ['bridge: invoke 202 → push published p50 / p99', `${ms(r.bridge.push.p50)} / ${ms(r.bridge.push.p99)}`, `NOTIFY wake ${ms(f.notifyWake.p50)}`, x(r.bridge.push.p50, f.notifyWake.p50)],
+    ['bridge: 4/ESP poll → esp-inbound → answer p50 / p99', `${ms(r.bridge.forward.p50)} / ${ms(r.bridge.forward.p99)}`, `NATS round trip ${ms(f.natsRoundTrip.p50)}`, x(r.bridge.forward.p50, f.natsRoundTrip.p50)],
     ['async: commands executed end to end/s', `${r.async.executedPerSecond}/s`, `insert ceiling ${f.pgInsertCeilingPerSecond}/s`, x(r.async.executedPerSecond, f.pgInsertCeilingPerSecond)],
     ['async: CEX executed/s vs graphile-worker jobs done/s', `${r.async.executedPerSecond}/s`, `graphile-worker ${r.peer.donePerSecond}/s`, x(r.async.executedPerSecond, r.peer.donePerSecond)],
     ['peer: graphile-worker add→done p50 / p99', `${ms(r.peer.addToDone.p50)} / ${ms(r.peer.addToDone.p99)}`, `CEX sync c=1 ${ms(r.sync1.p50)}`, x(r.sync1.p50, r.peer.addToDone.p50)],

@@ -12,6 +12,7 @@ import { progress, progressDone } from './lib/stats.js';
 import { measurePeer } from './peer.js';
 import { printReport, writeReport, type Report } from './report.js';
 import { measureBatch } from './batch.js';
+import { measureBridgePaths } from './bridge.js';
 
 /**
  * `make bench`: CEX's speed and scale against floors measured in the same run
@@ -21,7 +22,7 @@ const FULL = process.env.BENCH === 'full';
 // BENCH=smoke: tiny sizes, to check that every measurement still runs.
 const SMOKE = process.env.BENCH === 'smoke';
 const SETTINGS = SMOKE
-  ? { mode: 'smoke', floorSamples: 50, ceilingMs: 500, sync1: 20, sync200: 200, asyncConcurrency: 8, asyncMs: 1000, waiters: 200, wake: 20, historyRows: 20_000, historyPages: 5, batchEndpoints: 500 }
+  ? { mode: 'smoke', floorSamples: 50, ceilingMs: 500, sync1: 20, sync200: 200, asyncConcurrency: 8, asyncMs: 1000, waiters: 200, wake: 20, bridgeSamples: 20, historyRows: 20_000, historyPages: 5, batchEndpoints: 500 }
   : {
   mode: FULL ? 'full' : 'quick',
   floorSamples: FULL ? 3000 : 500,
@@ -32,6 +33,7 @@ const SETTINGS = SMOKE
   asyncMs: FULL ? 30_000 : 8000,
   waiters: 10_000,
   wake: FULL ? 1000 : 200,
+  bridgeSamples: FULL ? 1000 : 200,
   historyRows: 1_000_000,
   historyPages: FULL ? 500 : 100,
   batchEndpoints: 10_000,
@@ -64,6 +66,8 @@ async function main(): Promise<void> {
       report.sync1 = await measureSync(target, 1, SETTINGS.sync1);
       progress('sync invoke round trip, concurrency 200');
       report.sync200 = await measureSync(target, 200, SETTINGS.sync200);
+      progress('bridge paths: push after commit, 4/ESP poll round trip');
+      report.bridge = await measureBridgePaths(target, SETTINGS.bridgeSamples);
       progress('async throughput');
       report.async = await measureAsync(target, SETTINGS.asyncConcurrency, SETTINGS.asyncMs);
       progress('batch creation');

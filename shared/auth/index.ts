@@ -28,7 +28,10 @@ const caches = new WeakMap<Runtime, JwksCache>();
 /** The JWKS cache of a runtime (shared by all its requests). */
 export function jwksFor(rt: Runtime): JwksCache {
   let cache = caches.get(rt);
-  if (!cache) caches.set(rt, (cache = new JwksCache()));
+  if (!cache) {
+    const { timeoutMs, retryMs, jwksCooldownMs, jwksMaxAgeMs } = rt.config.oidc;
+    caches.set(rt, (cache = new JwksCache({ timeoutMs, discoveryRetryMs: retryMs, cooldownMs: jwksCooldownMs, maxAgeMs: jwksMaxAgeMs })));
+  }
   return cache;
 }
 

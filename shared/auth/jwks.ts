@@ -7,10 +7,19 @@ import { fetchPeerJson } from '../tenancy/peers.js';
 // - keys are kept 10 minutes (jose cacheMaxAge) and refetched at once on an
 //   unknown `kid`, but at most once per 30 s per issuer (jose cooldownDuration),
 //   so a flood of tokens with invented `kid`s costs the issuer one request per 30 s.
+// The last three and the 5 s request timeout are configurable (CEX_OIDC_*,
+// CEX_JWKS_*), so tests can watch a retry or a rotation without waiting minutes.
 const DISCOVERY_TTL_MS = 60 * 60 * 1000;
-const DISCOVERY_FAILURE_BACKOFF_MS = 30_000;
-const JWKS_CACHE_MAX_AGE_MS = 10 * 60 * 1000;
-const JWKS_COOLDOWN_MS = 30_000;
+
+/** Timeouts and cache times of the issuers' documents (defaults: production's). */
+export interface JwksOptions {
+  timeoutMs: number;
+  discoveryRetryMs: number;
+  cooldownMs: number;
+  maxAgeMs: number;
+}
+
+const DEFAULT_JWKS_OPTIONS: JwksOptions = { timeoutMs: 5_000, discoveryRetryMs: 30_000, cooldownMs: 30_000, maxAgeMs: 10 * 60 * 1000 };
 
 interface IssuerKeys {
   keys?: JWTVerifyGetKey;
@@ -25,6 +34,8 @@ export class JwksCache {
 
   /** Counts discovery fetches (tests and metrics). */
   discoveries = 0;
+
+  constructor(private readonly options: JwksOptions = DEFAULT_JWKS_OPTIONS) {}
 
   async keysFor(issuer: string): Promise<JWTVerifyGetKey> {
     const now = Date.now();
@@ -41,7 +52,7 @@ export class JwksCache {
         return keys;
       },
       (err) => {
-        Object.assign(current, { failedUntil: Date.now() + DISCOVERY_FAILURE_BACKOFF_MS, pending: undefined });
+        Object.assign(current, { failedUntil: Date.now() + this.options.discoveryRetryMs, pending: undefined });
         throw err;
       },
     );
@@ -50,14 +61,21 @@ export class JwksCache {
 
   private async discover(issuer: string): Promise<JWTVerifyGetKey> {
     this.discoveries++;
-    const doc = (await fetchPeerJson(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, undefined)) as { jwks_uri?: unknown };
+    let doc: { jwks_uri?: unknown };
+    try {
+      doc = (await fetchPeerJson(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, undefined, this.options.timeoutMs)) as { jwks_uri?: unknown };
+    } catch (err) {
+      // One code for an issuer that cannot be reached, whether this is the
+      // failure itself or the back-off after it (the detail says which peer).
+      throw new UnavailableError('ISSUER_UNREACHABLE', `the token issuer's discovery document is unavailable: ${(err as Error).message}`, { cause: err });
+    }
     if (typeof doc?.jwks_uri !== 'string') {
       throw new UnavailableError('ISSUER_BAD_DISCOVERY', 'the issuer discovery document has no jwks_uri');
     }
     return createRemoteJWKSet(new URL(doc.jwks_uri), {
-      cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
-      cooldownDuration: JWKS_COOLDOWN_MS,
-      timeoutDuration: 5000,
+      cacheMaxAge: this.options.maxAgeMs,
+      cooldownDuration: this.options.cooldownMs,
+      timeoutDuration: this.options.timeoutMs,
     });
   }
 }

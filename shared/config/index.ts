@@ -137,6 +137,17 @@ const envSchema = z.object({
   CEX_CALLBACK_MAX_AGE_MS: integer(3_600_000, 1_000, 7 * 86_400_000),
   // Sync invokes waiting at once in one process; past it, 503 + Retry-After.
   CEX_MAX_WAITERS: integer(10_000, 1, 1_000_000),
+  // Receiving a request: its headers, then headers and body (408 past either).
+  CEX_HTTP_HEADERS_TIMEOUT_MS: integer(30_000, 100, 600_000),
+  CEX_HTTP_REQUEST_TIMEOUT_MS: integer(60_000, 100, 3_600_000),
+  // Tekton and the Tenant Manager: each request's timeout.
+  CEX_PEER_TIMEOUT_MS: integer(5_000, 100, 120_000),
+  // The token issuers: discovery and JWKS request timeout, how long a failed
+  // discovery is not retried, the JWKS refetch cooldown and cache age.
+  CEX_OIDC_TIMEOUT_MS: integer(5_000, 100, 120_000),
+  CEX_OIDC_RETRY_MS: integer(30_000, 100, 3_600_000),
+  CEX_JWKS_COOLDOWN_MS: integer(30_000, 0, 3_600_000),
+  CEX_JWKS_MAX_AGE_MS: integer(600_000, 1_000, 86_400_000),
 });
 
 export interface Config {
@@ -191,6 +202,9 @@ export interface Config {
     readonly maxAgeMs: number;
   };
   readonly maxWaiters: number;
+  readonly http: { readonly headersTimeoutMs: number; readonly requestTimeoutMs: number };
+  readonly peerTimeoutMs: number;
+  readonly oidc: { readonly timeoutMs: number; readonly retryMs: number; readonly jwksCooldownMs: number; readonly jwksMaxAgeMs: number };
 }
 
 /** Thrown for a bad environment; the message names every offending variable. */
@@ -271,6 +285,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAgeMs: e.CEX_CALLBACK_MAX_AGE_MS,
     },
     maxWaiters: e.CEX_MAX_WAITERS,
+    http: { headersTimeoutMs: e.CEX_HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: Math.max(e.CEX_HTTP_REQUEST_TIMEOUT_MS, e.CEX_HTTP_HEADERS_TIMEOUT_MS) },
+    peerTimeoutMs: e.CEX_PEER_TIMEOUT_MS,
+    oidc: { timeoutMs: e.CEX_OIDC_TIMEOUT_MS, retryMs: e.CEX_OIDC_RETRY_MS, jwksCooldownMs: e.CEX_JWKS_COOLDOWN_MS, jwksMaxAgeMs: e.CEX_JWKS_MAX_AGE_MS },
   });
 }
 

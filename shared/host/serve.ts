@@ -60,7 +60,11 @@ export async function serveUnits(rt: Runtime, units: UnitDefinition[], devMode: 
       // 3. Stop accepting; requests in flight finish, idle sockets close at once.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const grace = setTimeout(() => server.closeAllConnections(), rt.config.shutdownGraceMs);
+      const grace = setTimeout(() => {
+        // Said in the log: a shutdown should end before this, on its own.
+        rt.log.warn({ graceMs: rt.config.shutdownGraceMs, inFlight }, 'shutdown grace period over: closing every connection');
+        server.closeAllConnections();
+      }, rt.config.shutdownGraceMs);
       // Sockets whose response ends now stay open as idle keep-alives and
       // would hold the exit for the whole grace period: close the idle ones
       // whenever no request is left (until then a request arriving on one

@@ -57,6 +57,8 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
   async function serve(req: IncomingMessage & { body?: unknown; rawBody?: Buffer }, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     if (req.headers.host === undefined && req.httpVersion === '1.1') {
+      // Closed after the answer, like every malformed request (README, Operations).
+      res.setHeader('connection', 'close');
       throw new CexError(400, 'MISSING_HOST', 'an HTTP/1.1 request needs a Host header');
     }
     const { pathname } = routePath(req.url);
@@ -133,15 +135,21 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
     return [...new Set(routes.filter((c) => c.regex.test(pathname)).map((c) => c.route.method))];
   }
 
-  // Node's own Host check answers a bare 400; serve() answers it as problem+json.
-  const server = http.createServer({ requireHostHeader: false }, (req, res) => {
-    serve(req, res).catch((err) => sendProblem(res, err));
-  });
   // requestTimeout bounds receiving the request (headers and body), not the
   // sync wait that follows it: 60 s is ample for a 256 KiB body on any link,
-  // and a client trickling its body cannot hold a socket for ever.
-  server.requestTimeout = 60_000;
-  server.headersTimeout = 30_000;
+  // and a client trickling its body cannot hold a socket for ever. Node checks
+  // both every connectionsCheckingInterval (30 s by default); a shorter
+  // headers timeout (tests) checks as often as it.
+  const { headersTimeoutMs, requestTimeoutMs } = rt.config.http;
+  // Node's own Host check answers a bare 400; serve() answers it as problem+json.
+  const server = http.createServer(
+    { requireHostHeader: false, connectionsCheckingInterval: Math.min(30_000, headersTimeoutMs) },
+    (req, res) => {
+      serve(req, res).catch((err) => sendProblem(res, err));
+    },
+  );
+  server.requestTimeout = requestTimeoutMs;
+  server.headersTimeout = headersTimeoutMs;
   server.on('clientError', answerClientError);
   server.keepAliveTimeout = 65_000;
   return server;

@@ -5,4 +5,4 @@
  */
 export { startSimulator } from './simulator.js';
 export { RequestTimeoutError } from './requester.js';
-export type { CommandHandler, SimCommand, SimResult, Simulator, SimulatorOptions, SimulatorStats } from './types.js';
+export type { CommandHandler, SimCommand, SimDelivery, SimResult, Simulator, SimulatorOptions, SimulatorStats } from './types.js';

@@ -46,7 +46,7 @@ interface Queue {
 export class ResultSender {
   private readonly queues = new Map<string, Queue>();
   // Per `endpoint/type/id`: the result and whether CEX has answered it yet.
-  private readonly sent = new Map<string, { item: ResultItem; delivered: boolean | undefined }>();
+  private readonly sent = new Map<string, { item: ResultItem; delivered: boolean | undefined; accepted?: boolean }>();
 
   constructor(
     private readonly requester: Requester,
@@ -93,7 +93,7 @@ export class ResultSender {
         this.stats.resultMessagesSent++;
         const answer = await this.requester.send(queue.endpointId, `/result/${queue.commandType}`, body);
         this.mark(queue, true);
-        this.count(queue.items, answer);
+        this.count(queue, answer);
         return;
       } catch (err) {
         if (err instanceof RequestTimeoutError) this.stats.requestsTimedOut++;
@@ -111,10 +111,20 @@ export class ResultSender {
     }
   }
 
+  /** Whether CEX answered 200 to a message carrying this command's result. */
+  accepted(endpointId: string, commandType: string, commandId: number): boolean {
+    return this.sent.get(`${endpointId}/${commandType}/${commandId}`)?.accepted === true;
+  }
+
   /** Splits a message's results into accepted and refused from CEX's answer. */
-  private count(items: readonly ResultItem[], answer: ExtensionData): void {
+  private count(queue: Queue, answer: ExtensionData): void {
+    const items = queue.items;
     if (answer.statusCode === 200) {
       this.stats.resultsAccepted += items.length;
+      for (const item of items) {
+        const entry = this.sent.get(`${queue.endpointId}/${queue.commandType}/${item.id}`);
+        if (entry) entry.accepted = true;
+      }
       return;
     }
     const code = String(answer.statusCode);

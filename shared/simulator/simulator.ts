@@ -13,7 +13,7 @@ import {
 } from '../protocol/index.js';
 import { Requester, RequestTimeoutError } from './requester.js';
 import { ResultSender, WorkTracker } from './results.js';
-import type { CommandHandler, SimCommand, SimResult, Simulator, SimulatorOptions, SimulatorStats } from './types.js';
+import type { CommandHandler, SimCommand, SimDelivery, SimResult, Simulator, SimulatorOptions, SimulatorStats } from './types.js';
 
 const echo: CommandHandler = (command) => ({ statusCode: 200, reasonPhrase: 'OK', payload: command.payload });
 // Polls at start go out this many at a time, so 10,000 endpoints do not flood the bridge at once.
@@ -54,6 +54,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const seen = new Set<string>();
   const executed = new Map<string, SimCommand[]>();
   const log: { command: SimCommand; result: SimResult; at: number }[] = [];
+  // Every item as it arrived, repeats included: what CEX delivered, not what was executed.
+  const deliveries: SimDelivery[] = [];
 
   const countError = (answer: ExtensionData) => {
     const code = String(answer.statusCode);
@@ -94,6 +96,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       if (typeof type !== 'string') continue;
       stats.commandsReceived++;
       const key = `${endpointId}/${type}/${item.id}`;
+      deliveries.push({
+        endpointId, commandType: type, commandId: item.id, via, at: Date.now(),
+        executedBefore: seen.has(key), resultAcceptedBefore: sender.accepted(endpointId, type, item.id),
+      });
       if (seen.has(key)) {
         stats.duplicatesReceived++;
         // Executed already, but CEX never answered its result (it was down):
@@ -170,6 +176,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     executedIds: (endpointId, commandType) =>
       (executed.get(endpointId) ?? []).filter((c) => commandType === undefined || c.commandType === commandType).map((c) => c.commandId),
     executions: () => log,
+    deliveries: () => deliveries,
     poll,
     request: (endpointId, resourcePath, payload) =>
       requester.send(endpointId, resourcePath, Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload) ?? '', 'utf8')),

@@ -96,6 +96,19 @@ export interface SimulatorStats {
   errorAnswers: Record<string, number>;
 }
 
+/** One command item as it reached an endpoint, before any de-duplication. */
+export interface SimDelivery {
+  endpointId: string;
+  commandType: string;
+  commandId: number;
+  via: 'push' | 'poll';
+  at: number;
+  /** The endpoint had already executed this command (a re-delivery). */
+  executedBefore: boolean;
+  /** CEX had already accepted this command's result (answered 200 to it). */
+  resultAcceptedBefore: boolean;
+}
+
 /** A running simulator. */
 export interface Simulator {
   readonly endpointIds: readonly string[];
@@ -106,6 +119,8 @@ export interface Simulator {
   executedIds(endpointId: string, commandType?: string): number[];
   /** Every execution so far, in order, with the result reported. */
   executions(): readonly { command: SimCommand; result: SimResult; at: number }[];
+  /** Every command item received (pushes and poll answers), repeats included, in order. */
+  deliveries(): readonly SimDelivery[];
   /** Polls `/command[/{type}]` for one endpoint and executes what comes back; resolves with the answer. */
   poll(endpointId: string, commandType?: string | null, observe?: boolean | null): Promise<ExtensionData>;
   /** Sends one raw ClientData (any path and payload) and resolves with CEX's answer. */

@@ -137,17 +137,17 @@ export class TenancyState {
 
   /** Re-reads the Tenant Manager's list (when auth uses it); throws when it cannot be read. */
   private async fetchTenants(): Promise<void> {
-    const { tenantManagerUrl, serviceToken, auth } = this.rt.config;
+    const { tenantManagerUrl, serviceToken, auth, peerTimeoutMs } = this.rt.config;
     if (!auth || !tenantManagerUrl) return;
-    const tenants = await fetchTenants(tenantManagerUrl, serviceToken);
+    const tenants = await fetchTenants(tenantManagerUrl, serviceToken, peerTimeoutMs);
     this.issuers = new Map(tenants.map((t) => [t.issuer, t.id]));
     this.tenantsLoaded = true;
   }
 
   /** Fetches Tekton's configuration, stores it for every instance, and NOTIFYs them. */
   async refreshTektonFromSource(reason: string): Promise<void> {
-    const { tekton, instanceName, serviceToken } = this.rt.config;
-    const snapshot = await fetchTektonSnapshot(tekton.url, instanceName, serviceToken);
+    const { tekton, instanceName, serviceToken, peerTimeoutMs } = this.rt.config;
+    const snapshot = await fetchTektonSnapshot(tekton.url, instanceName, serviceToken, peerTimeoutMs);
     await saveTektonSnapshot(this.rt.sql, snapshot);
     await notify(this.rt.sql, CHANNELS.config, [CONFIG_EVENTS.tekton]);
     this.rt.log.info({ reason, versions: snapshot.versions.length, applications: snapshot.applications.length }, 'Tekton configuration fetched');

@@ -28,10 +28,11 @@ export async function fetchTektonSnapshot(
   tektonUrl: string,
   instanceName: string,
   serviceToken: string | undefined,
+  timeoutMs?: number,
 ): Promise<Omit<TektonSnapshot, 'fetchedAt'>> {
   const [configs, apps] = await Promise.all([
-    fetchPeerJson(`${tektonUrl}/api/v1/app-configs?serviceInstanceName=${encodeURIComponent(instanceName)}`, serviceToken),
-    fetchPeerJson(`${tektonUrl}/api/v1/applications`, serviceToken),
+    fetchPeerJson(`${tektonUrl}/api/v1/app-configs?serviceInstanceName=${encodeURIComponent(instanceName)}`, serviceToken, timeoutMs),
+    fetchPeerJson(`${tektonUrl}/api/v1/applications`, serviceToken, timeoutMs),
   ]);
   const parsedConfigs = appConfigsSchema.safeParse(configs);
   const parsedApps = applicationsSchema.safeParse(apps);

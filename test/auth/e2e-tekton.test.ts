@@ -1,7 +1,8 @@
 /**
  * Tekton on the endpoint side, end to end over real NATS through the dev
  * host: unlisted app versions are refused with 1/KP 404, a version listed
- * later is accepted within a second of the 17/SCMP event, and commands
+ * later is accepted after the 17/SCMP event (by NOTIFY, sooner than the
+ * 30 s safety reload), and commands
  * created over 12/CIP belong to the tenant of the endpoint's application.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +25,7 @@ afterAll(async () => {
 });
 
 describe('Tekton on the endpoint side', () => {
-  it('refuses an unlisted app version with 404 and accepts it within a second of the SCMP event', async () => {
+  it('refuses an unlisted app version with 404 and accepts it after the SCMP event, with one Tekton fetch', async () => {
     const sim = await e2e.simulator({ appVersionName: 'meter-v9', pollOnStart: false, announceConnectivity: false, observe: false });
     const [endpoint] = sim.endpointIds;
     const refused = await sim.poll(endpoint!, 'reboot', null);
@@ -36,13 +37,11 @@ describe('Tekton on the endpoint side', () => {
 
     tekton.apps.meter!.versions.push('meter-v9');
     const hitsBefore = tekton.hits.get('/api/v1/app-configs') ?? 0;
-    const sent = Date.now();
     e2e.nc.publish(
       eventSubject('tekton', 'service', 'configuration', 'upsert'),
       encodeBroadcastConfigurationUpdateEvent({ correlationId: 'scmp-1', timestamp: Date.now(), originatorReplicaId: 'tekton-0', tenantID: null, appName: 'meter', appVerName: null }),
     );
-    await eventually(async () => ((await sim.poll(endpoint!, 'reboot', null)).statusCode === 200 ? true : undefined), 3000, 'accepted');
-    expect(Date.now() - sent).toBeLessThan(1000);
+    await eventually(async () => ((await sim.poll(endpoint!, 'reboot', null)).statusCode === 200 ? true : undefined), 15_000, 'accepted');
     expect((tekton.hits.get('/api/v1/app-configs') ?? 0) - hitsBefore).toBe(1);
   });
 
@@ -50,7 +49,7 @@ describe('Tekton on the endpoint side', () => {
     const sim = await e2e.simulator({ appVersionName: 'lamp-v1', pollOnStart: false, announceConnectivity: false, observe: false });
     const [endpoint] = sim.endpointIds;
     await sim.poll(endpoint!, 'toggle', null); // CEX learns the endpoint's app version
-    const results = await e2e.cip({ endpointId: endpoint!, commandType: 'toggle', commandId: 5, timeout: 200 }, 3000);
+    const results = await e2e.cip({ endpointId: endpoint!, commandType: 'toggle', commandId: 5, timeout: 200 }, 15_000);
     expect(results).toHaveLength(1); // executed by the simulator, or expired: either way answered once
     const [row] = await e2e.db.sql`SELECT tenant_id, application_name FROM commands WHERE endpoint_id = ${endpoint!}`;
     expect(row).toMatchObject({ tenant_id: 'tenant-b' });

@@ -4,6 +4,8 @@ import { otherInstance, startRestHost, type RestHost } from '../helpers/rest-hos
 import { expireDue, recordEndpointResults } from '../../shared/commands/index.js';
 import { batchTaskPageSchema, batchTaskSchema } from '../../shared/rest/index.js';
 import type { Runtime } from '../../shared/runtime/index.js';
+import { snapshotTables } from '../helpers/snapshot.js';
+import { untilDatabaseTimePasses } from '../helpers/wait.js';
 
 let db: TestDatabase;
 let host: RestHost;
@@ -104,7 +106,9 @@ describe('by-endpoints: one command and one push row per endpoint, in bulk', () 
 
   it('keeps the task counts in step with results, expiries and deletes', async () => {
     const endpoints = ids(6);
-    const res = await byEndpoints('blink', { endpointIds: endpoints }, '?commandTtl=300');
+    // A TTL long enough to record the results first on a busy host (300 ms was
+    // not: a result past expiry is refused 410 and the counts differed).
+    const res = await byEndpoints('blink', { endpointIds: endpoints }, '?commandTtl=5000');
     const { taskId } = (await res.json()) as { taskId: string };
     await recordEndpointResults(device, endpoints[0]!, 'blink', [{ commandId: 1, statusCode: 200 }], null);
     await recordEndpointResults(device, endpoints[1]!, 'blink', [{ commandId: 1, statusCode: 500, reasonPhrase: 'failed' }], null);
@@ -112,7 +116,9 @@ describe('by-endpoints: one command and one push row per endpoint, in bulk', () 
     let t = await task(taskId);
     expect([t.pendingCount, t.executedCount, t.expiredCount]).toEqual([3, 2, 0]);
     expect(t.executed.map((p) => p.endpointId).sort()).toEqual([endpoints[0], endpoints[1]].sort());
-    await new Promise((r) => setTimeout(r, 400));
+    // Their TTL over (the database's clock), the sweeper expires them.
+    const [due] = await db.sql<{ at: Date }[]>`SELECT max(expires_at) AS at FROM commands WHERE command_type = 'blink' AND endpoint_id = ANY(${endpoints})`;
+    await untilDatabaseTimePasses(db.sql, due!.at);
     await expireDue(device);
     t = await task(taskId);
     expect([t.pendingCount, t.executedCount, t.expiredCount]).toEqual([0, 2, 3]);
@@ -190,5 +196,35 @@ describe('batch by filter without a reachable bridge', () => {
     } finally {
       await lonely.stop();
     }
+  });
+});
+
+describe('by-endpoints: atomicity', () => {
+  // A failure injected in the database itself: a trigger refusing one row in
+  // the middle of the batch's insert (this file's own database clone).
+  it('stores nothing when a row in the middle fails, and everything once it no longer does', async () => {
+    const endpoints = ids(5_000, 'atomic');
+    await db.sql.unsafe(`
+      CREATE FUNCTION test_refuse_atomic_2500() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.endpoint_id = 'atomic-2500' THEN RAISE EXCEPTION 'injected failure at %', NEW.endpoint_id; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_refuse_atomic BEFORE INSERT ON commands FOR EACH ROW EXECUTE FUNCTION test_refuse_atomic_2500();`);
+    const before = await snapshotTables(db.sql);
+    try {
+      const res = await byEndpoints('atomic', { payload: { v: 1 }, endpointIds: endpoints });
+      expect(res.status).toBe(500);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(((await res.json()) as { code: string }).code).toMatch(/^[A-Z_]+$/);
+      // Not one command, push row, counter or task of the 2,500 before the failure.
+      expect(await snapshotTables(db.sql)).toEqual(before);
+    } finally {
+      await db.sql.unsafe('DROP TRIGGER test_refuse_atomic ON commands; DROP FUNCTION test_refuse_atomic_2500()');
+    }
+    const res = await byEndpoints('atomic', { payload: { v: 1 }, endpointIds: endpoints });
+    expect(res.status).toBe(202);
+    const [stored] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM commands WHERE command_type = 'atomic'`;
+    expect(stored!.n).toBe(5_000);
   });
 });

@@ -53,7 +53,7 @@ describe('crash safety', () => {
 
     const running = await runBridge(bridgeRuntime(db.url, names, fake.url));
     try {
-      await waitFor(() => allPushed(seen, expected), 10_000, 'every command pushed');
+      await waitFor(() => allPushed(seen, expected), 30_000, 'every command pushed');
       expect(seen.of(busy).at(-1)!.items.map((i) => i.payload)).toEqual(Array.from({ length: 30 }, (_, i) => i));
     } finally {
       await running.stop();
@@ -73,11 +73,14 @@ describe('crash safety', () => {
     // The dead bridge's claim: 1.5 s lease, never completed.
     const claimed = await claimDueOutbox(db.sql, 1000, 1_500);
     expect(claimed.length).toBeGreaterThanOrEqual(10);
-    const started = Date.now();
+    const eps = [...expected.keys()];
+    const [lease] = await db.sql<{ until: Date }[]>`SELECT min(claimed_until) AS until FROM outbox WHERE endpoint_id = ANY(${eps})`;
     const running = await runBridge(bridgeRuntime(db.url, names, fake.url));
     try {
-      await waitFor(() => allPushed(seen, expected), 10_000, 'every claimed row pushed');
-      expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+      await waitFor(() => allPushed(seen, expected), 30_000, 'every claimed row pushed');
+      // Not before the dead claim's lease ran out: both times are the database's.
+      const [first] = await db.sql<{ at: Date }[]>`SELECT min(last_pushed_at) AS at FROM commands WHERE endpoint_id = ANY(${eps})`;
+      expect(first!.at.getTime()).toBeGreaterThanOrEqual(lease!.until.getTime());
     } finally {
       await running.stop();
       seen.stop();
@@ -115,7 +118,7 @@ describe('crash safety of the real process (dev host, SIGKILL)', () => {
     }
     host = await startDevHost(env);
     // Rows the killed host had claimed come back when their 10 s lease ends.
-    await waitFor(() => allPushed(seen, expected), 20_000, 'every command pushed after the restart');
+    await waitFor(() => allPushed(seen, expected), 40_000, 'every command pushed after the restart');
     expect(await host.stop('SIGTERM')).toBe(0);
     host = undefined;
     seen.stop();

@@ -18,7 +18,9 @@ export interface Received {
   body: Buffer;
 }
 
-export type Responder = (req: Received) => { status: number; body?: unknown; delayMs?: number } | Promise<{ status: number; body?: unknown; delayMs?: number }>;
+/** What the fake answers: a status and body (after `delayMs`), or `destroy`: the socket is cut with no answer (a network-level failure). */
+export type FakeAnswer = { status: number; body?: unknown; delayMs?: number; destroy?: boolean };
+export type Responder = (req: Received) => FakeAnswer | Promise<FakeAnswer>;
 
 /** The fake functions: every request is recorded and answered by `respond` (default 204). */
 export interface FakeFunctions {
@@ -44,6 +46,7 @@ export async function startFakeFunctions(): Promise<FakeFunctions> {
       fake.received.push(received);
       void Promise.resolve(fake.respond(received)).then(async (answer) => {
         if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+        if (answer.destroy) return void req.socket.destroy();
         if (answer.body === undefined) res.writeHead(answer.status).end();
         else res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
       });
@@ -77,6 +80,10 @@ export function bridgeRuntime(databaseUrl: string, names: Names, functionsUrl: s
     DATABASE_URL: databaseUrl,
     NATS_URL: testNatsUrl(),
     CEX_INSTANCE_NAME: names.instance,
+    // The default replica id is drawn once per process: two bridges of one
+    // test would share it (and its replica subject), each forwarding the
+    // other's direct messages.
+    CEX_REPLICA_ID: uniquePrefix('replica'),
     KPC_INSTANCE_NAME: names.kpc,
     KAA_SCMP_PROVIDER: names.scmpProvider,
     CEX_COMMAND_SUBMIT_URL: `${functionsUrl}/command-submit`,
@@ -91,10 +98,16 @@ export function bridgeRuntime(databaseUrl: string, names: Names, functionsUrl: s
   return createRuntime(config, 'nats-bridge');
 }
 
-/** Short intervals so tests do not wait on production pacing. */
+/**
+ * Short intervals so tests do not wait on production pacing. Timeouts and
+ * leases stay long (production's or more): on a busy machine a 2 s forward
+ * timeout or row lease ran out under load, and the retry that followed
+ * delivered a message twice (seen in forwarding.test.ts with two bridges).
+ * A test about a timeout or a lease sets its own.
+ */
 export const FAST: Partial<BridgeSettings> = {
-  forward: { timeoutMs: 2_000, retryDelaysMs: [20, 40, 80] },
-  drainer: { batchSize: 50, leaseMs: 2_000, parallel: 8, flushTimeoutMs: 2_000, intervalMs: 200 },
+  forward: { timeoutMs: 15_000, retryDelaysMs: [20, 40, 80] },
+  drainer: { batchSize: 50, leaseMs: 15_000, parallel: 8, flushTimeoutMs: 10_000, intervalMs: 200 },
   maintenance: { repushIntervalMs: 50, sweepIntervalMs: 100, sweepBatch: 1000, purgeIntervalMs: 60_000, lagIntervalMs: 1_000 },
 };
 
@@ -137,7 +150,10 @@ export async function collect(nc: NatsConnection, subject: string): Promise<{ me
   return { messages, stop: () => sub.unsubscribe() };
 }
 
-/** Polls `check` until it returns true (or a value), failing after `timeoutMs`. */
+/**
+ * Polls `check` until it returns true, failing after `timeoutMs`: a deadline
+ * for a wait that went wrong, never a claim about speed (keep it generous).
+ */
 export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -147,6 +163,7 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   }
 }
 
+/** A pause for pacing (arrival rates, a fake's slow answer); never a wait for a condition: use waitFor. */
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sum of a counter's values whose labels match `labels`. */

@@ -11,7 +11,7 @@ import {
   bridgeRuntime,
   restCommand,
   runBridge,
-  sleep,
+  counterValue,
   startFakeFunctions,
   uniqueNames,
   waitFor,
@@ -50,17 +50,20 @@ describe('NATS outage', () => {
   it('holds the outbox while NATS is down, then reconnects, resubscribes and pushes everything', async () => {
     const port = server!.port;
     await server!.stop();
-    await waitFor(async () => !(await natsReady()), 5_000, 'readiness to notice the outage');
+    await waitFor(async () => !(await natsReady()), 15_000, 'readiness to notice the outage');
 
     const eps = Array.from({ length: 5 }, () => uniquePrefix('ep'));
     for (const ep of eps) await invokeCommand(running.rt, restCommand(ep, 'reboot'));
-    await sleep(600);
+    // The bridge's own lag gauge saying its oldest push row has waited 0.6 s
+    // (three of the drainer's 200 ms catch-up scans, each invoke also sent a
+    // NOTIFY): the drainer had every chance to claim the rows by then.
+    await waitFor(async () => (await counterValue(running.rt.metrics.outboxLagSeconds, { kind: 'push' })) >= 0.6, 30_000, 'the lag gauge to see the rows waiting');
     // Not claimed at all: no attempts burnt, no backoff piling up.
     expect(await pushCounts(eps)).toEqual([{ pushed: 0, unclaimed: 5 }]);
 
     server = await startNatsServer({ log, port });
-    await waitFor(natsReady, 10_000, 'the bridge to reconnect');
-    await waitFor(async () => (await pushCounts(eps))[0]!.pushed === 5, 5_000, 'every push after the reconnect');
+    await waitFor(natsReady, 30_000, 'the bridge to reconnect');
+    await waitFor(async () => (await pushCounts(eps))[0]!.pushed === 5, 15_000, 'every push after the reconnect');
 
     // The subscriptions came back too.
     const nc: NatsConnection = await connect({ servers: server.url });
@@ -70,9 +73,9 @@ describe('NATS outage', () => {
         resourcePath: '/command/x', requestId: 1, payload: Buffer.from('{}'), configName: null,
       });
       nc.publish(espClientDataSubject(names.instance), bytes);
-      await waitFor(() => fake.received.some((r) => r.body.equals(bytes)), 5_000, 'a forward after the reconnect');
+      await waitFor(() => fake.received.some((r) => r.body.equals(bytes)), 15_000, 'a forward after the reconnect');
     } finally {
       await nc.close();
     }
-  }, 30_000);
+  }, 120_000);
 });

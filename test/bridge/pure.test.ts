@@ -50,34 +50,61 @@ describe('small pieces', () => {
 
 describe('WorkQueue', () => {
   it('runs at most maxInFlight at once, queues up to its limits, and reports idle', async () => {
-    let active = 0;
-    let peak = 0;
+    // Each job waits for the test to release it: the queue's state is read while they hold.
+    const release = new Map<number, () => void>();
     const done: number[] = [];
     const queue = new WorkQueue<number>(
       async (n) => {
-        peak = Math.max(peak, ++active);
-        await new Promise((r) => setTimeout(r, 5));
-        active--;
+        await new Promise<void>((r) => release.set(n, r));
         done.push(n);
       },
       { maxInFlight: 3, maxQueued: 5, maxQueuedBytes: 1_000 },
     );
     const accepted = Array.from({ length: 10 }, (_, i) => queue.push(i, 10));
+    // 3 running, 5 waiting, then the message limit refuses two.
     expect(accepted).toEqual([true, true, true, true, true, true, true, true, false, false]);
+    expect([queue.inFlight, queue.queued]).toEqual([3, 5]);
+    expect([...release.keys()]).toEqual([0, 1, 2]);
+    let idle = false;
+    const idling = queue.idle().then(() => (idle = true));
+    // Room for one more message but not for its bytes: the byte limit refuses it.
+    release.get(0)!();
+    await new Promise((r) => setImmediate(r));
+    expect([queue.inFlight, queue.queued]).toEqual([3, 4]);
     expect(queue.push(99, 2_000)).toBe(false);
-    await queue.idle();
-    expect(peak).toBe(3);
-    expect(done).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(queue.push(98, 10)).toBe(true);
+    // Release the rest in turn; idle only when nothing runs and nothing waits.
+    for (let n = 1; n <= 7; n++) {
+      expect(idle).toBe(false);
+      await waitUntil(() => release.has(n) || n > 7);
+      release.get(n)!();
+    }
+    await waitUntil(() => release.has(98));
+    expect(idle).toBe(false);
+    release.get(98)!();
+    await idling;
+    expect([queue.inFlight, queue.queued]).toEqual([0, 0]);
+    expect(done).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 98]);
+    // Idle again at once when there is nothing to wait for.
     await queue.idle();
   });
 
-  it('keeps going when a job throws', async () => {
+  it('keeps going when a job throws: the next job runs', async () => {
+    const ran: number[] = [];
     const queue = new WorkQueue<number>(async (n) => {
+      ran.push(n);
       if (n === 0) throw new Error('boom');
     }, { maxInFlight: 1, maxQueued: 10, maxQueuedBytes: 1_000 });
     queue.push(0, 1);
     queue.push(1, 1);
     await queue.idle();
+    expect(ran).toEqual([0, 1]);
     expect(queue.inFlight + queue.queued).toBe(0);
   });
 });
+
+/** Lets microtasks and I/O callbacks run until `check` holds (a job just released starts the next). */
+async function waitUntil(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 1_000 && !check(); i++) await new Promise((r) => setImmediate(r));
+  expect(check()).toBe(true);
+}

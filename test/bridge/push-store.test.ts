@@ -13,6 +13,7 @@ import {
 } from '../../shared/store/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { restCommand } from './helpers.js';
+import { untilDatabaseTimePasses } from '../helpers/wait.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -35,10 +36,10 @@ describe('enqueuePushesForEndpoints (9/ELCE connected)', () => {
     await createCommand(db.sql, restCommand('e-1', 'b'));
     await createCommand(db.sql, restCommand('e-2', 'a'));
     await createCommand(db.sql, restCommand('e-3', 'flash', { ttlMillis: 0 }));
-    await createCommand(db.sql, restCommand('e-4', 'late', { ttlMillis: 1 }));
+    const late = await createCommand(db.sql, restCommand('e-4', 'late', { ttlMillis: 1 }));
     await createCommand(db.sql, restCommand('e-5', 'other'));
     await db.sql`DELETE FROM outbox`;
-    await new Promise((r) => setTimeout(r, 10));
+    await untilDatabaseTimePasses(db.sql, late.command.expiresAt);
 
     // Push-once and expired commands are not outstanding; e-5 was not named.
     expect(await enqueuePushesForEndpoints(db.sql, ['e-1', 'e-2', 'e-3', 'e-4', 'unknown'])).toBe(3);
@@ -64,13 +65,24 @@ describe('claimDueOutbox', () => {
   it('hands each due row to one claimer, leaves callback rows alone, and re-offers a lapsed lease', async () => {
     for (let i = 0; i < 5; i++) await createCommand(db.sql, restCommand(`e-${i}`, 'a'));
     await db.sql`INSERT INTO outbox (kind, endpoint_id, command_type, command_id, message) VALUES ('callback', 'e-0', 'a', 1, '{}')`;
-    const [a, b] = await Promise.all([claimDueOutbox(db.sql, 3, 200), claimDueOutbox(db.sql, 3, 200)]);
-    const ids = [...a!, ...b!].map((r) => r.id);
-    expect(new Set(ids).size).toBe(5);
-    expect([...a!, ...b!].every((r) => r.kind === 'push')).toBe(true);
-    expect(await claimDueOutbox(db.sql, 10, 200)).toHaveLength(0);
-    await new Promise((r) => setTimeout(r, 250));
-    expect(await claimDueOutbox(db.sql, 10, 200)).toHaveLength(5);
+    // Leases of a minute: the claims below all fall inside them, however slow
+    // the host (with 200 ms leases a busy host let one lapse between two
+    // claims, and a row was rightly offered twice: seen).
+    const [a, b] = await Promise.all([claimDueOutbox(db.sql, 3, 60_000), claimDueOutbox(db.sql, 3, 60_000)]);
+    const claimed = [...a!, ...b!];
+    expect(new Set(claimed.map((r) => r.id)).size).toBe(claimed.length);
+    // Two claimers of 3 take all 5 (one may find fewer than it asked for while the other holds locks).
+    const rest = await claimDueOutbox(db.sql, 10, 60_000);
+    expect(new Set([...claimed, ...rest].map((r) => r.id)).size).toBe(5);
+    expect([...claimed, ...rest].every((r) => r.kind === 'push')).toBe(true);
+    expect(await claimDueOutbox(db.sql, 10, 60_000)).toHaveLength(0);
+    // A short lease lapses and its row is offered again; the long ones are not.
+    await createCommand(db.sql, restCommand('e-lapse', 'a'));
+    const [short] = await claimDueOutbox(db.sql, 10, 200);
+    expect(short!.endpointId).toBe('e-lapse');
+    const [lease] = await db.sql<{ until: Date }[]>`SELECT claimed_until AS until FROM outbox WHERE id = ${short!.id}::bigint`;
+    await untilDatabaseTimePasses(db.sql, lease!.until);
+    expect((await claimDueOutbox(db.sql, 10, 200)).map((r) => r.id)).toEqual([short!.id]);
   });
 });
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { answer } from '../../shared/bridge/index.js';
 import { encodeClientData, espClientDataSubject } from '../../shared/protocol/index.js';
+import { invokeCommand } from '../../shared/commands/index.js';
 import { createCommand } from '../../shared/store/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { uniquePrefix } from '../helpers/nats.js';
@@ -14,7 +15,6 @@ import {
   FAST,
   restCommand,
   runBridge,
-  sleep,
   startFakeFunctions,
   testConnection,
   uniqueNames,
@@ -50,29 +50,54 @@ const clientData = () =>
     configName: null,
   });
 
+/** A function answer the test releases by hand: the forward stays in flight until then. */
+function gate(): { wait: Promise<void>; open(): void } {
+  let open!: () => void;
+  const wait = new Promise<void>((resolve) => (open = resolve));
+  return { wait, open };
+}
+
 describe('bridge shutdown (SIGTERM)', () => {
   it('finishes in-flight forwards, publishes their answers, then stops subscribing', async () => {
     const names = uniqueNames();
-    const running = await runBridge(bridgeRuntime(db.url, names, fake.url));
+    // A grace far longer than the test needs: the held forward must finish, not be cut.
+    const running = await runBridge(bridgeRuntime(db.url, names, fake.url, { CEX_SHUTDOWN_GRACE_MS: '60000' }));
     const reply = `${uniquePrefix('reply')}.esp.ExtensionData`;
     const replies = await collect(nc, reply);
-    fake.respond = () => ({ status: 200, delayMs: 500, body: answer([{ subject: reply, data: Buffer.from('late answer') }]) });
+    const held = gate();
+    fake.respond = async () => {
+      await held.wait;
+      return { status: 200, body: answer([{ subject: reply, data: Buffer.from('late answer') }]) };
+    };
+    const forwarded = () => counterValue(running.rt.metrics.natsMessages, { outcome: 'forwarded' });
+    const before = await forwarded();
     const first = clientData();
     nc.publish(espClientDataSubject(names.instance), first);
-    await waitFor(() => fake.received.some((r) => r.body.equals(first)), 5_000, 'the forward in flight');
+    await waitFor(() => fake.received.some((r) => r.body.equals(first)), 15_000, 'the forward in flight');
 
-    const started = Date.now();
-    await running.bridge.stop();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
-    await waitFor(() => replies.messages.length === 1, 2_000, 'the answer of the in-flight forward');
+    let stopped = false;
+    const stopping = running.bridge.stop().then(() => (stopped = true));
+    await waitFor(async () => (await running.rt.readiness()).checks.nats === false, 15_000, 'readiness to turn false');
+    expect(stopped).toBe(false);
+    held.open();
+    await stopping;
+    // stop() resolved only after the in-flight forward was answered and counted...
+    expect(await forwarded()).toBe(before + 1);
+    // ...and its answer was published before the connection closed.
+    await waitFor(() => replies.messages.length === 1, 15_000, 'the answer of the in-flight forward');
+    expect(Buffer.from(replies.messages[0]!.data).toString()).toBe('late answer');
     expect(running.bridge.nats()!.nc.isClosed()).toBe(true);
     expect((await running.rt.readiness()).checks.nats).toBe(false);
 
+    // A message published now reaches the server (the test's own subscriber
+    // gets it) but no longer the bridge, whose connection is closed.
+    const witness = await collect(nc, espClientDataSubject(names.instance));
     const after = clientData();
     nc.publish(espClientDataSubject(names.instance), after);
-    await nc.flush();
-    await sleep(300);
+    await waitFor(() => witness.messages.some((m) => Buffer.from(m.data).equals(after)), 15_000, 'the message on the server');
     expect(fake.received.some((r) => r.body.equals(after))).toBe(false);
+    expect(await forwarded()).toBe(before + 1);
+    witness.stop();
     replies.stop();
     await running.stop();
   });
@@ -80,19 +105,27 @@ describe('bridge shutdown (SIGTERM)', () => {
   it('makes a last pass over the outbox before closing', async () => {
     const names = uniqueNames();
     const seen = await collectPushes(nc, names.kpc);
-    // A catch-up scan far in the future and no NOTIFY: only the final pass can publish.
+    // A catch-up scan far in the future: after the startup run, only a NOTIFY
+    // or the final pass can publish.
     const running = await runBridge(bridgeRuntime(db.url, names, fake.url), {
       ...FAST,
       drainer: { ...FAST.drainer!, intervalMs: 600_000 },
       maintenance: { ...FAST.maintenance!, repushIntervalMs: 600_000 },
     });
-    await sleep(200);
+    // A marker command with a NOTIFY: its push shows that a drain run came
+    // and went after the startup one (runs never overlap), so nothing is
+    // left that could pick up the next row but the final pass.
+    const marker = uniquePrefix('marker');
+    await invokeCommand(running.rt, restCommand(marker, 'reboot'));
+    await waitFor(() => seen.of(marker).length === 1, 15_000, 'the marker push');
     const ep = uniquePrefix('ep');
+    // Through the store: no NOTIFY.
     await createCommand(db.sql, restCommand(ep, 'reboot'));
-    await sleep(200);
+    const [row] = await db.sql`SELECT claimed_until FROM outbox WHERE kind = 'push' AND endpoint_id = ${ep}`;
+    expect(row).toEqual({ claimed_until: null });
     expect(seen.of(ep)).toHaveLength(0);
     await running.stop();
-    await waitFor(() => seen.of(ep).length === 1, 2_000, 'the push of the final pass');
+    await waitFor(() => seen.of(ep).length === 1, 15_000, 'the push of the final pass');
     seen.stop();
   });
 
@@ -100,15 +133,20 @@ describe('bridge shutdown (SIGTERM)', () => {
     const names = uniqueNames();
     const running = await runBridge(bridgeRuntime(db.url, names, fake.url, { CEX_SHUTDOWN_GRACE_MS: '1500' }), {
       ...FAST,
-      forward: { timeoutMs: 60_000, retryDelaysMs: [] },
+      forward: { timeoutMs: 600_000, retryDelaysMs: [] },
     });
-    fake.respond = () => ({ status: 204, delayMs: 10_000 });
+    const hung = gate();
+    fake.respond = async () => {
+      await hung.wait;
+      return { status: 204 };
+    };
     const stuck = clientData();
     nc.publish(espClientDataSubject(names.instance), stuck);
-    await waitFor(() => fake.received.some((r) => r.body.equals(stuck)), 5_000, 'the stuck forward');
-    const started = Date.now();
+    await waitFor(() => fake.received.some((r) => r.body.equals(stuck)), 15_000, 'the stuck forward');
+    // The function never answers until the test lets it: stop() returning at
+    // all shows it gave up on the forward (aborted when the grace ran out).
     await running.stop();
-    expect(Date.now() - started).toBeLessThan(2_500);
     expect(await counterValue(running.rt.metrics.natsMessages, { outcome: 'aborted' })).toBe(1);
+    hung.open();
   });
 });

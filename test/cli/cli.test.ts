@@ -19,13 +19,18 @@ beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`make build\` first`);
   e2e = await startE2e();
   await e2e.simulator({ endpointIds: ['cli-fast'] });
-  await e2e.simulator({ endpointIds: ['cli-slow'], delayMs: 1_500 });
+  // A device whose reboots wait for the test: a watch is shown PENDING first, whatever the load.
+  await e2e.simulator({ endpointIds: ['cli-slow'], handlers: { reboot: async (c) => (await slowReboots, { statusCode: 200, reasonPhrase: 'OK', payload: c.payload }) } });
   // Executes everything with statusCode 503: a failure in batch counts.
   await e2e.simulator({ endpointIds: ['cli-busy'], failureRate: 1, failureStatusCode: 503 });
 }, 90_000);
 afterAll(async () => {
+  releaseSlowReboots();
   await e2e?.close();
 });
+
+let releaseSlowReboots!: () => void;
+const slowReboots = new Promise<void>((resolve) => (releaseSlowReboots = resolve));
 
 interface Run {
   code: number | null;
@@ -33,7 +38,8 @@ interface Run {
   stderr: string;
 }
 
-function cex(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** Runs the CLI; `onOutput` sees its stdout so far each time more arrives. */
+function cex(args: string[], env: Record<string, string> = {}, onOutput?: (stdout: string) => void): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: { PATH: process.env.PATH ?? '', CEX_URL: e2e.host.url, ...env },
@@ -41,7 +47,10 @@ function cex(args: string[], env: Record<string, string> = {}): Promise<Run> {
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      onOutput?.(stdout);
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
@@ -81,7 +90,8 @@ describe('cex CLI against the dev host', () => {
   it('watch follows one command until EXECUTED and exits 0', async () => {
     const invoked = await cex(['invoke', 'cli-slow', 'reboot', '{"n":1}', '--wait', '0', '--json']);
     const { commandId } = JSON.parse(invoked.stdout) as { commandId: number };
-    const run = await cex(['watch', 'cli-slow', 'reboot', String(commandId)]);
+    const watching = cex(['watch', 'cli-slow', 'reboot', String(commandId)], {}, (out) => out.includes('PENDING') && releaseSlowReboots());
+    const run = await watching;
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
@@ -94,8 +104,10 @@ describe('cex CLI against the dev host', () => {
   });
 
   it('watch of an endpoint prints each state as JSON lines until its timeout', async () => {
-    const watching = cex(['watch', 'cli-fast', '--json', '--timeout', '3']);
-    await new Promise((r) => setTimeout(r, 800));
+    const watching = cex(['watch', 'cli-fast', '--json', '--timeout', '10']);
+    // The CLI's stream is open (the host's gauge of endpoint streams says so) before the invoke.
+    const endpointStreams = async () => Number(/^cex_live_streams\{kind="endpoint"\} (\d+)/m.exec(await (await fetch(`${e2e.host.url}/metrics`)).text())?.[1] ?? 0);
+    await eventually(async () => ((await endpointStreams()) >= 1 ? true : undefined), 30_000, 'the CLI watching');
     await cex(['invoke', 'cli-fast', 'blink', '--wait', '5']);
     const run = await watching;
     expect(run.code).toBe(0);

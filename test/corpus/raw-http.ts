@@ -28,6 +28,8 @@ export interface RestInput extends BodySpec {
   chunked?: boolean;
   /** Leave out the default Authorization header. */
   noAuth?: boolean;
+  /** A slow client: send half the head (`head`), or the head and half the body (`body`), then nothing more. */
+  stall?: 'head' | 'body';
   expect: { status: number; code?: string };
 }
 
@@ -35,6 +37,8 @@ export interface RawResponse {
   status: number;
   headers: Record<string, string>;
   body: string;
+  /** With `awaitClose`: whether the server closed the connection after answering. */
+  closed?: boolean;
 }
 
 /** The body bytes an input describes. */
@@ -52,14 +56,19 @@ export function bodyOf(input: BodySpec): Buffer {
   return Buffer.alloc(0);
 }
 
-/** Serialises the request (head, then body): Host, Connection: close and framing added unless `raw`. */
-export function requestBytes(input: RestInput, host: string, authorization: string | undefined): { head: Buffer; body: Buffer } {
+/**
+ * Serialises the request (head, then body): Host, Connection: close and
+ * framing added unless `raw`; `keepAlive` leaves Connection: close out (to
+ * see whether the server closes the connection by itself).
+ */
+export function requestBytes(input: RestInput, host: string, authorization: string | undefined, keepAlive = false): { head: Buffer; body: Buffer } {
   const body = bodyOf(input);
   const lines = [`${input.method} ${input.target} HTTP/1.1`];
   const given = input.headers ?? [];
   const has = (name: string) => given.some(([n]) => n.toLowerCase() === name);
   if (!input.raw) {
-    lines.push(`Host: ${host}`, 'Connection: close');
+    lines.push(`Host: ${host}`);
+    if (!keepAlive) lines.push('Connection: close');
     if (authorization && !input.noAuth && !has('authorization')) lines.push(`Authorization: ${authorization}`);
     if (input.chunked) lines.push('Transfer-Encoding: chunked');
     else if (!has('content-length') && (body.length > 0 || input.method === 'POST')) lines.push(`Content-Length: ${body.length}`);
@@ -89,13 +98,24 @@ const EARLY_ANSWER_MS = 300;
  * connection right after refusing a body, and bytes still arriving then make
  * the kernel reset it, discarding the answer in flight.
  */
-export function sendRaw(port: number, request: { head: Buffer; body: Buffer }, timeoutMs = 15_000): Promise<RawResponse> {
+export function sendRaw(
+  port: number,
+  request: { head: Buffer; body: Buffer },
+  timeoutMs = 15_000,
+  options: { awaitClose?: boolean; stall?: 'head' | 'body' } = {},
+): Promise<RawResponse> {
+  if (options.stall) {
+    // A slow client: part of the request, then silence (the server's deadline answers).
+    const cut = options.stall === 'head' ? request.head.subarray(0, request.head.length >> 1) : Buffer.concat([request.head, request.body.subarray(0, request.body.length >> 1)]);
+    request = { head: cut, body: Buffer.alloc(0) };
+  }
   const declared = Number(/\r\ncontent-length:\s*(\d+)/i.exec(request.head.toString('latin1'))?.[1] ?? 0);
   const waitMs = request.body.length > BIG_BODY || declared > BIG_BODY ? EARLY_ANSWER_MS : 0;
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => socket.destroy(new Error(`no complete answer within ${timeoutMs} ms`)), timeoutMs);
+    let complete: RawResponse | undefined;
+    let timer = setTimeout(() => socket.destroy(new Error(`no complete answer within ${timeoutMs} ms`)), timeoutMs);
     // write, never end: a half-closed client makes Node's server drop answers it has not sent yet.
     socket.on('connect', () => {
       socket.write(request.head);
@@ -115,10 +135,20 @@ export function sendRaw(port: number, request: { head: Buffer; body: Buffer }, t
       chunks.push(d);
       // Complete by its Content-Length: done, whether or not the server closes (raw requests keep alive).
       const done = parseResponse(Buffer.concat(chunks), false);
-      if (done) {
+      if (done && !options.awaitClose) {
         clearTimeout(timer);
         socket.destroy();
         resolve(done);
+      } else if (done) {
+        // Complete: now see whether the server closes the connection (the
+        // 'close' handler resolves with closed: true); a server that keeps it
+        // open is caught by the deadline below, which only a failure reaches.
+        complete = done;
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          socket.destroy();
+          resolve({ ...done, closed: false });
+        }, 10_000);
       }
     });
     // The server may answer (413, 431) and close before the whole request was written.
@@ -130,8 +160,9 @@ export function sendRaw(port: number, request: { head: Buffer; body: Buffer }, t
     });
     socket.on('close', () => {
       clearTimeout(timer);
+      if (complete) return resolve({ ...complete, closed: true });
       try {
-        resolve(parseResponse(Buffer.concat(chunks), true)!);
+        resolve({ ...parseResponse(Buffer.concat(chunks), true)!, closed: true });
       } catch (err) {
         reject(err);
       }

@@ -8,8 +8,11 @@ import { startUnit, type UnitProcess } from './unit-process.js';
 // SIGTERM on a command-submit pod holding sync invokes (what Knative sends
 // after the queue-proxy drain, or the kubelet on a node drain): every request
 // gets an answer (202 with the descriptor: the command is stored and will
-// run), every command is in the database, and the process exits 0 inside
-// CEX_SHUTDOWN_GRACE_MS.
+// run), every command is in the database, and the process exits 0 before
+// CEX_SHUTDOWN_GRACE_MS runs out. Shown without timing the shutdown: the
+// waiters' awaitTimeout (30 s) is far past the grace (5 s), so a 202 can only
+// come from the shutdown releasing them; and the host logs "shutdown grace
+// period over" when it had to cut connections at the end of the grace.
 
 const GRACE_MS = 5000;
 const IN_FLIGHT = 25;
@@ -37,6 +40,15 @@ async function waiters(unit: UnitProcess): Promise<number> {
   return Number(/^cex_sync_waiters (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
+/** Polls the waiter gauge until it reaches `count` (the deadline only bounds a failing wait). */
+async function untilWaiting(unit: UnitProcess, count: number): Promise<void> {
+  for (const deadline = Date.now() + 30_000; (await waiters(unit)) < count; await new Promise((r) => setTimeout(r, 10))) {
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} invokes waiting after 30 s:\n${unit.output()}`);
+  }
+}
+
+const GRACE_CUT = 'shutdown grace period over';
+
 describe('SIGTERM with sync invokes in flight', () => {
   let layout: ImageLayout;
   let db: TestDatabase;
@@ -61,27 +73,20 @@ describe('SIGTERM with sync invokes in flight', () => {
     const unit = await startUnit(layout, 'command-submit', env);
     try {
       const pending = Array.from({ length: IN_FLIGHT }, (_, i) => invoke(unit, 'e-sigterm', i));
-      const deadline = Date.now() + 10_000;
-      while ((await waiters(unit)) < IN_FLIGHT) {
-        expect(Date.now(), 'every invoke waiting').toBeLessThan(deadline);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      const signalled = Date.now();
+      await untilWaiting(unit, IN_FLIGHT);
       unit.proc.kill('SIGTERM');
       const outcomes = await Promise.all(pending);
-      const answeredWithin = Date.now() - signalled;
       const code = await unit.exited;
-      const exitedWithin = Date.now() - signalled;
 
       expect(outcomes.filter((o) => o.status !== 202), unit.output()).toEqual([]);
       for (const o of outcomes) {
         expect(o.body?.status).toBe('PENDING');
         expect(o.location).toBe(`/api/v1/endpoints/e-sigterm/commands/reboot/${o.body?.commandId}`);
       }
-      expect(answeredWithin, 'waiters released at once, not at awaitTimeout').toBeLessThan(GRACE_MS);
       expect(code, unit.output()).toBe(0);
-      // Nothing left to wait for: no idle keep-alive socket holds the exit until the grace timer.
-      expect(exitedWithin, 'exit once the last answer is out').toBeLessThan(GRACE_MS / 2);
+      // Nothing left to wait for: no idle keep-alive socket held the exit until the grace ran out.
+      expect(unit.output()).not.toContain(GRACE_CUT);
+      expect(unit.output()).toContain('"msg":"stopped"');
 
       const rows = await db.sql<{ command_id: number }[]>`SELECT command_id FROM commands WHERE endpoint_id = 'e-sigterm' ORDER BY command_id`;
       expect(rows.map((r) => Number(r.command_id))).toEqual(outcomes.map((o) => o.body!.commandId!).sort((a, b) => a - b));
@@ -91,29 +96,24 @@ describe('SIGTERM with sync invokes in flight', () => {
     }
   }, 60_000);
 
-  it('leaves no caller without an answer when SIGTERM lands while invokes are still arriving', async () => {
+  it('stores no command whose caller got no 202 when SIGTERM lands while invokes are still arriving, and exits 0 before the grace runs out', async () => {
     const unit = await startUnit(layout, 'command-submit', env);
     try {
       const pending: Promise<Outcome>[] = [];
-      // Invokes keep arriving every 5 ms; SIGTERM lands once the first one
-      // waits, while others are still being stored or are on their way.
+      // Invokes keep arriving every 5 ms (pacing the arrivals, not waiting for
+      // anything); SIGTERM lands once the first one waits, while others are
+      // still being stored or are on their way.
       const sending = (async () => {
         for (let i = 0; i < 60; i++) {
           pending.push(invoke(unit, 'e-racing', i));
           await new Promise((r) => setTimeout(r, 5));
         }
       })();
-      const deadline = Date.now() + 10_000;
-      while ((await waiters(unit)) < 1) {
-        expect(Date.now(), 'a first invoke waiting').toBeLessThan(deadline);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      const signalled = Date.now();
+      await untilWaiting(unit, 1);
       unit.proc.kill('SIGTERM');
       await sending;
       const outcomes = await Promise.all(pending);
       const code = await unit.exited;
-      const exitedWithin = Date.now() - signalled;
 
       // Stored and answered (202); refused before anything was stored (503
       // SHUTTING_DOWN); or no HTTP answer at all: the listener had closed
@@ -131,7 +131,7 @@ describe('SIGTERM with sync invokes in flight', () => {
         answered.map((o) => o.body!.commandId!).sort((a, b) => a - b),
       );
       expect(code, unit.output()).toBe(0);
-      expect(exitedWithin).toBeLessThan(GRACE_MS / 2);
+      expect(unit.output()).not.toContain(GRACE_CUT);
     } finally {
       await unit.stop('SIGKILL');
     }

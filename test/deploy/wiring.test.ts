@@ -17,18 +17,14 @@ import {
 } from './deployments.js';
 import { routeRequest, samplePath, type VirtualServiceSpec } from './ingress.js';
 import { parseYamlFile, REPO_ROOT } from './kustomize.js';
+import { SECTION_8 as CONTRACT } from './config-contract.js';
 
 // The manifests against the code: targets that exist, variables the config
 // schema reads, probes the host serves, function URLs and ingress routes that
 // reach the unit owning them, and timeouts that fit the shutdown sequence.
 
-/** The settings of Kaa's CEX contract, in its order (docs/configuration.md describes them). */
-const SECTION_8 = [
-  'PORT', 'DATABASE_URL', 'NATS_URL', 'CEX_INSTANCE_NAME', 'CEX_REPLICA_ID', 'KPC_INSTANCE_NAME', 'EPR_INSTANCE_NAME',
-  'CEX_COMMAND_TTL_MILLIS', 'CEX_MAX_AWAIT_TIMEOUT_SECONDS', 'CEX_MAX_PAYLOAD_BYTES', 'CEX_HISTORY_RETENTION_DAYS',
-  'KAA_TEKTON_ENABLED', 'KAA_TEKTON_URL', 'KAA_SCMP_PROVIDER', 'TENANT_MANAGER_URL', 'CEX_OAUTH_ISSUER', 'CEX_AUTH',
-  'CEX_AUTHZ', 'CEX_SERVICE_TOKEN', 'CEX_CALLBACK_ALLOWED_HOSTS', 'CEX_LOG_LEVEL', 'FUNCTION_TARGET',
-];
+/** The settings of Kaa's CEX contract, in its order (config-contract.ts carries the facts; docs/configuration.md describes them). */
+const SECTION_8 = CONTRACT.map((v) => v.name);
 const SECRET_VARIABLES = ['DATABASE_URL', 'DATABASE_LISTEN_URL', 'CEX_SERVICE_TOKEN', 'CEX_CALLBACK_SECRET', 'CEX_INTERNAL_TOKEN', 'CEX_INTERNAL_TOKEN_ALT'];
 /** The internal credential: only on the workloads that send or take internal requests. */
 const INTERNAL_SECRETS = ['CEX_INTERNAL_TOKEN', 'CEX_INTERNAL_TOKEN_ALT'];
@@ -75,6 +71,17 @@ describe('the configuration reference', () => {
 
   it('every Kaa setting is read by the config schema', () => {
     expect(SECTION_8.filter((v) => !CONFIG_VARIABLES.includes(v))).toEqual([]);
+  });
+
+  it('gives each §8 variable the default the contract names', () => {
+    const config = loadConfig({}) as unknown as Record<string, unknown>;
+    for (const v of CONTRACT.filter((c) => c.default)) expect(config[v.default!.key], v.name).toBe(v.default!.value);
+  });
+
+  it('stops at a malformed value with a message naming the variable', () => {
+    for (const name of ['PORT', 'CEX_COMMAND_TTL_MILLIS', 'CEX_MAX_AWAIT_TIMEOUT_SECONDS', 'CEX_MAX_PAYLOAD_BYTES', 'CEX_HISTORY_RETENTION_DAYS', 'CEX_INSTANCE_NAME', 'CEX_LOG_LEVEL']) {
+      expect(() => loadConfig({ [name]: 'not valid!' }), name).toThrow(new RegExp(`invalid configuration: .*${name}`));
+    }
   });
 });
 

@@ -19,7 +19,7 @@ describe('12/CIP end to end', () => {
   it("success: the endpoint's result comes back once, with the caller's correlationId, id and the endpoint's app version", async () => {
     const sim = await e2e.simulator({ handlers: { unlock: (c) => ({ statusCode: 200, reasonPhrase: 'unlocked', payload: { got: c.payload } }) } });
     const [endpointId] = sim.endpointIds;
-    const results = await e2e.cip({ correlationId: 'cip-ok-1', endpointId, commandType: 'unlock', commandId: 77, payload: json({ pin: 1 }) }, 10_000);
+    const results = await e2e.cip({ correlationId: 'cip-ok-1', endpointId, commandType: 'unlock', commandId: 77, payload: json({ pin: 1 }) }, 30_000);
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({
       correlationId: 'cip-ok-1', endpointId, commandType: 'unlock', commandId: 77,
@@ -36,7 +36,7 @@ describe('12/CIP end to end', () => {
     ['command id 0', { commandId: 0 }, /invalid commandId/],
     ['a payload that is not JSON', { payload: Buffer.from('{{') }, /not valid JSON/],
   ])('400 at once for %s', async (_label, over, reason) => {
-    const results = await e2e.cip({ correlationId: 'cip-400', ...over }, 5_000);
+    const results = await e2e.cip({ correlationId: 'cip-400', ...over }, 30_000);
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({ correlationId: 'cip-400', statusCode: 400, appVersionName: '', payload: null });
     expect(results[0]!.reasonPhrase).toMatch(reason);
@@ -45,12 +45,12 @@ describe('12/CIP end to end', () => {
   it('409 for the same id with another payload; the same payload again is a retry answered with the known result', async () => {
     const sim = await e2e.simulator();
     const [endpointId] = sim.endpointIds;
-    const first = await e2e.cip({ endpointId, commandId: 5, payload: json('a') }, 10_000);
+    const first = await e2e.cip({ endpointId, commandId: 5, payload: json('a') }, 30_000);
     expect(first[0]).toMatchObject({ statusCode: 200, commandId: 5 });
-    const conflict = await e2e.cip({ correlationId: 'cip-409', endpointId, commandId: 5, payload: json('b') }, 5_000);
+    const conflict = await e2e.cip({ correlationId: 'cip-409', endpointId, commandId: 5, payload: json('b') }, 30_000);
     expect(conflict).toHaveLength(1);
     expect(conflict[0]).toMatchObject({ correlationId: 'cip-409', statusCode: 409 });
-    const retry = await e2e.cip({ correlationId: 'cip-retry', endpointId, commandId: 5, payload: json('a') }, 5_000);
+    const retry = await e2e.cip({ correlationId: 'cip-retry', endpointId, commandId: 5, payload: json('a') }, 30_000);
     expect(retry).toHaveLength(1);
     expect(retry[0]).toMatchObject({ correlationId: 'cip-retry', statusCode: 200 });
     expect(JSON.parse(retry[0]!.payload!.toString())).toBe('a');
@@ -60,7 +60,7 @@ describe('12/CIP end to end', () => {
   it('408 when the command expires first (TTL = the request timeout)', async () => {
     const sim = await e2e.simulator({ observe: false });
     const [endpointId] = sim.endpointIds;
-    const results = await e2e.cip({ correlationId: 'cip-408', endpointId, commandId: 9, timeout: 500 }, 10_000);
+    const results = await e2e.cip({ correlationId: 'cip-408', endpointId, commandId: 9, timeout: 500 }, 30_000);
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({ correlationId: 'cip-408', statusCode: 408, commandId: 9, endpointId });
     expect(sim.executedIds(endpointId!)).toEqual([]);

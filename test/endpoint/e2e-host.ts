@@ -32,7 +32,13 @@ export interface E2e {
   invoke(endpointId: string, commandType: string, payload: unknown, query?: Record<string, string | number>): Promise<Response>;
   /** GET the command descriptor. */
   command(endpointId: string, commandType: string, commandId: number): Promise<Record<string, unknown>>;
-  /** Sends a 12/CIP request; resolves with the results that arrive on its reply subject within `waitMs`. */
+  /**
+   * Sends a 12/CIP request; resolves with the results on its reply subject
+   * once `until` arrived (or `waitMs`, a deadline, passed) and everything owed
+   * for the endpoint was published: no CIP result row left in the outbox (a
+   * row goes only after its publish was flushed) and a flush of our
+   * connection, so a second result would be among those returned.
+   */
   cip(request: Partial<CommandInvocationRequest>, waitMs: number, until?: number): Promise<CommandInvocationResult[]>;
   close(): Promise<void>;
 }
@@ -82,7 +88,11 @@ export async function startE2e(env: Record<string, string> = {}): Promise<E2e> {
         commandId: 1, payload: null, ...over,
       };
       nc.publish(cipCommandRequestSubject(cex), encodeCommandInvocationRequest(request), { reply });
-      await Promise.race([collected, new Promise((r) => setTimeout(r, waitMs))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([collected, new Promise((r) => (timer = setTimeout(r, waitMs)))]);
+      clearTimeout(timer);
+      await eventually(async () => ((await db.sql`SELECT 1 FROM outbox WHERE kind = 'cip_result' AND endpoint_id = ${request.endpointId}`).length === 0 ? true : undefined), 30_000, 'the CIP results published');
+      await nc.flush();
       sub.unsubscribe();
       return results;
     },

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startE2e, type E2e } from './e2e-host.js';
+import { untilDatabaseTimePasses } from '../helpers/wait.js';
 
 let e2e: E2e;
 beforeAll(async () => {
@@ -11,7 +12,19 @@ beforeAll(async () => {
 }, 90_000);
 afterAll(async () => e2e?.close());
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Everything CEX owed the endpoint over NATS is published: its outbox rows
+ * are gone (deleted only after the publish was flushed to the server), and a
+ * flush of our connection brings in what the server had for us. Stands in
+ * for "wait a while and see that nothing came".
+ */
+async function allPublished(endpointId: string): Promise<void> {
+  await eventually(async () => ((await e2e.db.sql`SELECT 1 FROM outbox WHERE endpoint_id = ${endpointId}`).length === 0 ? true : undefined), 30_000, 'the outbox rows handled');
+  await e2e.nc.flush();
+}
+
+const storedCommands = async (endpointId: string) =>
+  (await e2e.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM commands WHERE endpoint_id = ${endpointId}`)[0]!.n;
 
 describe('end to end through the dev host', () => {
   it('sync invoke: pushed to the observing endpoint, executed once, answered 200 with its payload', async () => {
@@ -34,7 +47,7 @@ describe('end to end through the dev host', () => {
     expect(res.status).toBe(202);
     const { commandId } = (await res.json()) as { commandId: number };
     expect(res.headers.get('location')).toBe(`/api/v1/endpoints/${endpoint}/commands/close-door/${commandId}`);
-    await sleep(500);
+    await allPublished(endpoint!);
     expect(sim.stats().pushesReceived).toBe(0);
     expect(sim.executedIds(endpoint!)).toEqual([]);
     const answer = await sim.poll(endpoint!, 'close-door', null);
@@ -62,14 +75,15 @@ describe('end to end through the dev host', () => {
     const [endpoint] = sim.endpointIds;
     const ids: number[] = [];
     for (let i = 0; i < 3; i++) ids.push(((await (await e2e.invoke(endpoint!, 'reboot', i, { awaitTimeout: 0 })).json()) as { commandId: number }).commandId);
-    const short = ((await (await e2e.invoke(endpoint!, 'reboot', 'x', { awaitTimeout: 0, commandTtl: 200 })).json()) as { commandId: number }).commandId;
+    const shortDescriptor = (await (await e2e.invoke(endpoint!, 'reboot', 'x', { awaitTimeout: 0, commandTtl: 200 })).json()) as { commandId: number; expiresAt: string };
+    const short = shortDescriptor.commandId;
     const array = await sim.request(endpoint!, '/result/reboot', [{ id: ids[0], statusCode: 200 }, { id: ids[1], statusCode: 200 }]);
     expect(array).toMatchObject({ statusCode: 200, reasonPhrase: 'OK', resourcePath: '/result/reboot', endpointId: endpoint });
     expect((await sim.request(endpoint!, '/result/reboot', { id: ids[2], statusCode: 200 })).statusCode).toBe(200);
     expect((await sim.request(endpoint!, '/result/reboot', { id: ids[2], statusCode: 200 })).statusCode).toBe(200);
     expect((await sim.request(endpoint!, '/result/reboot', { id: ids[2], statusCode: 500 })).statusCode).toBe(409);
     expect((await sim.request(endpoint!, '/result/reboot', { id: 999_999, statusCode: 200 })).statusCode).toBe(404);
-    await sleep(400);
+    await untilDatabaseTimePasses(e2e.db.sql, new Date(shortDescriptor.expiresAt));
     const late = await sim.request(endpoint!, '/result/reboot', { id: short, statusCode: 200 });
     expect(late.statusCode).toBe(410);
     expect(JSON.parse(late.payload!.toString())).toEqual({ statusCode: 410, reasonPhrase: `expired command id ${short}` });
@@ -98,7 +112,8 @@ describe('end to end through the dev host', () => {
     const sim = await e2e.simulator({ observe: false });
     const [endpoint] = sim.endpointIds;
     const pending = e2e.invoke(endpoint!, 'reboot', 'once', { awaitTimeout: 1, commandTtl: 0 });
-    await sleep(200);
+    // Stored first: an empty poll before the command exists would prove nothing.
+    await eventually(async () => ((await storedCommands(endpoint!)) === 1 ? true : undefined), 30_000, 'the command stored');
     expect(JSON.parse((await sim.poll(endpoint!, 'reboot', null)).payload!.toString())).toEqual([]);
     const res = await pending;
     expect(res.status).toBe(202);
@@ -115,10 +130,12 @@ describe('end to end through the dev host', () => {
     const first = await e2e.simulator({ pollOnStart: false });
     const [endpoint] = first.endpointIds;
     await first.stop(); // publishes disconnected
-    await sleep(300);
+    await eventually(async () => ((await e2e.db.sql`SELECT 1 FROM endpoint_state WHERE endpoint_id = ${endpoint!} AND online = false`).length === 1 ? true : undefined), 30_000, 'the endpoint offline');
     const res = await e2e.invoke(endpoint!, 'reboot', 'while-away', { awaitTimeout: 0 });
     const { commandId } = (await res.json()) as { commandId: number };
-    await sleep(300);
+    // Its push was skipped (offline), not sent.
+    await allPublished(endpoint!);
+    expect(await e2e.db.sql`SELECT push_count FROM commands WHERE endpoint_id = ${endpoint!}`).toEqual([{ push_count: 0 }]);
     const again = await e2e.simulator({ endpointIds: [endpoint!], pollOnStart: false });
     await eventually(() => (again.executedIds(endpoint!).length > 0 ? true : undefined), 10_000, 'push on connect');
     expect(again.executedIds(endpoint!)).toEqual([commandId]);

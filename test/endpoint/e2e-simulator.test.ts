@@ -69,8 +69,8 @@ describe('endpoint simulator', () => {
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     await eventually(() => (out.includes('cex-sim:') ? true : undefined), 5000, 'CLI start');
-    // The CLI announces its endpoints (9/ELCE) and polls; then an invoke is pushed to it.
-    await new Promise((r) => setTimeout(r, 500));
+    // The CLI announces its endpoints (9/ELCE) and polls: once CEX has it online, an invoke is pushed to it.
+    await eventually(async () => ((await e2e.db.sql`SELECT 1 FROM endpoint_state WHERE endpoint_id = 'cli-ep-2' AND online`).length === 1 ? true : undefined), 30_000, 'the CLI endpoint online');
     const res = await e2e.invoke('cli-ep-2', 'reboot', { from: 'test' }, { awaitTimeout: 5 });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ from: 'test' });

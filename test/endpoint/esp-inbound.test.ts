@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import '../../functions/esp-inbound/index.js';
-import { createCommand, deleteCommand, readCommand, type NewCommand } from '../../shared/store/index.js';
+import { createCommand, deleteCommand, readCommand, recordResults, type NewCommand } from '../../shared/store/index.js';
 import { ask, clientData, sendClientData } from './esp-client.js';
 import { MODES, startFunctionHost, type FunctionHost, type Mode } from './function-host.js';
+import { untilDatabaseTimePasses } from '../helpers/wait.js';
 
 let host: FunctionHost;
 beforeAll(async () => {
@@ -56,12 +57,17 @@ describe.each(MODES)('esp-inbound, CloudEvents in %s mode', (mode: Mode) => {
   });
 
   it('answers [] when nothing is outstanding (executed, expired, zero-TTL and other endpoints do not count)', async () => {
-    await make({ ttlMillis: 1 });
+    const executed = await make();
+    expect((await recordResults(host.db.sql, 'e-1', 'reboot', [{ commandId: executed.commandId, statusCode: 200 }])).outcomes.get(executed.commandId)).toBe('recorded');
+    const expiring = await make({ ttlMillis: 1 });
     await make({ ttlMillis: 0 });
-    await new Promise((r) => setTimeout(r, 10));
+    await make({ endpointId: 'e-2' });
+    await untilDatabaseTimePasses(host.db.sql, expiring.expiresAt);
     const { message, json } = await ask(host.url, mode, clientData());
     expect(message.statusCode).toBe(200);
     expect(json).toEqual([]);
+    // The other endpoint's command is outstanding for it, not for e-1.
+    expect((await ask(host.url, mode, clientData({ endpointId: 'e-2' }))).json).toHaveLength(1);
   });
 
   it('answers /command with every type, each item naming its type; observe applies to "*"', async () => {
@@ -113,7 +119,7 @@ describe.each(MODES)('esp-inbound, CloudEvents in %s mode', (mode: Mode) => {
     const gone = await make();
     const expiring = await make({ ttlMillis: 1 });
     await deleteCommand(host.db.sql, 'kaa', gone);
-    await new Promise((r) => setTimeout(r, 10));
+    await untilDatabaseTimePasses(host.db.sql, expiring.expiresAt);
     const expiredFirst = await ask(host.url, mode, clientData({
       resourcePath: '/result/reboot',
       payload: [

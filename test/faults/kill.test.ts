@@ -2,8 +2,9 @@
  * SIGKILL in the middle of 2,000 async commands: the whole dev host (twice),
  * then, in a split deployment, the bridge, command-submit and esp-inbound
  * (kept down 10 s, past the endpoints' result retries) one after the other.
- * Every command CEX accepted must end EXECUTED within a minute of the
- * restart, stored once, executed once by the endpoint, with one result.
+ * Every command CEX accepted must end EXECUTED after the restart (the wait
+ * gives up after a minute: a deadline, not a speed claim), stored once,
+ * never delivered again after its result was accepted, with one result.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../shared/simulator/index.js';
@@ -12,10 +13,9 @@ import { testNatsUrl, uniquePrefix } from '../helpers/nats.js';
 import { CexProcess, faultEnv, faultNames, simulate } from './cluster.js';
 import { startLoad, type Load } from './load.js';
 import { Progress } from './progress.js';
-import { figuresOf, firstAcceptAfter, mustBeZero, report, waitUntilExecuted } from './verify.js';
+import { figuresOf, firstAcceptAfter, mustBeZero, report, waitUntilExecuted, ZERO } from './verify.js';
 
 const COMMANDS = 2_000;
-const ZERO = { lost: 0, storedTwice: 0, executedTwice: 0, duplicatedResults: 0, wrongResults: 0 };
 
 let cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -42,7 +42,7 @@ function asyncLoad(sim: Simulator, runId: string, urls: () => string[]): Load {
 }
 
 describe('SIGKILL under load', () => {
-  it('the dev host: every accepted command EXECUTED within a minute of the restart, once', async () => {
+  it('the dev host: every accepted command EXECUTED after the restart, stored once, with one result', async () => {
     const { db, runId, progress } = await setup();
     const names = faultNames();
     const host = await CexProcess.start('dev host', faultEnv(db, testNatsUrl(), names));
@@ -75,7 +75,6 @@ describe('SIGKILL under load', () => {
     expect(f.accepted).toBe(COMMANDS);
     expect(mustBeZero(f)).toEqual(ZERO);
     expect(settleMs).not.toBeNaN();
-    expect(allExecutedMs).toBeLessThan(60_000);
   });
 
   it('split units: the bridge, then command-submit, then esp-inbound, each SIGKILLed and restarted', async () => {
@@ -122,7 +121,6 @@ describe('SIGKILL under load', () => {
     expect(f.accepted).toBe(COMMANDS);
     expect(mustBeZero(f)).toEqual(ZERO);
     expect(settleMs).not.toBeNaN();
-    expect(allExecutedMs).toBeLessThan(60_000);
     expect(f.resultsResent).toBeGreaterThan(0);
   });
 });

@@ -15,14 +15,20 @@ export interface Figures {
   lost: number;
   /** Command rows beyond one per logical command (a retry stored twice). Must be 0. */
   storedTwice: number;
-  /** Logical commands the endpoint executed more than once. Must be 0. */
-  executedTwice: number;
+  /** Command items that reached the endpoints (pushes and poll answers), counted before any de-duplication. */
+  delivered: number;
+  /** Of those, items of a command the endpoint had executed already (re-pushes: by design after a lost result). */
+  deliveredAgain: number;
+  /**
+   * Logical commands delivered more than once after CEX had accepted their
+   * result: CEX pushing an EXECUTED command. One such delivery may be a push
+   * that was on its way when the result landed; a second one is a defect. Must be 0.
+   */
+  redeliveredAfterResult: number;
   /** A second result recorded (status changed twice, or a conflicting result refused). Must be 0. */
   duplicatedResults: number;
   /** EXECUTED rows whose result is not the endpoint's echo of their own payload. Must be 0. */
   wrongResults: number;
-  /** Pushes of commands the endpoint had already received (re-pushes: by design). */
-  repushesReceived: number;
   /** Results the simulator sent again after a re-push (their first delivery died with CEX). */
   resultsResent: number;
 }
@@ -49,12 +55,13 @@ export async function figuresOf(sql: Sql, runId: string, outcomes: readonly Outc
   const accepted = outcomes.filter((o) => o.status === 200 || o.status === 202);
   const executedOk = accepted.filter((o) => byKey.get(`${o.endpointId}/${o.commandId}`)?.status === 'EXECUTED');
 
-  const runs = new Map<number, number>();
-  for (const sim of sims) {
-    for (const { command } of sim.executions()) {
-      const payload = command.payload as { n?: number; run?: string } | null;
-      if (payload?.run === runId && typeof payload.n === 'number') runs.set(payload.n, (runs.get(payload.n) ?? 0) + 1);
-    }
+  // Deliveries are matched to the run's commands by (endpoint, type, id): repeats carry the same key.
+  const ofRun = new Set(rows.map((r) => `${r.endpointId}/reboot/${r.commandId}`));
+  const deliveries = sims.flatMap((sim) => sim.deliveries()).filter((d) => ofRun.has(`${d.endpointId}/${d.commandType}/${d.commandId}`));
+  const afterResult = new Map<string, number>();
+  for (const d of deliveries.filter((x) => x.resultAcceptedBefore)) {
+    const key = `${d.endpointId}/${d.commandId}`;
+    afterResult.set(key, (afterResult.get(key) ?? 0) + 1);
   }
   const conflicts = sims.reduce((sum, s) => sum + (s.stats().errorAnswers['409'] ?? 0), 0);
   return {
@@ -62,18 +69,22 @@ export async function figuresOf(sql: Sql, runId: string, outcomes: readonly Outc
     executed: executedOk.length,
     lost: accepted.length - executedOk.length,
     storedTwice: rows.length - new Set(rows.map((r) => r.n)).size,
-    executedTwice: [...runs.values()].filter((count) => count > 1).length,
+    delivered: deliveries.length,
+    deliveredAgain: deliveries.filter((d) => d.executedBefore).length,
+    redeliveredAfterResult: [...afterResult.values()].filter((count) => count > 1).length,
     duplicatedResults: rows.filter((r) => r.version > 2).length + conflicts,
     wrongResults: rows.filter((r) => r.status === 'EXECUTED' && !r.same).length,
-    repushesReceived: sims.reduce((sum, s) => sum + s.stats().duplicatesReceived, 0),
     resultsResent: sims.reduce((sum, s) => sum + s.stats().resultsResent, 0),
   };
 }
 
 /** The figures that must be zero, for one expect(). */
 export function mustBeZero(f: Figures): Record<string, number> {
-  return { lost: f.lost, storedTwice: f.storedTwice, executedTwice: f.executedTwice, duplicatedResults: f.duplicatedResults, wrongResults: f.wrongResults };
+  return { lost: f.lost, storedTwice: f.storedTwice, redeliveredAfterResult: f.redeliveredAfterResult, duplicatedResults: f.duplicatedResults, wrongResults: f.wrongResults };
 }
+
+/** What mustBeZero must equal. */
+export const ZERO = { lost: 0, storedTwice: 0, redeliveredAfterResult: 0, duplicatedResults: 0, wrongResults: 0 };
 
 const seconds = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? 'n/a' : `${(ms / 1000).toFixed(2)} s`);
 
@@ -82,8 +93,9 @@ export function report(scenario: string, f: Figures, recovery: Record<string, nu
   const lines = [
     `[fault] ${scenario}`,
     `  commands accepted ${f.accepted}, executed ${f.executed}, lost ${f.lost}, duplicated results ${f.duplicatedResults}, ` +
-      `stored twice ${f.storedTwice}, executed twice ${f.executedTwice}, wrong results ${f.wrongResults}`,
-    `  re-pushes received ${f.repushesReceived} (by design), results re-sent after a re-push ${f.resultsResent}`,
+      `stored twice ${f.storedTwice}, wrong results ${f.wrongResults}`,
+    `  delivered to the endpoints ${f.delivered} (before de-duplication), of executed commands again ${f.deliveredAgain} (by design), ` +
+      `more than once after the result was accepted ${f.redeliveredAfterResult}, results re-sent after a re-push ${f.resultsResent}`,
   ];
   if (Object.keys(recovery).length > 0) lines.push(`  recovery: ${Object.entries(recovery).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}`);
   if (Object.keys(extra).length > 0) lines.push(`  ${Object.entries(extra).map(([k, v]) => `${k} ${v}`).join(', ')}`);

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { loadConfig } from '../../shared/config/index.js';
 import { allUnits } from '../../shared/host/units.js';
 import { serveUnits } from '../../shared/host/serve.js';
@@ -10,6 +11,8 @@ import type { TestDatabase } from './db.js';
 export interface RestHost {
   url: string;
   rt: Runtime;
+  /** The host's HTTP server (tests may watch its 'request' events). */
+  server: Server;
   stop(): Promise<void>;
 }
 
@@ -34,7 +37,7 @@ export async function startRestHost(db: TestDatabase, env: Record<string, string
   installRuntime(rt);
   const units = allUnits().filter((u) => u.routes || u.cloudEvent);
   const host = await serveUnits(rt, units, true, 0);
-  return { url: `http://127.0.0.1:${host.port}`, rt, stop: () => host.stop() };
+  return { url: `http://127.0.0.1:${host.port}`, rt, server: host.server, stop: () => host.stop() };
 }
 
 /** A second runtime on the same database: another "instance" with its own connections. */

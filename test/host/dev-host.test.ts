@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testNatsUrl } from '../helpers/nats.js';
 import { startDevHost, type DevHost } from '../helpers/dev-host.js';
 import { processAlive, removeEmbeddedPostgresData } from '../../shared/devstack/index.js';
+import { waitUntil } from '../helpers/wait.js';
 
 describe('dev host on given DATABASE_URL and NATS_URL', () => {
   let db: TestDatabase;
@@ -65,8 +66,8 @@ describe('dev host with nothing configured (make run on a fresh machine)', () =>
       const pids = [...log.matchAll(/"pid":(\d+)/g)].map((m) => Number(m[1]));
       expect(pids.length).toBeGreaterThanOrEqual(2);
       expect(await host.stop('SIGTERM')).toBe(0);
-      await new Promise((r) => setTimeout(r, 300));
-      for (const pid of pids) expect(processAlive(pid)).toBe(false);
+      // Its children (Postgres, nats-server) are reaped by the system a moment after they exit.
+      await waitUntil(() => pids.every((pid) => !processAlive(pid)), `the children ${pids.join(', ')} gone`);
     }
   }, 120_000);
 });

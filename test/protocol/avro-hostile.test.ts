@@ -87,13 +87,13 @@ describe('unions', () => {
 describe('maps and arrays', () => {
   const connected = (body: Buffer): Buffer => Buffer.concat([envelope(), body, avroString('kpc-0')]);
 
-  it('rejects a block count far beyond the bytes left, quickly and without allocating', () => {
-    const started = Date.now();
+  // The guard's own message (not a RangeError from an array of 2^40 slots,
+  // nor a hang) shows the count was refused before any item was read.
+  it('rejects a block count far beyond the bytes left, before reading or allocating any item', () => {
     for (const count of [2 ** 24, 2 ** 40, Number.MAX_SAFE_INTEGER]) {
       expectDecodeError('endpointConnected', connected(zigzag(count)), /block of \d+ item/);
       expectDecodeError('endpointConnected', connected(zigzag(-count)), /block/);
     }
-    expect(Date.now() - started).toBeLessThan(500);
   });
 
   it('accepts negative-count blocks with a matching byte size, refuses a mismatched one', () => {

@@ -1,36 +1,15 @@
 /**
- * Test-only access to the published Kaa schemas (read at test time, never
- * copied into the project) and independent avsc types built from them.
+ * Test-only reference types of the Kaa messages, built with plain avsc from
+ * the layouts restated in wire-contract.ts (in the repository: no test reads
+ * files outside it), independently of the project's codecs.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import { codecs, schemas, type AvroRecordSchema, type Codec } from '../../shared/protocol/index.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** The reference schemas sit next to the repository in this sandbox. */
-export const SCHEMAS_DIR = path.resolve(repoRoot, '../shared/kaa/schemas');
+import { schemaFromContract, WIRE_CONTRACT } from './wire-contract.js';
 
 export type CodecName = keyof typeof codecs;
 
-/** Which published schema file each project codec must match. */
-export const REFERENCE_FILES: Record<CodecName, string> = {
-  clientData: '0004-client-data.avsc',
-  extensionData: '0004-extension-data.avsc',
-  commandInvocationRequest: '0012-command-invocation-request.avsc',
-  commandInvocationResult: '0012-command-invocation-result.avsc',
-  broadcastConfigurationUpdate: '0017-broadcast_configuration_update.avsc',
-  serviceSpecificConfigurationUpdate: '0017-service_specific_configuration_update.avsc',
-  tenantUpdated: '0021-tenant-updated.avsc',
-  tenantUnregistered: '0021-tenant-unregistered.avsc',
-  endpointConnected: '0009-ep-connected.avsc',
-  endpointDisconnected: '0009-ep-disconnected.avsc',
-  endpointListByFilterRequest: '0020-endpoint-list-by-filter-request.avsc',
-  endpointListByFilterResponse: '0020-endpoint-list-by-filter-response.avsc',
-};
-
-export const CODEC_NAMES = Object.keys(REFERENCE_FILES) as CodecName[];
+export const CODEC_NAMES = Object.keys(WIRE_CONTRACT) as CodecName[];
 
 /** The project's own schema object behind each codec. */
 export const OWN_SCHEMAS: Record<CodecName, AvroRecordSchema> = {
@@ -59,9 +38,9 @@ export function withoutDocs(value: unknown): unknown {
   );
 }
 
-/** The parsed JSON of a published schema. */
+/** The reference schema of a message (the JSON form avsc reads). */
 export function referenceSchema(name: CodecName): avro.Schema {
-  return JSON.parse(readFileSync(path.join(SCHEMAS_DIR, REFERENCE_FILES[name]), 'utf8')) as avro.Schema;
+  return schemaFromContract(WIRE_CONTRACT[name]) as avro.Schema;
 }
 
 /** Plain avsc, default long type: exact only within ±2^52 (see varint.ts). */

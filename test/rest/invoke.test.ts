@@ -4,6 +4,7 @@ import { startRestHost, otherInstance, type RestHost } from '../helpers/rest-hos
 import { recordEndpointResults, expireDue } from '../../shared/commands/index.js';
 import { descriptorSchema } from '../../shared/rest/index.js';
 import type { Runtime } from '../../shared/runtime/index.js';
+import { waitUntil } from '../helpers/wait.js';
 
 let db: TestDatabase;
 let host: RestHost;
@@ -37,18 +38,21 @@ function invoke(endpointId: string, type: string, query = '', init: RequestInit 
   });
 }
 
-/** Records a result for the newest command of (endpoint, type) as soon as it exists. */
-async function answerSoon(endpointId: string, type: string, result: { statusCode: number; reasonPhrase?: string; payload?: unknown }, delayMs = 100) {
-  await new Promise((r) => setTimeout(r, delayMs));
-  for (let i = 0; i < 100; i++) {
+/**
+ * Records a result for the newest command of (endpoint, type) once it exists
+ * and, unless `waiting` is false, once its caller is waiting for it (the
+ * waiter registered): the order a sync caller meets, reached by condition.
+ */
+async function answerSoon(endpointId: string, type: string, result: { statusCode: number; reasonPhrase?: string; payload?: unknown }, waiting = true) {
+  const { waitersFor } = await import('../../shared/waiters/index.js');
+  let id: number | undefined;
+  await waitUntil(async () => {
     const [row] = await db.sql<{ id: number }[]>`
       SELECT command_id AS id FROM commands WHERE endpoint_id = ${endpointId} AND command_type = ${type} ORDER BY command_id DESC LIMIT 1`;
-    if (row) {
-      return recordEndpointResults(device, endpointId, type, [{ commandId: row.id, ...result } as never], 'meter-v1');
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('command never appeared');
+    id = row?.id;
+    return id !== undefined && (!waiting || waitersFor(host.rt).size > 0);
+  }, `command of ${endpointId}${waiting ? ' and its waiter' : ''}`);
+  return recordEndpointResults(device, endpointId, type, [{ commandId: id!, ...result } as never], 'meter-v1');
 }
 
 async function problem(res: Response) {
@@ -191,9 +195,11 @@ describe('invoke: responses', () => {
     expect(res.headers.get('x-command-reason-phrase')).toBeNull();
   });
 
+  // Answered 200 with a result recorded only once the caller was seen
+  // waiting: without awaitTimeout the invoke waited (else 202 at once).
   it('waits by default (awaitTimeout 5)', async () => {
     const endpointId = endpoint();
-    const [res] = await Promise.all([invoke(endpointId, 'reboot'), answerSoon(endpointId, 'reboot', { statusCode: 200, payload: 'ok' }, 1500)]);
+    const [res] = await Promise.all([invoke(endpointId, 'reboot'), answerSoon(endpointId, 'reboot', { statusCode: 200, payload: 'ok' })]);
     expect(res.status).toBe(200);
     expect(await res.json()).toBe('ok');
   });
@@ -220,7 +226,8 @@ describe('invoke: responses', () => {
   it('answers 404 when the command is deleted while the caller waits', async () => {
     const endpointId = endpoint();
     const pending = invoke(endpointId, 'reboot', '?awaitTimeout=10');
-    await new Promise((r) => setTimeout(r, 300));
+    const { waitersFor } = await import('../../shared/waiters/index.js');
+    await waitUntil(() => waitersFor(host.rt).size === 1, 'the caller waiting');
     expect((await fetch(`${host.url}/api/v1/endpoints/${endpointId}/commands/reboot/1`, { method: 'DELETE' })).status).toBe(204);
     const res = await pending;
     expect(res.status).toBe(404);
@@ -256,7 +263,7 @@ describe('invoke: responses', () => {
     const endpointId = endpoint();
     const headers = { 'content-type': 'application/json', 'idempotency-key': 'k-done' };
     await invoke(endpointId, 'reboot', '?awaitTimeout=0', { headers });
-    await answerSoon(endpointId, 'reboot', { statusCode: 200, payload: 7 }, 0);
+    await answerSoon(endpointId, 'reboot', { statusCode: 200, payload: 7 }, false);
     const replay = await invoke(endpointId, 'reboot', '?awaitTimeout=0', { headers });
     expect(replay.status).toBe(200);
     expect(await replay.json()).toBe(7);
@@ -273,13 +280,12 @@ describe('invoke: responses', () => {
   it('releases the waiter when the client disconnects', async () => {
     const { waitersFor } = await import('../../shared/waiters/index.js');
     const abort = new AbortController();
-    const pending = invoke(endpoint(), 'reboot', '?awaitTimeout=30', { signal: abort.signal }).catch(() => 'aborted');
-    await new Promise((r) => setTimeout(r, 300));
-    expect(waitersFor(host.rt).size).toBe(1);
+    const pending = invoke(endpoint(), 'reboot', '?awaitTimeout=60', { signal: abort.signal }).catch(() => 'aborted');
+    await waitUntil(() => waitersFor(host.rt).size === 1, 'the caller waiting');
     abort.abort();
     expect(await pending).toBe('aborted');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(waitersFor(host.rt).size).toBe(0);
+    // Released by the socket's close: the deadline is far inside its 60 s awaitTimeout.
+    await waitUntil(() => waitersFor(host.rt).size === 0, 'the waiter released', 20_000);
   });
 
   it('answers 405 with Allow for a method the path does not take', async () => {

@@ -4,6 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startRestHost, type RestHost } from '../helpers/rest-host.js';
 import { allUnits } from '../../shared/host/units.js';
+import { connect, createServer, type Socket } from 'node:net';
+import { freePort } from '../../shared/devstack/index.js';
+import { waitUntil } from '../helpers/wait.js';
 
 let db: TestDatabase;
 let host: RestHost;
@@ -88,23 +91,50 @@ describe('/openapi.json', () => {
 
 describe('Postgres down', () => {
   it('answers 503 problem+json, stores nothing, and recovers by itself when it is back', async () => {
-    // A host whose database URL points at a port where nothing listens.
-    const dead = await startRestHost({ ...db, url: 'postgres://postgres@127.0.0.1:1/nowhere' });
+    // The host reaches Postgres through a proxy on a port where, at first, nothing listens.
+    const port = await freePort();
+    const target = new URL(db.url);
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const upstream = connect({ host: target.hostname, port: Number(target.port) });
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => undefined).on('close', () => sockets.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    const viaProxy = new URL(db.url);
+    viaProxy.port = String(port);
+    const down = await startRestHost({ ...db, url: viaProxy.toString() });
     try {
-      const res = await fetch(`${dead.url}/api/v1/endpoints/e-1/commands/reboot?awaitTimeout=0`, { method: 'POST' });
+      const res = await fetch(`${down.url}/api/v1/endpoints/pg-down-1/commands/reboot?awaitTimeout=0`, { method: 'POST' });
       expect(res.status).toBe(503);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
       expect(((await res.json()) as { code: string }).code).toBe('DATABASE_UNAVAILABLE');
-      expect((await fetch(`${dead.url}/readyz`)).status).toBe(503);
+      expect((await fetch(`${down.url}/readyz`)).status).toBe(503);
+      expect(await db.sql`SELECT 1 FROM commands WHERE endpoint_id = 'pg-down-1'`).toHaveLength(0);
+      // Postgres is back: the same process becomes ready and stores again, with no restart.
+      await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+      await waitUntil(async () => (await fetch(`${down.url}/readyz`)).status === 200, 'ready once Postgres is back');
+      const again = await fetch(`${down.url}/api/v1/endpoints/pg-down-1/commands/reboot?awaitTimeout=0`, { method: 'POST' });
+      expect(again.status).toBe(202);
+      expect(await db.sql`SELECT command_id FROM commands WHERE endpoint_id = 'pg-down-1'`).toEqual([{ command_id: 1 }]);
     } finally {
-      await dead.stop();
+      await down.stop();
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
     }
-    // Connections cut under a live host: the next request reconnects.
+  });
+
+  it('reconnects after its connections were cut, storing only what it answered 202', async () => {
     await db.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                   WHERE datname = current_database() AND application_name = 'cex-rest-test'`;
-    let status = 0;
-    for (let i = 0; i < 3 && status !== 202; i++) {
-      status = (await fetch(`${host.url}/api/v1/endpoints/e-2/commands/reboot?awaitTimeout=0`, { method: 'POST' })).status;
+    const statuses: number[] = [];
+    for (let i = 0; i < 3 && !statuses.includes(202); i++) {
+      statuses.push((await fetch(`${host.url}/api/v1/endpoints/e-2/commands/reboot?awaitTimeout=0`, { method: 'POST' })).status);
     }
-    expect(status).toBe(202);
+    expect(statuses.at(-1)).toBe(202);
+    expect(statuses.every((s) => s === 202 || s === 503)).toBe(true);
+    expect(await db.sql`SELECT command_id FROM commands WHERE endpoint_id = 'e-2'`).toEqual([{ command_id: 1 }]);
   });
 });

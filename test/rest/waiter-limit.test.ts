@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startRestHost, type RestHost } from '../helpers/rest-host.js';
 import { waitersFor } from '../../shared/waiters/index.js';
+import { waitUntil } from '../helpers/wait.js';
 
 // CEX_MAX_WAITERS (README "Operations"): past the cap a sync invoke answers
 // 503 + Retry-After before it stores anything; async invokes never wait, so
@@ -35,8 +36,7 @@ describe('maximum waiters per instance', () => {
     const abort = new AbortController();
     const waiting = Array.from({ length: CAP }, (_, i) => invoke(`wl-wait-${i}`, 30, abort.signal).catch(() => undefined));
     const registry = waitersFor(host.rt);
-    for (let i = 0; i < 200 && registry.size < CAP; i++) await new Promise((r) => setTimeout(r, 25));
-    expect(registry.size).toBe(CAP);
+    await waitUntil(() => registry.size === CAP, `${CAP} callers waiting`);
 
     const refused = await invoke('wl-refused', 5);
     expect(refused.status).toBe(503);
@@ -53,7 +53,7 @@ describe('maximum waiters per instance', () => {
     // Room again once the waiters leave (their clients went away).
     abort.abort();
     await Promise.all(waiting);
-    for (let i = 0; i < 200 && registry.size > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    await waitUntil(() => registry.size === 0, 'the waiters released');
     expect(registry.hasRoom()).toBe(true);
     const again = await invoke('wl-again', 1);
     expect(again.status).toBe(202);

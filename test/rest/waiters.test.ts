@@ -4,6 +4,7 @@ import { startRestHost, otherInstance, type RestHost } from '../helpers/rest-hos
 import { recordEndpointResults } from '../../shared/commands/index.js';
 import { notify, CHANNELS } from '../../shared/db/index.js';
 import type { Runtime } from '../../shared/runtime/index.js';
+import { waitUntil } from '../helpers/wait.js';
 
 let db: TestDatabase;
 let host: RestHost; // instance 1: holds the waiters
@@ -21,12 +22,13 @@ afterAll(async () => {
 });
 
 async function waitForPending(endpointId: string, count = 1): Promise<number[]> {
-  for (let i = 0; i < 500; i++) {
+  let ids: number[] = [];
+  await waitUntil(async () => {
     const rows = await db.sql<{ id: number }[]>`SELECT command_id AS id FROM commands WHERE endpoint_id = ${endpointId} ORDER BY command_id`;
-    if (rows.length >= count) return rows.map((r) => r.id);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`commands of ${endpointId} never appeared`);
+    ids = rows.map((r) => r.id);
+    return ids.length >= count;
+  }, `the commands of ${endpointId}`);
+  return ids;
 }
 
 const invoke = (endpointId: string, wait = 20) =>
@@ -92,7 +94,13 @@ describe('sync waiters', () => {
 
   it('leave nothing behind once answered', async () => {
     const { waitersFor } = await import('../../shared/waiters/index.js');
-    expect(waitersFor(host.rt).size).toBe(0);
+    const registry = waitersFor(host.rt);
+    const pending = invoke('tidy-1');
+    const [id] = await waitForPending('tidy-1');
+    await waitUntil(() => registry.size === 1, 'the caller waiting');
+    await recordEndpointResults(recorder, 'tidy-1', 'reboot', [{ commandId: id!, statusCode: 200 }], null);
+    expect((await pending).status).toBe(200);
+    await waitUntil(() => registry.size === 0, 'the registry empty');
   });
 
   it('ignore NOTIFY payloads that name no waiter or are malformed', async () => {

@@ -6,6 +6,7 @@ import { descriptorSchema } from '../../shared/rest/index.js';
 import type { Runtime } from '../../shared/runtime/index.js';
 import { StreamRegistry, streamsFor, type EventSink } from '../../shared/streams/index.js';
 import { descriptor, openSse } from './client.js';
+import { untilDatabaseTimePasses } from '../helpers/wait.js';
 
 let db: TestDatabase;
 let host: RestHost;
@@ -73,7 +74,8 @@ describe('live status of one command', () => {
     const expiring = await create(100);
     const watching = await openSse(expiring.url);
     await watching.waitFor(1);
-    await new Promise((r) => setTimeout(r, 150));
+    const [row] = await db.sql<{ at: Date }[]>`SELECT expires_at AS at FROM commands WHERE endpoint_id = ${expiring.endpointId}`;
+    await untilDatabaseTimePasses(db.sql, row!.at);
     await expireDue(device);
     await watching.ended;
     expect(watching.events.map((e) => [e.id, descriptor(e).status])).toEqual([['1', 'PENDING'], ['2', 'EXPIRED']]);
@@ -170,7 +172,7 @@ describe('stream registry', () => {
   });
 });
 
-async function eventually(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+async function eventually(check: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error('condition not reached');

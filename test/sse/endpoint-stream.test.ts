@@ -73,23 +73,24 @@ describe("live status of an endpoint's commands", () => {
     })();
     const seen: SseEvent[] = [];
     let lastId: string | undefined;
-    let stream: SseStream | undefined;
-    const deadline = Date.now() + 20_000;
-    let writesDone = false;
-    void writes.then(() => (writesDone = true));
-    // Until the writers are done and a resume brings nothing more.
-    while (Date.now() < deadline) {
-      stream = await openSse(streamUrl(ep), lastId ? { 'last-event-id': lastId } : {});
-      const got = await stream.waitFor(1, writesDone ? 1_000 : 10_000).catch(() => []);
+    let markerWritten = false;
+    void writes.then(async () => {
+      // Once the writers are done, a last change ends the reading: every
+      // state before it has been shown when the marker is.
+      await invoke(ep, 'end-marker');
+      markerWritten = true;
+    });
+    // Reconnect after every event, resuming from it, until the marker shows.
+    while (!seen.some((e) => states([e])[0]?.startsWith('end-marker/'))) {
+      const stream: SseStream = await openSse(streamUrl(ep), lastId ? { 'last-event-id': lastId } : {});
+      await stream.waitFor(1, 30_000);
       stream.close();
-      if (got.length === 0) {
-        if (writesDone) break;
-        continue;
-      }
       seen.push(stream.events[0]!);
       lastId = stream.events[0]!.id;
     }
     await writes;
+    expect(markerWritten).toBe(true);
+    seen.pop();
     const shown = states(seen);
     expect(shown.length).toBeGreaterThanOrEqual(15);
     expect(new Set(shown).size).toBe(shown.length);
@@ -127,9 +128,12 @@ describe("live status of an endpoint's commands", () => {
     await notify(db.sql, CHANNELS.command, [`${ep}/slow/1`]);
     // Resuming from the event of the later-started, earlier-committed change still brings the slow one.
     const resumed = await openSse(streamUrl(ep), { 'last-event-id': afterFast });
+    // A later change bounds the wait: anything the resume wrongly repeated
+    // (the fast command) would arrive before it.
     await resumed.waitFor(1);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(states(resumed.events)).toEqual(['slow/1 PENDING']);
+    await invoke(ep, 'marker');
+    await resumed.waitFor(2);
+    expect(states(resumed.events)).toEqual(['slow/1 PENDING', 'marker/1 PENDING']);
     resumed.close();
   });
 
@@ -140,9 +144,12 @@ describe("live status of an endpoint's commands", () => {
                  VALUES (${ep}, 'secret', 1, 'other-tenant', now() + interval '1 hour', 60000)`;
     await notify(db.sql, CHANNELS.command, [`${ep}/secret/1`]);
     await invoke(ep, 'mine');
+    // The other tenant's change committed first, so it would come before
+    // 'mine'; a later change of ours bounds the wait for anything after.
     await stream.waitFor(1);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(states(stream.events)).toEqual(['mine/1 PENDING']);
+    await invoke(ep, 'later');
+    await stream.waitFor(2);
+    expect(states(stream.events)).toEqual(['mine/1 PENDING', 'later/1 PENDING']);
     stream.close();
     for (const id of ['12', 'e1.!!', `e1.${Buffer.from('["1:2:","x",null,null]').toString('base64url')}`]) {
       const res = await fetch(streamUrl(ep), { headers: { 'last-event-id': id } });

@@ -42,7 +42,7 @@ describe('1,000 concurrent live status streams on one instance', () => {
     });
     // And 100 endpoint streams beside them.
     const endpointStreams = await Promise.all(endpoints.slice(0, 100).map((ep) => openSse(`${host.url}/api/v1/endpoints/${ep}/commands/events`)));
-    await Promise.all([...streams, ...endpointStreams].map((s) => s.waitFor(1, 20_000)));
+    await Promise.all([...streams, ...endpointStreams].map((s) => s.waitFor(1, 90_000)));
     expect(streamsFor(host.rt).size).toEqual({ command: 1000, endpoint: 100 });
 
     const backends = await db.sql<{ application_name: string; n: number; listening: number }[]>`
@@ -60,10 +60,11 @@ describe('1,000 concurrent live status streams on one instance', () => {
       await recordEndpointResults(device, ep, 'reboot', [{ commandId: 1, statusCode: 200 }], null);
     });
     await Promise.all(streams.map((s) => s.ended));
-    await Promise.all(endpointStreams.map((s) => s.waitFor(2, 20_000)));
+    await Promise.all(endpointStreams.map((s) => s.waitFor(2, 90_000)));
     process.stdout.write(`1,000 results recorded and streamed to their 1,000 + 100 streams in ${(performance.now() - started).toFixed(0)} ms\n`);
     for (const s of streams) expect(s.events.map((e) => descriptor(e).status)).toEqual(['PENDING', 'EXECUTED']);
     for (const s of endpointStreams) expect(s.events.map((e) => descriptor(e).status)).toEqual(['PENDING', 'EXECUTED']);
     for (const s of endpointStreams) s.close();
-  }, 60_000);
+    // A scale test, not a speed test: the budget is for a busy machine.
+  }, 240_000);
 });

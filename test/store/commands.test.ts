@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { createCommand, deleteCommand, readCommand, type NewCommand } from '../../shared/store/index.js';
 import { ConflictError } from '../../shared/errors/index.js';
+import { untilDatabaseTimePasses } from '../helpers/wait.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -78,7 +79,7 @@ describe('createCommand', () => {
 
   it('frees an Idempotency-Key once its command is past its TTL', async () => {
     const first = await createCommand(db.sql, base({ idempotencyKey: 'k2', ttlMillis: 1 }));
-    await new Promise((r) => setTimeout(r, 20));
+    await untilDatabaseTimePasses(db.sql, first.command.expiresAt);
     const second = await createCommand(db.sql, base({ idempotencyKey: 'k2' }));
     expect(second.created).toBe(true);
     expect(second.command.commandId).toBe(first.command.commandId + 1);

@@ -13,6 +13,7 @@ import {
   type KeysetPosition,
   type NewCommand,
 } from '../../shared/store/index.js';
+import { untilDatabaseTimePasses } from '../helpers/wait.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -35,10 +36,10 @@ describe('takeOutstanding', () => {
     await make({ payload: 'b' });
     await make({ commandType: 'SWITCH', payload: 'c' });
     await make({ ttlMillis: 0, payload: 'push-once' });
-    await make({ ttlMillis: 1, payload: 'expiring' });
+    const expiring = await make({ ttlMillis: 1, payload: 'expiring' });
     const done = await make({ payload: 'done' });
     await recordResults(db.sql, 'e-1', 'reboot', [{ commandId: done.command.commandId, statusCode: 200 }]);
-    await new Promise((r) => setTimeout(r, 10));
+    await untilDatabaseTimePasses(db.sql, expiring.command.expiresAt);
     const reboot = await takeOutstanding(db.sql, 'e-1', 'reboot');
     expect(reboot.map((c) => c.payload)).toEqual(['a', 'b']);
     const all = await takeOutstanding(db.sql, 'e-1', null);

@@ -8,6 +8,7 @@ import {
   recordResults,
   type NewCommand,
 } from '../../shared/store/index.js';
+import { untilDatabaseTimePasses } from '../helpers/wait.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -54,7 +55,7 @@ describe('recordResults', () => {
     const { command: gone } = await make();
     const { command: expiring } = await make({ ttlMillis: 1 });
     await deleteCommand(db.sql, 'kaa', gone);
-    await new Promise((r) => setTimeout(r, 10));
+    await untilDatabaseTimePasses(db.sql, expiring.expiresAt);
     const out = await recordResults(db.sql, 'e-1', 'reboot', [
       { commandId: 999, statusCode: 200 },
       { commandId: gone.commandId, statusCode: 200 },
@@ -121,9 +122,10 @@ describe('recordResults', () => {
 
 describe('expireDueCommands', () => {
   it('expires each due command exactly once, even with concurrent sweepers', async () => {
-    for (let i = 0; i < 40; i++) await make({ ttlMillis: 1 });
+    let last: Date | undefined;
+    for (let i = 0; i < 40; i++) last = (await make({ ttlMillis: 1 })).command.expiresAt;
     const { command: live } = await make();
-    await new Promise((r) => setTimeout(r, 10));
+    await untilDatabaseTimePasses(db.sql, last!);
     const sweeps = await Promise.all([expireDueCommands(db.sql, 7), expireDueCommands(db.sql, 7), expireDueCommands(db.sql), expireDueCommands(db.sql)]);
     const again = await expireDueCommands(db.sql);
     const keys = [...sweeps, again].flatMap((s) => s.expired.map((c) => c.commandId));
@@ -135,8 +137,8 @@ describe('expireDueCommands', () => {
   });
 
   it('answers the CIP caller 408 when its command expires', async () => {
-    await make({ origin: 'cip', commandId: 5, ttlMillis: 1, cipReplySubject: 'reply', cipCorrelationId: 'c' });
-    await new Promise((r) => setTimeout(r, 10));
+    const { command } = await make({ origin: 'cip', commandId: 5, ttlMillis: 1, cipReplySubject: 'reply', cipCorrelationId: 'c' });
+    await untilDatabaseTimePasses(db.sql, command.expiresAt);
     const { expired, outboxWritten } = await expireDueCommands(db.sql);
     expect(expired).toHaveLength(1);
     expect(expired[0]!.version).toBe(2);
