@@ -82,7 +82,7 @@ describe('metrics named by the dashboard and the alerts', () => {
     expect(queries.flatMap((q) => queryProblems(q, known))).toEqual([]);
   });
 
-  it('the check fails on a panel naming a metric that does not exist, a wrong label, a histogram without its suffix, a syntax error', () => {
+  it('the check fails on a panel naming a metric that does not exist, a wrong label, a histogram without its suffix, a syntax error, an instant vector to rate(), a quantile without `le`', () => {
     const broken = structuredClone(dashboard);
     const panel = allPanels(broken).find((p) => p.type === 'timeseries')!;
     panel.targets = [
@@ -90,12 +90,16 @@ describe('metrics named by the dashboard and the alerts', () => {
       { refId: 'B', expr: 'max by (knd) (cex_outbox_lag_seconds)' },
       { refId: 'C', expr: 'histogram_quantile(0.9, sum by (le) (rate(cex_http_request_duration_seconds[5m])))' },
       { refId: 'D', expr: 'sum(rate(cex_pushes_total[5m])' },
+      { refId: 'E', expr: 'sum(rate(cex_pushes_total))' },
+      { refId: 'F', expr: 'histogram_quantile(0.9, sum by (route) (rate(cex_http_request_duration_seconds_bucket[5m])))' },
     ];
     const problems = dashboardQueries(broken).flatMap((q) => queryProblems(q, known)).join('\n');
     expect(problems).toMatch(/A: metric cex_commands_deleted_total is not exported by CEX/);
     expect(problems).toMatch(/B: label knd is on none of cex_outbox_lag_seconds/);
     expect(problems).toMatch(/C: metric cex_http_request_duration_seconds is not exported by CEX/);
     expect(problems).toMatch(/D: syntax error/);
+    expect(problems).toMatch(/E: rate\(cex_pushes_total\): needs a range vector/);
+    expect(problems).toMatch(/F: histogram_quantile.*must keep `le`/);
   });
 
   it('the dashboard shows every family CEX itself defines (cex_*)', () => {

@@ -161,11 +161,16 @@ export interface ParsedQuery {
   metrics: string[];
   /** Label names in matchers ({x="..."}) and in by/without/on/ignoring/group_left lists. */
   labels: string[];
+  /** What the grammar lets through but Prometheus refuses or answers wrongly (argument kinds). */
+  semanticErrors: string[];
 }
+
+// Functions whose argument is a range vector (x[5m]); given an instant vector Prometheus refuses the query.
+const RANGE_FUNCTIONS = new Set(['Rate', 'Irate', 'Increase', 'Delta', 'Idelta', 'Deriv', 'Changes', 'Resets']);
 
 /** Parses with @prometheus-io/lezer-promql (the grammar of Prometheus's own UI); an error node is a syntax error. */
 export function parsePromql(expr: string): ParsedQuery {
-  const out: ParsedQuery = { syntaxErrors: [], metrics: [], labels: [] };
+  const out: ParsedQuery = { syntaxErrors: [], metrics: [], labels: [], semanticErrors: [] };
   const text = (from: number, to: number) => expr.slice(from, to);
   parser.parse(expr).iterate({
     enter(node) {
@@ -173,6 +178,22 @@ export function parsePromql(expr: string): ParsedQuery {
         out.syntaxErrors.push(`syntax error at ${node.from}: …${expr.slice(Math.max(0, node.from - 20), node.from)}⟨here⟩${expr.slice(node.from, node.from + 20)}…`);
       } else if (node.name === 'Identifier' && node.node.parent?.name === 'VectorSelector') {
         out.metrics.push(text(node.from, node.to));
+      } else if (node.name === 'FunctionCall') {
+        const fn = node.node.getChild('FunctionIdentifier')?.firstChild?.name ?? '';
+        const args: { name: string; from: number; to: number; node: typeof node.node }[] = [];
+        for (let c = node.node.getChild('FunctionCallBody')?.firstChild; c; c = c.nextSibling) args.push({ name: c.name, from: c.from, to: c.to, node: c });
+        if (RANGE_FUNCTIONS.has(fn) && !['MatrixSelector', 'SubqueryExpr'].includes(args[0]?.name ?? '')) {
+          out.semanticErrors.push(`${text(node.from, node.to)}: needs a range vector`);
+        }
+        // histogram_quantile over an aggregation that drops `le` has no buckets left to interpolate.
+        const inner = args[1];
+        if (fn === 'HistogramQuantile' && inner?.name === 'AggregateExpr') {
+          const modifier = inner.node.getChild('AggregateModifier');
+          const by = modifier?.getChild('By') ? modifier.getChild('GroupingLabels') : null;
+          const grouped = [];
+          for (let c = by?.firstChild; c; c = c.nextSibling) grouped.push(text(c.from, c.to));
+          if (!grouped.includes('le')) out.semanticErrors.push(`${text(node.from, node.to)}: the aggregation must keep \`le\``);
+        }
       } else if (node.name === 'LabelName') {
         out.labels.push(text(node.from, node.to));
       } else if (node.name === 'QuotedLabelName' || node.name === 'QuotedLabelMatcher') {
@@ -190,7 +211,7 @@ export function parsePromql(expr: string): ParsedQuery {
  */
 export function queryProblems(query: Query, known: KnownSeries): string[] {
   const parsed = parsePromql(query.expr);
-  const problems = parsed.syntaxErrors.map((e) => `${query.where}: ${e}`);
+  const problems = [...parsed.syntaxErrors, ...parsed.semanticErrors].map((e) => `${query.where}: ${e}`);
   if (parsed.metrics.length === 0) problems.push(`${query.where}: selects no metric`);
   const allowed = new Set<string>(TARGET_LABELS);
   for (const metric of parsed.metrics) {
