@@ -19,7 +19,6 @@ import {
   seriesOfExposition,
   TARGET_LABELS,
   typeErrors,
-  type Dashboard,
   type KnownSeries,
   type TypedValue,
 } from './observability.js';
