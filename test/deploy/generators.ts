@@ -16,6 +16,10 @@ export interface Generator {
   behavior?: 'create' | 'merge' | 'replace';
   envs?: string[];
   literals?: string[];
+  /** `key=path` or `path` (the key is then the file's name): the file's content, verbatim. */
+  files?: string[];
+  /** disableNameSuffixHash: keep the name as written; labels: added to the ConfigMap. */
+  options?: { disableNameSuffixHash?: boolean; labels?: Record<string, string> };
 }
 
 /** A nameReference fieldSpec of a `configurations:` file. */
@@ -60,6 +64,11 @@ export function applyGenerators(dir: string, generators: Generator[], objects: K
       const eq = literal.indexOf('=');
       data[literal.slice(0, eq)] = literal.slice(eq + 1);
     }
+    for (const file of g.files ?? []) {
+      const eq = file.indexOf('=');
+      const [key, source] = eq > 0 ? [file.slice(0, eq), file.slice(eq + 1)] : [path.basename(file), file];
+      data[key] = readFileSync(path.resolve(dir, source), 'utf8');
+    }
     const existing = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === g.name) as Generated | undefined;
     if (g.behavior === 'merge' || g.behavior === 'replace') {
       if (!existing) throw new Error(`${dir}: configMapGenerator ${g.name} ${g.behavior}s into a ConfigMap no resource has`);
@@ -67,8 +76,9 @@ export function applyGenerators(dir: string, generators: Generator[], objects: K
       continue;
     }
     if (existing) throw new Error(`${dir}: configMapGenerator ${g.name} would create a second ConfigMap of that name`);
-    const created: Generated = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: g.name }, data };
-    created[GENERATED] = true;
+    const metadata = g.options?.labels ? { name: g.name, labels: { ...g.options.labels } } : { name: g.name };
+    const created: Generated = { apiVersion: 'v1', kind: 'ConfigMap', metadata, data };
+    if (!g.options?.disableNameSuffixHash) created[GENERATED] = true;
     objects.push(created);
   }
 }

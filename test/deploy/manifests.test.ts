@@ -34,6 +34,7 @@ describe('knative/ YAML', () => {
     expect(roots.map((r) => path.relative(KNATIVE_DIR, r)).sort()).toEqual([
       'base',
       'migrate',
+      'observability',
       'overlays/kind',
       'overlays/kind/deps',
       'overlays/kind/migrate',
@@ -75,6 +76,7 @@ describe('knative/ YAML', () => {
       }
       for (const g of k.configMapGenerator ?? []) {
         for (const env of g.envs ?? []) expect(existsSync(path.resolve(root, env)), `${rel(root)}: env file ${env}`).toBe(true);
+        for (const f of g.files ?? []) expect(existsSync(path.resolve(root, f.slice(f.indexOf('=') + 1))), `${rel(root)}: file ${f}`).toBe(true);
       }
       for (const p of k.patches ?? []) {
         if (p.path) {

@@ -1,5 +1,7 @@
 import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1/Service';
 import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
+import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { Job } from 'kubernetes-models/batch/v1/Job';
@@ -13,8 +15,9 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 
 /**
  * The published OpenAPI schemas of Kubernetes (kubernetes-models), Knative
- * Serving (@kubernetes-models/knative) and Istio networking
- * (@kubernetes-models/istio), compiled to ajv validators by those packages.
+ * Serving (@kubernetes-models/knative), Istio networking
+ * (@kubernetes-models/istio) and the Prometheus Operator's CRDs
+ * (@kubernetes-models/prometheus-operator), compiled to ajv validators by those packages.
  * A kind not listed here fails the test: add its model when knative/ gains one.
  */
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
@@ -30,6 +33,8 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'serving.knative.dev/v1/Service': KnativeService,
   'networking.istio.io/v1/VirtualService': VirtualService,
+  'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
 
 /** Type names of the same models, for the strict (unknown field) check. */
@@ -48,6 +53,11 @@ export const MODEL_TYPES: Record<string, { module: string; type: string }> = {
   'networking.istio.io/v1/VirtualService': {
     module: '@kubernetes-models/istio/networking.istio.io/v1/VirtualService',
     type: 'IVirtualService',
+  },
+  'monitoring.coreos.com/v1/PodMonitor': { module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor', type: 'IPodMonitor' },
+  'monitoring.coreos.com/v1/PrometheusRule': {
+    module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
+    type: 'IPrometheusRule',
   },
 };
 
