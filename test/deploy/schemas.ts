@@ -1,5 +1,10 @@
 import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1/Service';
 import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
+import { Gateway } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
+import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import { ReferenceGrant } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/ReferenceGrant';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import { Kustomization as FluxKustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { Job } from 'kubernetes-models/batch/v1/Job';
@@ -13,8 +18,10 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 
 /**
  * The published OpenAPI schemas of Kubernetes (kubernetes-models), Knative
- * Serving (@kubernetes-models/knative) and Istio networking
- * (@kubernetes-models/istio), compiled to ajv validators by those packages.
+ * Serving (@kubernetes-models/knative), Istio networking
+ * (@kubernetes-models/istio), the Gateway API, the Prometheus Operator and
+ * Flux (@kubernetes-models/gateway-api, prometheus-operator, flux-cd),
+ * compiled to ajv validators by those packages.
  * A kind not listed here fails the test: add its model when knative/ gains one.
  */
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
@@ -30,6 +37,11 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'serving.knative.dev/v1/Service': KnativeService,
   'networking.istio.io/v1/VirtualService': VirtualService,
+  'gateway.networking.k8s.io/v1/Gateway': Gateway,
+  'gateway.networking.k8s.io/v1/HTTPRoute': HTTPRoute,
+  'gateway.networking.k8s.io/v1beta1/ReferenceGrant': ReferenceGrant,
+  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'kustomize.toolkit.fluxcd.io/v1/Kustomization': FluxKustomization,
 };
 
 /** Type names of the same models, for the strict (unknown field) check. */
@@ -48,6 +60,20 @@ export const MODEL_TYPES: Record<string, { module: string; type: string }> = {
   'networking.istio.io/v1/VirtualService': {
     module: '@kubernetes-models/istio/networking.istio.io/v1/VirtualService',
     type: 'IVirtualService',
+  },
+  'gateway.networking.k8s.io/v1/Gateway': { module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway', type: 'IGateway' },
+  'gateway.networking.k8s.io/v1/HTTPRoute': { module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute', type: 'IHTTPRoute' },
+  'gateway.networking.k8s.io/v1beta1/ReferenceGrant': {
+    module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/ReferenceGrant',
+    type: 'IReferenceGrant',
+  },
+  'monitoring.coreos.com/v1/ServiceMonitor': {
+    module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
+    type: 'IServiceMonitor',
+  },
+  'kustomize.toolkit.fluxcd.io/v1/Kustomization': {
+    module: '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization',
+    type: 'IKustomization',
   },
 };
 
