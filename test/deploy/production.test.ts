@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import '../../functions/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { configMapData, deployments, environmentOf, find, isKnativeService, workloads, type Workload } from './deployments.js';
 import { containersOf, KNATIVE_DIR, render, REPO_ROOT, type K8sObject } from './kustomize.js';
@@ -42,8 +41,7 @@ describe('overlays/production', () => {
     for (const m of clusterNames) expect(m[2], m[0]).toBe(NAMESPACE);
   });
 
-  it('derives those names from the namespace: another namespace in the overlay moves them all', async () => {
-    const { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+  it('derives those names from the namespace: another namespace in the overlay moves them all', () => {
     mkdirSync(path.join(REPO_ROOT, '.data'), { recursive: true });
     const copy = mkdtempSync(path.join(REPO_ROOT, '.data', 'knative-ns-'));
     try {
