@@ -84,7 +84,8 @@ migrate: build
 # resolver with (kubectl's built-in kustomize; run after changing knative/).
 renders:
 	@command -v kubectl >/dev/null || { echo "make renders needs kubectl (its built-in kustomize)"; exit 1; }
-	@for root in base migrate observability overlays/kind overlays/kind/deps overlays/kind/migrate; do \
+	@for root in base migrate observability overlays/gateway-api overlays/gateway-api/platform overlays/kind overlays/kind/deps overlays/kind/migrate \
+	    overlays/production overlays/production/flux overlays/production/migrate overlays/production/platform; do \
 	  out=test/deploy/renders/$$(echo $$root | tr / _).yaml; \
 	  { echo "# kubectl kustomize knative/$$root: the expected render, refreshed by make renders"; kubectl kustomize knative/$$root; } > $$out || exit 1; \
 	done

@@ -61,8 +61,9 @@ describe('a configuration change', () => {
   });
 
   it('in an overlay (merged literals) gives another name than the base', () => {
-    const [base, kind] = deployments();
-    expect(generatedConfigMap(kind!.objects, CONFIG)!.metadata.name).not.toBe(generatedConfigMap(base!.objects, CONFIG)!.metadata.name);
+    const [base, ...overlays] = deployments();
+    expect(overlays.map((d) => d.name)).toEqual(['overlays/kind', 'overlays/production']);
+    for (const d of overlays) expect(generatedConfigMap(d.objects, CONFIG)!.metadata.name, d.name).not.toBe(generatedConfigMap(base!.objects, CONFIG)!.metadata.name);
   });
 
   it("is hashed as kustomize hashes it (a value `kubectl kustomize` printed for {A: '1'})", () => {

@@ -7,15 +7,17 @@ export interface Deployment {
   objects: K8sObject[];
 }
 
-/** The base as written, and the kind overlay as applied (each with its migrations Job). */
+/**
+ * The base as written, the kind overlay and the production example as
+ * applied (each with its migrations Job; production with the Gateway and
+ * ReferenceGrant its platform/ root gives the ingress's owners).
+ */
 export function deployments(): Deployment[] {
-  const build = (app: string, migrate: string): K8sObject[] => [
-    ...render(path.join(KNATIVE_DIR, app)),
-    ...render(path.join(KNATIVE_DIR, migrate)),
-  ];
+  const build = (...roots: string[]): K8sObject[] => roots.flatMap((root) => render(path.join(KNATIVE_DIR, root)));
   return [
     { name: 'base', objects: build('base', 'migrate') },
     { name: 'overlays/kind', objects: build('overlays/kind', 'overlays/kind/migrate') },
+    { name: 'overlays/production', objects: build('overlays/production', 'overlays/production/migrate', 'overlays/production/platform') },
   ];
 }
 

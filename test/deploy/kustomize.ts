@@ -40,21 +40,38 @@ export function yamlFiles(dir = KNATIVE_DIR): string[] {
   return out.sort();
 }
 
-/** Directories under knative/ that hold a kustomization.yaml (each can be built). */
-export function kustomizationRoots(): string[] {
+/** Directories under knative/ that hold a kustomization.yaml: Kustomizations (each can be built) and, with `components`, Components. */
+export function kustomizationRoots(options: { components?: boolean } = {}): string[] {
   return yamlFiles()
     .filter((f) => path.basename(f) === 'kustomization.yaml')
-    .map((f) => path.dirname(f));
+    .map((f) => path.dirname(f))
+    .filter((dir) => options.components || readKustomization(dir).kind !== 'Component');
+}
+
+interface Selector {
+  group?: string;
+  version?: string;
+  kind?: string;
+  name?: string;
+}
+
+/** kustomize `replacements`: copy one field's value into other fields (or one part of them). */
+interface Replacement {
+  source: Selector & { fieldPath: string };
+  targets: { select: Selector; fieldPaths: string[]; options?: { delimiter?: string; index?: number } }[];
 }
 
 interface Kustomization {
+  kind?: 'Kustomization' | 'Component';
   namespace?: string;
   resources?: string[];
+  components?: string[];
   configMapGenerator?: Generator[];
   configurations?: string[];
   labels?: { pairs: Record<string, string>; includeSelectors?: boolean }[];
-  images?: { name: string; newName?: string; newTag?: string }[];
-  patches?: { path?: string; patch?: string; target?: { group?: string; version?: string; kind?: string; name?: string } }[];
+  images?: { name: string; newName?: string; newTag?: string; digest?: string }[];
+  patches?: { path?: string; patch?: string; target?: Selector }[];
+  replacements?: Replacement[];
 }
 
 export function readKustomization(dir: string): Kustomization {
@@ -75,10 +92,12 @@ export function renderWithKubectl(dir: string): K8sObject[] {
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass']);
 
 /**
- * A small kustomize for the features knative/ uses (resources, namespace,
- * labels without selectors, images, strategic-merge patches by path, JSON
- * 6902 patches with a target, configMapGenerator with hashed names and the
- * nameReference `configurations`). The tests build with kubectl where it
+ * A small kustomize for the features knative/ uses (resources, components,
+ * namespace, labels without selectors, images by tag or digest,
+ * strategic-merge patches by path (`$patch: delete` too), JSON 6902 patches
+ * with a target, replacements with `*` in target paths and a delimiter,
+ * configMapGenerator with hashed names and the nameReference
+ * `configurations`). The tests build with kubectl where it
  * exists and check this renders the same, so the checks still run on a
  * machine without kubectl.
  */
@@ -89,37 +108,45 @@ export function renderWithResolver(dir: string): K8sObject[] {
 }
 
 function renderLevel(dir: string): { objects: K8sObject[]; nameReferences: FieldSpec[] } {
+  const objects: K8sObject[] = [];
+  const nameReferences: FieldSpec[] = [];
+  applyLevel(dir, objects, nameReferences);
+  return { objects, nameReferences };
+}
+
+/**
+ * One kustomization (or component) on the objects accumulated so far, in
+ * kustomize's order: its resources, its components, its generators, then its
+ * transformers (patches, namespace, labels, images, replacements last).
+ */
+function applyLevel(dir: string, objects: K8sObject[], nameReferences: FieldSpec[]): void {
   const k = readKustomization(dir);
-  let objects: K8sObject[] = [];
-  const nameReferences = readNameReferences(dir, k.configurations);
+  nameReferences.push(...readNameReferences(dir, k.configurations));
+  const added: K8sObject[] = [];
   for (const res of k.resources ?? []) {
     const full = path.resolve(dir, res);
     if (statSync(full).isDirectory()) {
       const inner = renderLevel(full);
-      objects.push(...inner.objects);
+      added.push(...inner.objects);
       nameReferences.push(...inner.nameReferences);
-    } else objects.push(...(parseYamlFile(full) as K8sObject[]));
+    } else added.push(...(parseYamlFile(full) as K8sObject[]));
   }
   // Not structuredClone: it would drop the mark generated ConfigMaps carry.
-  objects = objects.map((o) => Object.assign(structuredClone({ ...o }), pickSymbols(o)));
+  objects.push(...added.map((o) => Object.assign(structuredClone({ ...o }), pickSymbols(o))));
+  for (const c of k.components ?? []) applyLevel(path.resolve(dir, c), objects, nameReferences);
   applyGenerators(dir, k.configMapGenerator ?? [], objects);
   for (const p of k.patches ?? []) {
     if (p.path) {
       for (const patch of parseYamlFile(path.resolve(dir, p.path)) as K8sObject[]) {
         const target = objects.find((o) => o.kind === patch.kind && o.metadata.name === patch.metadata.name && groupOf(o) === groupOf(patch));
         if (!target) throw new Error(`patch ${p.path}: no ${patch.kind} ${patch.metadata.name}`);
-        mergeInto(target, patch);
+        if (patch.$patch === 'delete') objects.splice(objects.indexOf(target), 1);
+        else mergeInto(target, patch);
       }
     } else if (p.patch && p.target) {
       const ops = parseAllDocuments(p.patch);
       const list = ((Array.isArray(ops) ? ops[0] : ops)!.toJS() ?? []) as JsonPatchOp[];
-      const t = p.target;
-      for (const o of objects) {
-        if (t.kind && o.kind !== t.kind) continue;
-        if (t.group !== undefined && groupOf(o) !== t.group) continue;
-        if (t.name && o.metadata.name !== t.name) continue;
-        for (const op of list) applyJsonPatch(o, op);
-      }
+      for (const o of objects.filter((x) => selects(p.target!, x))) for (const op of list) applyJsonPatch(o, op);
     }
   }
   for (const o of objects) {
@@ -127,7 +154,45 @@ function renderLevel(dir: string): { objects: K8sObject[]; nameReferences: Field
     for (const l of k.labels ?? []) o.metadata.labels = { ...o.metadata.labels, ...l.pairs };
     for (const img of k.images ?? []) for (const c of containersOf(o)) c.image = retag(c.image, img);
   }
-  return { objects, nameReferences };
+  for (const r of k.replacements ?? []) applyReplacement(dir, r, objects);
+}
+
+function selects(s: Selector, o: K8sObject): boolean {
+  return (!s.kind || o.kind === s.kind) && (s.group === undefined || groupOf(o) === s.group) && (!s.name || o.metadata.name === s.name);
+}
+
+function applyReplacement(dir: string, r: Replacement, objects: K8sObject[]): void {
+  const source = objects.find((o) => selects(r.source, o));
+  if (!source) throw new Error(`${dir}: replacement source ${r.source.kind} ${r.source.name ?? ''} not found`);
+  const value = r.source.fieldPath.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], source);
+  if (typeof value !== 'string') throw new Error(`${dir}: replacement source ${r.source.fieldPath} is not a string`);
+  for (const t of r.targets) {
+    const matched = objects.filter((o) => selects(t.select, o));
+    if (matched.length === 0) throw new Error(`${dir}: replacement target ${t.select.kind} ${t.select.name ?? ''} not found`);
+    for (const o of matched) {
+      for (const fieldPath of t.fieldPaths) {
+        replaceAt(o, fieldPath.split('.'), (old) => {
+          const { delimiter, index } = t.options ?? {};
+          if (delimiter === undefined) return value;
+          const parts = old.split(delimiter);
+          parts[index ?? 0] = value;
+          return parts.join(delimiter);
+        });
+      }
+    }
+  }
+}
+
+/** Sets each string the path reaches (`*`: every element or value); a path that does not exist is skipped, as with a wildcard in kustomize. */
+function replaceAt(node: unknown, keys: string[], replace: (old: string) => string): void {
+  if (!node || typeof node !== 'object') return;
+  const [key, ...rest] = keys;
+  const record = node as Record<string, unknown>;
+  const children = key === '*' ? Object.keys(record) : [key!];
+  for (const child of children) {
+    if (rest.length > 0) replaceAt(record[child], rest, replace);
+    else if (typeof record[child] === 'string') record[child] = replace(record[child] as string);
+  }
 }
 
 function pickSymbols(o: object): Record<symbol, unknown> {
@@ -144,9 +209,10 @@ export function containersOf(o: K8sObject): { name: string; image: string; [k: s
   return (spec?.template?.spec?.containers ?? []) as { name: string; image: string }[];
 }
 
-function retag(image: string, img: { name: string; newName?: string; newTag?: string }): string {
+function retag(image: string, img: { name: string; newName?: string; newTag?: string; digest?: string }): string {
   const m = /^(.*?)(?::([^:/]+))?$/.exec(image)!;
   if (m[1] !== img.name) return image;
+  if (img.digest) return `${img.newName ?? m[1]}@${img.digest}`;
   const tag = img.newTag ?? m[2];
   return `${img.newName ?? m[1]}${tag ? `:${tag}` : ''}`;
 }

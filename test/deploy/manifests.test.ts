@@ -28,6 +28,8 @@ const renderFile = (root: string) => `${root.replaceAll('/', '_')}.yaml`;
 /** What `kubectl kustomize knative/<root>` rendered (test/deploy/renders/, refreshed by `make renders`). */
 const expectedRender = (root: string) => parseYamlFile(path.join(RENDERS_DIR, renderFile(root))) as K8sObject[];
 const roots = kustomizationRoots();
+/** Kustomizations and the Components they include (a Component is built only as part of a Kustomization). */
+const allRoots = kustomizationRoots({ components: true });
 
 describe('knative/ YAML', () => {
   it('has the kustomizations the README describes', () => {
@@ -35,16 +37,23 @@ describe('knative/ YAML', () => {
       'base',
       'migrate',
       'observability',
+      'overlays/gateway-api',
+      'overlays/gateway-api/platform',
       'overlays/kind',
       'overlays/kind/deps',
       'overlays/kind/migrate',
+      'overlays/production',
+      'overlays/production/flux',
+      'overlays/production/migrate',
+      'overlays/production/platform',
     ]);
+    expect(allRoots.filter((r) => !roots.includes(r)).map((r) => path.relative(KNATIVE_DIR, r))).toEqual(['overlays/production/image']);
   });
 
   it('parses every file: no syntax error, no duplicate key, every document a Kubernetes object, a kustomization or a kustomize configuration', () => {
     const files = yamlFiles();
     expect(files.length).toBeGreaterThan(10);
-    const configurations = new Set(roots.flatMap((r) => (readKustomization(r).configurations ?? []).map((c) => path.resolve(r, c))));
+    const configurations = new Set(allRoots.flatMap((r) => (readKustomization(r).configurations ?? []).map((c) => path.resolve(r, c))));
     for (const file of files) {
       const docs = parseYamlFile(file) as Record<string, unknown>[];
       expect(docs.length, rel(file)).toBeGreaterThan(0);
@@ -61,9 +70,14 @@ describe('knative/ YAML', () => {
 
   it('references only files that exist, and every YAML file is used by some kustomization', () => {
     const used = new Set<string>();
-    for (const root of roots) {
+    for (const root of allRoots) {
       used.add(path.join(root, 'kustomization.yaml'));
       const k = readKustomization(root);
+      for (const c of k.components ?? []) {
+        const full = path.resolve(root, c);
+        expect(existsSync(path.join(full, 'kustomization.yaml')), `${rel(root)}: component ${c}`).toBe(true);
+        expect(readKustomization(full).kind, `${rel(full)} is a Component`).toBe('Component');
+      }
       for (const res of k.resources ?? []) {
         const full = path.resolve(root, res);
         expect(existsSync(full), `${rel(root)}: resource ${res}`).toBe(true);
@@ -116,7 +130,7 @@ describe('rendered objects', () => {
     }
   }
 
-  it('validate against the Kubernetes, Knative Serving and Istio schemas', () => {
+  it('validate against the Kubernetes, Knative Serving, Istio, Gateway API, Prometheus Operator and Flux schemas', () => {
     const failures: string[] = [];
     for (const { label, object } of all.values()) {
       try {
@@ -144,11 +158,11 @@ describe('rendered objects', () => {
     expect(() => validateObject(broken as unknown as K8sObject)).toThrow(/timeoutSeconds must be integer/);
   }, 60_000);
 
-  it('name a qualified, tagged image in every overlay (the base leaves `cex` to the overlay)', () => {
+  it('name a qualified, tagged (or digest-pinned) image in every overlay (the base leaves `cex` to the overlay)', () => {
     for (const d of deployments().filter((d) => d.name !== 'base')) {
       for (const o of d.objects) {
         for (const c of ((o.spec as { template?: { spec?: { containers?: { image: string }[] } } })?.template?.spec?.containers ?? [])) {
-          expect(c.image, `${d.name}: ${o.kind} ${o.metadata.name}`).toMatch(/^[\w.-]+(\/[\w.-]+)*:[\w.-]+$/);
+          expect(c.image, `${d.name}: ${o.kind} ${o.metadata.name}`).toMatch(/^[\w.-]+(\/[\w.-]+)*(:[\w.-]+|@sha256:[0-9a-f]{64})$/);
           expect(c.image).not.toMatch(/:latest$/);
         }
       }

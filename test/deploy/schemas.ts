@@ -2,6 +2,11 @@ import { Service as KnativeService } from '@kubernetes-models/knative/serving.kn
 import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
 import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import { Gateway } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
+import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import { ReferenceGrant } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/ReferenceGrant';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import { Kustomization as FluxKustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { Job } from 'kubernetes-models/batch/v1/Job';
@@ -16,8 +21,9 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 /**
  * The published OpenAPI schemas of Kubernetes (kubernetes-models), Knative
  * Serving (@kubernetes-models/knative), Istio networking
- * (@kubernetes-models/istio) and the Prometheus Operator's CRDs
- * (@kubernetes-models/prometheus-operator), compiled to ajv validators by those packages.
+ * (@kubernetes-models/istio), the Gateway API, the Prometheus Operator and
+ * Flux (@kubernetes-models/gateway-api, prometheus-operator, flux-cd),
+ * compiled to ajv validators by those packages.
  * A kind not listed here fails the test: add its model when knative/ gains one.
  */
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
@@ -35,6 +41,11 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'networking.istio.io/v1/VirtualService': VirtualService,
   'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
   'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
+  'gateway.networking.k8s.io/v1/Gateway': Gateway,
+  'gateway.networking.k8s.io/v1/HTTPRoute': HTTPRoute,
+  'gateway.networking.k8s.io/v1beta1/ReferenceGrant': ReferenceGrant,
+  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'kustomize.toolkit.fluxcd.io/v1/Kustomization': FluxKustomization,
 };
 
 /** Type names of the same models, for the strict (unknown field) check. */
@@ -58,6 +69,20 @@ export const MODEL_TYPES: Record<string, { module: string; type: string }> = {
   'monitoring.coreos.com/v1/PrometheusRule': {
     module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
     type: 'IPrometheusRule',
+  },
+  'gateway.networking.k8s.io/v1/Gateway': { module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway', type: 'IGateway' },
+  'gateway.networking.k8s.io/v1/HTTPRoute': { module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute', type: 'IHTTPRoute' },
+  'gateway.networking.k8s.io/v1beta1/ReferenceGrant': {
+    module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/ReferenceGrant',
+    type: 'IReferenceGrant',
+  },
+  'monitoring.coreos.com/v1/ServiceMonitor': {
+    module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
+    type: 'IServiceMonitor',
+  },
+  'kustomize.toolkit.fluxcd.io/v1/Kustomization': {
+    module: '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization',
+    type: 'IKustomization',
   },
 };
 

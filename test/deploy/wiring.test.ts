@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import '../../functions/index.js';
 import { CONFIG_VARIABLES, FUNCTION_TARGETS, INTERNAL_CREDENTIAL_TARGETS, loadConfig } from '../../shared/config/index.js';
 import { allUnits } from '../../shared/host/units.js';
+import { compileRoute, matchRoute } from '../../shared/http/router.js';
 import {
   configMapData,
   deployments,
@@ -15,7 +16,8 @@ import {
   templateAnnotations,
   workloads,
 } from './deployments.js';
-import { routeRequest, samplePath, type VirtualServiceSpec } from './ingress.js';
+import { routeRequest, samplePath, type Routed, type VirtualServiceSpec } from './ingress.js';
+import { routeHttpRoute, type HTTPRouteSpec } from './gateway-route.js';
 import { parseYamlFile, REPO_ROOT } from './kustomize.js';
 import { SECTION_8 as CONTRACT } from './config-contract.js';
 
@@ -200,6 +202,11 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       expect(ksvc?.metadata.namespace, `Knative Service ${service}`).toBe(namespace);
       expect(all.find((w) => w.object === ksvc)?.target).toBe(service);
     }
+    // And the functions at the bridge's ClusterIP Service, in the same namespace.
+    for (const w of all.filter((x) => isKnativeService(x.object))) {
+      expect(loadConfig(environmentOf(w, objects, secretValues)).bridgeUrl, w.label).toBe(`http://nats-bridge.${namespace}.svc.cluster.local:8080`);
+    }
+    expect(find(objects, 'Service', 'nats-bridge')?.metadata.namespace).toBe(namespace);
   });
 
   it('probes /readyz and /healthz on the serving port of every long-running workload', () => {
@@ -291,47 +298,135 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
   });
 
   describe('ingress', () => {
-    const vs = find(objects, 'VirtualService', 'cex-api')!;
-    const spec = vs.spec as VirtualServiceSpec;
+    // One way in per deployment: the base's Istio VirtualService, or the
+    // Gateway API HTTPRoute of overlays/gateway-api (which deletes the
+    // former). The routing checks below run against whichever it is.
+    const vs = find(objects, 'VirtualService', 'cex-api');
+    const httpRoute = find(objects, 'HTTPRoute', 'cex-api', 'gateway.networking.k8s.io');
+    const route = (method: string, p: string): Routed | undefined =>
+      vs ? routeRequest(vs.spec as VirtualServiceSpec, method, p) : routeHttpRoute(httpRoute!.spec as HTTPRouteSpec, method, p);
     const routes = units.flatMap((u) => u.routes ?? []);
+    /** What CEX's own router picks for a path (literal segments first, as in the dev host). */
+    const compiled = routes.map(compileRoute);
+    const owner = (method: string, p: string) => {
+      const m = matchRoute(compiled, method, p);
+      return m && 'route' in m ? m.route.unit : undefined;
+    };
+    const unitOf = (authority: string | undefined) => authority?.replace(`.${namespace}.svc.cluster.local`, '');
 
-    it('is bound to the Knative ingress gateway and forwards to the cluster-local gateway', () => {
-      expect(spec.gateways).toEqual(['knative-serving/knative-ingress-gateway']);
-      expect(spec.hosts.length).toBeGreaterThan(0);
-      for (const rule of spec.http) expect(rule.route?.map((r) => r.destination.host)).toEqual(['knative-local-gateway.istio-system.svc.cluster.local']);
+    it('has exactly one: the Istio VirtualService or the Gateway API HTTPRoute', () => {
+      expect([vs, httpRoute].filter(Boolean)).toHaveLength(1);
+      if (name === 'overlays/production') expect(httpRoute, 'production uses the Gateway API variant').toBeDefined();
     });
 
-    it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))('routes %s (under /cex) to its unit', (_, route) => {
-      const sample = samplePath(route.path);
-      for (const method of route.method === 'GET' ? ['GET', 'HEAD'] : [route.method]) {
-        const routed = routeRequest(spec, method, `/cex${sample}`);
+    it("forwards to Knative's cluster-local gateway from the public one (a VirtualService on the ingress gateway, or an HTTPRoute on a Gateway with TLS and a ReferenceGrant)", () => {
+      if (vs) {
+        const spec = vs.spec as VirtualServiceSpec;
+        expect(spec.gateways).toEqual(['knative-serving/knative-ingress-gateway']);
+        expect(spec.hosts.length).toBeGreaterThan(0);
+        for (const rule of spec.http) expect(rule.route?.map((r) => r.destination.host)).toEqual(['knative-local-gateway.istio-system.svc.cluster.local']);
+        return;
+      }
+      const spec = httpRoute!.spec as HTTPRouteSpec;
+      const routeNamespace = httpRoute!.metadata.namespace!;
+      expect(routeNamespace).toBe(namespace);
+      expect(spec.hostnames?.length).toBeGreaterThan(0);
+      // Every rule: Kourier's cluster-local gateway, in its own namespace.
+      const backends = new Set(spec.rules.flatMap((r) => (r.backendRefs ?? []).map((b) => JSON.stringify(b))));
+      expect([...backends].map((b) => JSON.parse(b) as unknown)).toEqual([{ group: '', kind: 'Service', name: 'kourier-internal', namespace: 'kourier-system', port: 80 }]);
+      for (const rule of spec.rules) expect(rule.backendRefs, rule.name).toHaveLength(1);
+      // The target namespace consents to exactly this reference.
+      const grants = objects.filter((o) => o.kind === 'ReferenceGrant' && o.metadata.namespace === 'kourier-system');
+      expect(grants.length, 'a ReferenceGrant in kourier-system').toBe(1);
+      const grant = grants[0]!.spec as { from: { group: string; kind: string; namespace: string }[]; to: { group: string; kind: string; name?: string }[] };
+      expect(grant.from).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: routeNamespace }]);
+      expect(grant.to).toEqual([{ group: '', kind: 'Service', name: 'kourier-internal' }]);
+      // The Gateway: an HTTPS listener for the route's host, TLS from a
+      // Secret, routes accepted from this namespace.
+      const [parent] = spec.parentRefs ?? [];
+      expect(spec.parentRefs).toHaveLength(1);
+      const gateway = find(objects, 'Gateway', parent!.name, 'gateway.networking.k8s.io');
+      expect(gateway?.metadata.namespace, `Gateway ${parent!.name}`).toBe(parent!.namespace);
+      const listener = (gateway!.spec as { listeners: Record<string, unknown>[] }).listeners.find((l) => l.name === parent!.sectionName) as {
+        protocol: string;
+        hostname: string;
+        tls: { mode: string; certificateRefs: { kind: string; name: string }[] };
+        allowedRoutes: { namespaces: { from: string; selector?: { matchLabels?: Record<string, string> } } };
+      };
+      expect(listener.protocol).toBe('HTTPS');
+      expect(spec.hostnames).toContain(listener.hostname);
+      expect(listener.tls.mode).toBe('Terminate');
+      expect(listener.tls.certificateRefs.map((c) => c.kind)).toEqual(['Secret']);
+      expect(gateway!.metadata.annotations?.['cert-manager.io/cluster-issuer'], 'cert-manager issues the certificate').toBeTruthy();
+      expect(listener.allowedRoutes.namespaces).toEqual({ from: 'Selector', selector: { matchLabels: { 'kubernetes.io/metadata.name': routeNamespace } } });
+    });
+
+    it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))('routes %s (under /cex) to its unit', (_, r) => {
+      const sample = samplePath(r.path);
+      for (const method of r.method === 'GET' ? ['GET', 'HEAD'] : [r.method]) {
+        const routed = route(method, `/cex${sample}`);
         expect(routed, `${method} /cex${sample}`).toBeDefined();
-        expect(routed!.authority).toBe(`${route.unit}.${namespace}.svc.cluster.local`);
+        expect(routed!.authority).toBe(`${r.unit}.${namespace}.svc.cluster.local`);
         expect(routed!.path).toBe(sample);
         expect(routed!.headers['X-Forwarded-Prefix']).toBe('/cex');
-        const ksvc = find(objects, 'Service', route.unit, 'serving.knative.dev')!;
+        const ksvc = find(objects, 'Service', r.unit, 'serving.knative.dev')!;
         expect(routed!.timeoutSeconds, 'route timeout within the revision timeout').toBeLessThanOrEqual(revisionSpec(ksvc).timeoutSeconds!);
-        if (route.unit === 'command-submit') expect(routed!.timeoutSeconds).toBeGreaterThan(maxAwait);
+        if (r.unit === 'command-submit') expect(routed!.timeoutSeconds).toBeGreaterThan(maxAwait);
         // A retry after the request reached CEX could create a command twice.
-        if (method === 'POST') expect(routed!.retryOn?.split(',').filter((c) => !['connect-failure', 'refused-stream'].includes(c))).toEqual([]);
+        if (method === 'POST') expect((routed!.retryOn ?? '').split(',').filter((c) => c && !['connect-failure', 'refused-stream'].includes(c))).toEqual([]);
       }
     });
 
     it('resolves paths whose segments look like other routes\' literals to the right unit', () => {
       for (const c of AMBIGUOUS_LOOKING) {
-        expect(routeRequest(spec, c.method, `/cex${c.path}`)?.authority, `${c.method} ${c.path}`).toBe(`${c.unit}.${namespace}.svc.cluster.local`);
+        expect(route(c.method, `/cex${c.path}`)?.authority, `${c.method} ${c.path}`).toBe(`${c.unit}.${namespace}.svc.cluster.local`);
       }
     });
 
+    it("sends every path built from the API's own literals to the unit whose route CEX's router picks", () => {
+      // Each placeholder filled with every literal segment of the API (and a
+      // plain value): the unit the ingress picks must be the unit that serves it.
+      const literals = [...new Set(routes.flatMap((r) => r.path.split('/').filter((s) => s && !s.startsWith('{'))))].filter((s) => !['api', 'v1'].includes(s));
+      const values = [...literals, 'x-1'];
+      let checked = 0;
+      for (const r of routes) {
+        const names = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+        const combos = names.reduce<Record<string, string>[]>((acc, n) => acc.flatMap((c) => values.map((v) => ({ ...c, [n]: v }))), [{}]);
+        for (const combo of combos) {
+          const p = samplePath(r.path, combo);
+          for (const method of r.method === 'GET' ? ['GET', 'HEAD'] : [r.method]) {
+            const expected = owner(method, p);
+            const routed = route(method, `/cex${p}`);
+            expect(unitOf(routed?.authority), `${method} ${p}`).toBe(expected);
+            expect(routed!.path.replace(/\/$/, ''), `${method} ${p}`).toBe(p.replace(/\/$/, ''));
+            checked++;
+          }
+        }
+      }
+      expect(checked).toBeGreaterThan(500);
+    });
+
     it('exposes nothing but the API and the console (no /cloudevents, /metrics, probes; nothing outside /cex/api/v1 and /cex/console)', () => {
-      for (const [method, p] of NOT_EXPOSED) expect(routeRequest(spec, method!, p!), `${method} ${p}`).toBeUndefined();
+      for (const [method, p] of NOT_EXPOSED) {
+        const routed = route(method!, p!);
+        if (vs || !routed) {
+          expect(routed, `${method} ${p}`).toBeUndefined();
+          continue;
+        }
+        // Prefix matching (the HTTPRoute) takes every path under
+        // /cex/api/v1/endpoints for its method: what no unit serves there must
+        // reach a unit that answers it with its own 404/405, and stay under
+        // /api/v1/endpoints (never /cloudevents or an operations path).
+        expect(routed.path, `${method} ${p}`).toMatch(/^\/api\/v1\/endpoints\//);
+        expect(owner(method!, routed.path), `${method} ${p} is served by no unit`).toBeUndefined();
+      }
     });
 
     it('routes the console (its root, files and deep links; GET and HEAD) to the console Service, with the prefix', () => {
       const ksvc = find(objects, 'Service', 'console', 'serving.knative.dev')!;
       for (const p of ['/console', '/console/', '/console/endpoints/e-1', '/console/assets/index-3f2a1b.js', '/console/config.json']) {
         for (const method of ['GET', 'HEAD']) {
-          const routed = routeRequest(spec, method, `/cex${p}`);
+          const routed = route(method, `/cex${p}`);
           expect(routed?.authority, `${method} /cex${p}`).toBe(`console.${namespace}.svc.cluster.local`);
           expect(routed!.path).toBe(p);
           expect(routed!.headers['X-Forwarded-Prefix']).toBe('/cex');
@@ -340,7 +435,7 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       }
       expect(all.find((w) => w.object === ksvc)?.target).toBe('console');
       for (const [method, p] of [['POST', '/cex/console/'], ['DELETE', '/cex/console/config.json'], ['GET', '/cex/consoles'], ['GET', '/console/']]) {
-        expect(routeRequest(spec, method!, p!), `${method} ${p}`).toBeUndefined();
+        expect(route(method!, p!), `${method} ${p}`).toBeUndefined();
       }
     });
   });
