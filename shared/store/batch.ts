@@ -1,6 +1,6 @@
 import type { Sql, TransactionSql } from '../db/index.js';
 import { withTransaction } from '../db/index.js';
-import { ConflictError, NotFoundError } from '../errors/index.js';
+import { ConflictError, NotFoundError, classifyPgError } from '../errors/index.js';
 import { expiryWindowMillis, type CommandRef, type JsonValue } from '../domain/index.js';
 import { jsonParam } from './rows.js';
 
@@ -50,7 +50,7 @@ export async function createBatch(sql: Sql, input: NewBatch): Promise<CreatedBat
   try {
     return await withTransaction(sql, (tx) => createInTransaction(tx, input));
   } catch (err) {
-    if ((err as { code?: string }).code === '22003') {
+    if (classifyPgError(err) === 'out_of_range') {
       throw new ConflictError('COMMAND_ID_EXHAUSTED', `no command id is left for some endpoint's ${input.commandType} commands`, { cause: err });
     }
     throw err;

@@ -49,7 +49,7 @@ export async function createCommand(sql: Sql, input: NewCommand): Promise<Create
     if (classifyPgError(err) === 'unique_violation' && input.idempotencyKey !== undefined) {
       return withTransaction(sql, (tx) => createInTransaction(tx, input));
     }
-    if ((err as { code?: string }).code === '22003') {
+    if (classifyPgError(err) === 'out_of_range') {
       throw new ConflictError('COMMAND_ID_EXHAUSTED', `no command id is left for ${input.endpointId}/${input.commandType}`, { cause: err });
     }
     throw err;
