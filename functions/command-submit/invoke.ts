@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ServerResponse } from 'node:http';
 import { invokeCommand } from '../../shared/commands/index.js';
-import { hostAllowed } from '../../shared/config/index.js';
+import { AWAIT_TIMEOUT_LIMIT_SECONDS, hostAllowed } from '../../shared/config/index.js';
 import { toDescriptor, type Command } from '../../shared/domain/index.js';
 import { NotFoundError, UnavailableError, ValidationError } from '../../shared/errors/index.js';
 import { sendJson, type Route, type RouteContext } from '../../shared/http/index.js';
@@ -14,7 +14,13 @@ import { tenancyFor } from '../../shared/tenancy/index.js';
 import { waitersFor } from '../../shared/waiters/index.js';
 
 const invokeQuery = z.object({
-  awaitTimeout: param(intString(0, 60, 'seconds').optional(), 'INVALID_AWAIT_TIMEOUT', 'Seconds to wait for the result, 0–60 (default 5); 0 = do not wait'),
+  // Bounded here only by what CEX_MAX_AWAIT_TIMEOUT_SECONDS may be; invoke() checks the
+  // configured maximum, and /openapi.json documents it (OPENAPI_MAXIMUMS).
+  awaitTimeout: param(
+    intString(0, AWAIT_TIMEOUT_LIMIT_SECONDS, 'seconds').optional(),
+    'INVALID_AWAIT_TIMEOUT',
+    'Seconds to wait for the result, 0 to CEX_MAX_AWAIT_TIMEOUT_SECONDS (default 5); 0 = do not wait',
+  ),
   commandTtl: param(intString(0, 2_147_483_647, 'milliseconds').optional(), 'INVALID_COMMAND_TTL', 'Milliseconds the command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once'),
   callbackUrl: param(callbackUrlSchema().optional(), 'INVALID_CALLBACK_URL', 'http(s) URL that receives the descriptor when the command becomes EXECUTED or EXPIRED; no user or password'),
 });
@@ -103,7 +109,8 @@ async function invoke({ req, res, params, query, body }: RouteContext): Promise<
   const q = parseQuery(invokeQuery, query);
   const awaitTimeout = q.awaitTimeout ?? DEFAULT_AWAIT_SECONDS;
   if (awaitTimeout > rt.config.maxAwaitTimeoutSeconds) {
-    throw new ValidationError('INVALID_AWAIT_TIMEOUT', `awaitTimeout: "${awaitTimeout}" is not valid: must be at most ${rt.config.maxAwaitTimeoutSeconds} seconds here (CEX_MAX_AWAIT_TIMEOUT_SECONDS)`);
+    // Worded as the schema words its own bound (CEX_MAX_AWAIT_TIMEOUT_SECONDS sets this one).
+    throw new ValidationError('INVALID_AWAIT_TIMEOUT', `awaitTimeout: "${awaitTimeout}" is not valid: must be at most ${rt.config.maxAwaitTimeoutSeconds} seconds`);
   }
   if (q.callbackUrl) {
     const url = new URL(q.callbackUrl);

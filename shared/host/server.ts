@@ -50,6 +50,7 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
     (openapi ??= buildOpenApi(
       options.units.flatMap((u) => u.routes ?? []),
       { title: 'CEX — Command Execution Extension', version: options.version },
+      { awaitTimeout: rt.config.maxAwaitTimeoutSeconds },
     ));
   const single = options.units.length === 1 ? options.units[0] : undefined;
   const bodyCap = rt.config.maxPayloadBytes + HARD_BODY_CAP_EXTRA;
