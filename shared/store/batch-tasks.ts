@@ -58,10 +58,7 @@ const TASK_COLUMNS = `
 
 /** One task of `tenantId` with its lists; another tenant's task is "not found". */
 export async function readBatchTask(sql: Sql, tenantId: string, taskId: string): Promise<BatchTaskDetail | undefined> {
-  const [task] = await sql.unsafe(
-    `SELECT ${TASK_COLUMNS} FROM batch_tasks t WHERE t.task_id = $1::uuid AND t.tenant_id = $2`,
-    [taskId, tenantId] as never[],
-  );
+  const [task] = await sql`SELECT ${sql.unsafe(TASK_COLUMNS)} FROM batch_tasks t WHERE t.task_id = ${taskId}::uuid AND t.tenant_id = ${tenantId}`;
   if (!task) return undefined;
   const commands = await sql<(TaskCommand & { status: CommandStatus; statusCode: number | null })[]>`
     SELECT endpoint_id AS "endpointId", command_id AS "commandId", status, status_code AS "statusCode"

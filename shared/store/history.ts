@@ -1,6 +1,6 @@
 import type { Sql } from '../db/index.js';
 import type { Command, CommandStatus } from '../domain/index.js';
-import { COMMAND_COLUMNS, commandColumns, toCommand } from './rows.js';
+import { COMMAND_COLUMNS, commandColumnsSql, toCommand } from './rows.js';
 
 export interface HistoryFilter {
   commandTypes?: readonly string[];
@@ -21,21 +21,21 @@ export async function listEndpointHistory(
   limit: number,
   offset = 0,
 ): Promise<Map<string, Command[]>> {
-  const rows = await sql.unsafe(
-    `SELECT ${commandColumns('c')}
-       FROM unnest($1::text[]) AS e(id)
+  const types = (filter.commandTypes ?? null) as string[] | null;
+  const statuses = (filter.statuses ?? null) as string[] | null;
+  const rows = await sql<Record<string, unknown>[]>`
+    SELECT ${commandColumnsSql(sql, 'c')}
+       FROM unnest(${[...new Set(endpointIds)]}::text[]) AS e(id)
        CROSS JOIN LATERAL (
          SELECT * FROM commands
-          WHERE endpoint_id = e.id AND tenant_id = $2
-            AND ($3::text[] IS NULL OR command_type = ANY($3::text[]))
-            AND ($4::text[] IS NULL OR status = ANY($4::text[]))
+          WHERE endpoint_id = e.id AND tenant_id = ${tenantId}
+            AND (${types}::text[] IS NULL OR command_type = ANY(${types}::text[]))
+            AND (${statuses}::text[] IS NULL OR status = ANY(${statuses}::text[]))
           ORDER BY created_at DESC, command_id DESC
-          LIMIT $5 OFFSET $6) c`,
-    [[...new Set(endpointIds)], tenantId, filter.commandTypes ?? null, filter.statuses ?? null, limit, offset] as never[],
-  );
+          LIMIT ${limit} OFFSET ${offset}) c`;
   const byEndpoint = new Map<string, Command[]>(endpointIds.map((id) => [id, []]));
   for (const row of rows) {
-    const command = toCommand(row as Record<string, unknown>);
+    const command = toCommand(row);
     byEndpoint.get(command.endpointId)?.push(command);
   }
   return byEndpoint;
