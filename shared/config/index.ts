@@ -16,9 +16,6 @@ const booleanFlag = (fallback: boolean) =>
     .optional()
     .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes', 'on'].includes(v)));
 
-/** The largest CEX_MAX_AWAIT_TIMEOUT_SECONDS accepted: an hour of a held connection. */
-export const AWAIT_TIMEOUT_LIMIT_SECONDS = 3600;
-
 const integer = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -91,7 +88,7 @@ const envSchema = z.object({
   KPC_INSTANCE_NAME: subjectToken('kpc'),
   EPR_INSTANCE_NAME: subjectToken('epr'),
   CEX_COMMAND_TTL_MILLIS: integer(60_000, 0, 2_147_483_647),
-  CEX_MAX_AWAIT_TIMEOUT_SECONDS: integer(60, 0, AWAIT_TIMEOUT_LIMIT_SECONDS),
+  CEX_MAX_AWAIT_TIMEOUT_SECONDS: integer(60, 0, 3600),
   CEX_MAX_PAYLOAD_BYTES: integer(262_144, 1024, 64 * 1024 * 1024),
   CEX_HISTORY_RETENTION_DAYS: integer(7, 1, 3650),
   KAA_TEKTON_ENABLED: booleanFlag(false),
