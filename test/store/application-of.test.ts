@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { createBatch, createCommand, noteAppVersion, readCommand, recordResults, saveTektonSnapshot, type NewCommand } from '../../shared/store/index.js';
+import {
+  createBatch,
+  createCommand,
+  noteAppVersion,
+  readCommand,
+  recordResults,
+  saveTektonSnapshot,
+  type NewCommand,
+} from '../../shared/store/index.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -44,7 +52,14 @@ describe('cex_application_of', () => {
 // application with that one rule, so they agree for the same endpoint.
 describe('the application of a created command', () => {
   const base = (over: Partial<NewCommand> = {}): NewCommand => ({
-    tenantId: 'kaa', endpointId: 'rule-1', commandType: 'reboot', payload: null, ttlMillis: 60_000, awaitTimeoutSeconds: 0, origin: 'rest', ...over,
+    tenantId: 'kaa',
+    endpointId: 'rule-1',
+    commandType: 'reboot',
+    payload: null,
+    ttlMillis: 60_000,
+    awaitTimeoutSeconds: 0,
+    origin: 'rest',
+    ...over,
   });
 
   it('is the same on the one-statement, Idempotency-Key, 12/CIP and batch paths (Tekton off)', async () => {
@@ -53,13 +68,19 @@ describe('the application of a created command', () => {
     const keyed = await createCommand(db.sql, base({ idempotencyKey: 'rule-key-1' }));
     const cip = await createCommand(db.sql, base({ commandId: 1000, origin: 'cip', cipCorrelationId: 'rule-cip-1' }));
     const batch = await createBatch(db.sql, {
-      tenantId: 'kaa', commandType: 'reboot', filterId: null, payload: null, ttlMillis: 60_000,
+      tenantId: 'kaa',
+      commandType: 'reboot',
+      filterId: null,
+      payload: null,
+      ttlMillis: 60_000,
       endpoints: [{ endpointId: 'rule-1', appVersionName: null }],
     });
     const batched = await readCommand(db.sql, 'kaa', batch.commands[0]!);
     expect([plain, keyed, cip].map((o) => o.command.applicationName)).toEqual(['smart-meter', 'smart-meter', 'smart-meter']);
     expect(batched?.applicationName).toBe('smart-meter');
-    const [task] = await db.sql<{ appName: string | null }[]>`SELECT app_name AS "appName" FROM batch_tasks WHERE task_id = ${batch.taskId}::uuid`;
+    const [task] = await db.sql<
+      { appName: string | null }[]
+    >`SELECT app_name AS "appName" FROM batch_tasks WHERE task_id = ${batch.taskId}::uuid`;
     expect(task!.appName).toBe('smart-meter');
   });
 
@@ -75,11 +96,20 @@ describe('the application of a created command', () => {
       const plain = await createCommand(db.sql, base({ endpointId, tektonEnabled: true }));
       const keyed = await createCommand(db.sql, base({ endpointId, tektonEnabled: true, idempotencyKey: `key-${endpointId}` }));
       const batch = await createBatch(db.sql, {
-        tenantId: 'kaa', commandType: 'reboot', filterId: null, payload: null, ttlMillis: 60_000, tektonEnabled: true,
+        tenantId: 'kaa',
+        commandType: 'reboot',
+        filterId: null,
+        payload: null,
+        ttlMillis: 60_000,
+        tektonEnabled: true,
         endpoints: [{ endpointId, appVersionName: null }],
       });
       const batched = await readCommand(db.sql, 'kaa', batch.commands[0]!);
-      expect([plain.command.applicationName, keyed.command.applicationName, batched?.applicationName]).toEqual([expected, expected, expected]);
+      expect([plain.command.applicationName, keyed.command.applicationName, batched?.applicationName]).toEqual([
+        expected,
+        expected,
+        expected,
+      ]);
     }
   });
 
