@@ -5,12 +5,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 
-.PHONY: help install nats-server chromium pgbouncer build run demo test test-faults bench migrate image renders clean
+.PHONY: help install nats-server chromium pgbouncer build run demo test lint test-faults bench migrate image renders clean
 
 help:
 	@echo "make demo         make run plus ten simulated endpoints demo-1 … demo-10 to invoke commands on"
 	@echo "make run          CEX on http://localhost:$${PORT:-8080} (embedded Postgres + local nats-server unless DATABASE_URL/NATS_URL are set)"
-	@echo "make test         every test (embedded Postgres + nats-server unless DATABASE_URL/NATS_URL are set)"
+	@echo "make test         every test (embedded Postgres + nats-server unless DATABASE_URL/NATS_URL are set), after make lint"
+	@echo "make lint         ESLint (eslint.config.js) and Prettier's check (.prettierrc)"
 	@echo "make test-faults  the fault-injection suite"
 	@echo "make bench        benchmarks, each figure beside its floor (BENCH=full for the long run)"
 	@echo "make migrate      apply migrations to DATABASE_URL"
@@ -69,7 +70,13 @@ demo: install build
 
 test: install chromium pgbouncer build
 	npx tsc -p test/tsconfig.json
+	$(MAKE) --no-print-directory lint
 	npx vitest run
+
+# Lint and format check only; the formatter itself is `npx prettier --write .`.
+lint: $(NODE_MODULES_STAMP)
+	npx eslint .
+	npx prettier --check .
 
 test-faults: install build
 	npx vitest run --config test/faults/vitest.config.ts

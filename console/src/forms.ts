@@ -32,7 +32,7 @@ export class CommandFields {
     } catch (err) {
       this.payload.setAttribute('aria-invalid', 'true');
       this.payload.focus();
-      throw new Error(`Payload is not valid JSON: ${(err as Error).message}. Nothing was sent.`);
+      throw new Error(`Payload is not valid JSON: ${(err as Error).message}. Nothing was sent.`, { cause: err });
     }
     this.payload.removeAttribute('aria-invalid');
     return text;

@@ -11,7 +11,7 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import { answer, type FunctionAnswer } from '../../shared/bridge/contract.js';
 import { invokeCommand } from '../../shared/commands/index.js';
 import { checkCipRequest, encodeCipRefusal, eventBytes, eventResponseSubject, eventSummary, tenantOfEndpoint } from '../../shared/endpoint/index.js';
-import { ConflictError, toCexError } from '../../shared/errors/index.js';
+import { kpStatusOf, toCexError } from '../../shared/errors/index.js';
 import { forCommand, type Logger } from '../../shared/log/index.js';
 import { decodeCommandInvocationRequest, isExpired, MESSAGE_TYPES, type CommandInvocationRequest } from '../../shared/protocol/index.js';
 import { runtime, type Runtime } from '../../shared/runtime/index.js';
@@ -67,10 +67,11 @@ export async function handleCipEvent(event: CloudEvent<unknown>): Promise<Functi
     );
     return undefined;
   } catch (err) {
-    if (err instanceof ConflictError && err.code === 'COMMAND_ID_IN_USE') return refuse(409, err.message);
     const cex = toCexError(err);
-    // A payload Postgres refuses (e.g. \u0000 in a string) is the caller's mistake, not an outage.
-    if (cex.status === 400) return refuse(400, cex.message);
+    // A refusal (the id is in use; a payload Postgres refuses, e.g. \u0000 in a string) is the
+    // caller's mistake and is answered with its 1/KP status; anything else is an outage.
+    const kpStatus = kpStatusOf(cex.code);
+    if (kpStatus !== undefined) return refuse(kpStatus, cex.message);
     clog.warn({ err: cex }, '12/CIP request failed; the bridge retries');
     throw cex;
   }

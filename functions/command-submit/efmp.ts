@@ -36,7 +36,7 @@ export async function resolveFilter(rt: Runtime, filterId: string, log: Logger):
     reply = await natsRequest(config, subject, request, config.efmpTimeoutMs);
   } catch (err) {
     if (err instanceof CexError && err.status === 504) {
-      throw new CexError(504, 'EFMP_TIMEOUT', `the endpoint registry did not answer for filter ${filterId} within ${config.efmpTimeoutMs} ms; nothing was created`);
+      throw new CexError('EFMP_TIMEOUT', `the endpoint registry did not answer for filter ${filterId} within ${config.efmpTimeoutMs} ms; nothing was created`);
     }
     throw err;
   }
@@ -44,14 +44,14 @@ export async function resolveFilter(rt: Runtime, filterId: string, log: Logger):
   try {
     response = decodeEndpointListByFilterResponse(reply);
   } catch (err) {
-    throw new CexError(502, 'EFMP_BAD_RESPONSE', `the endpoint registry's answer does not decode: ${(err as Error).message}`, { cause: err });
+    throw new CexError('EFMP_BAD_RESPONSE', `the endpoint registry's answer does not decode: ${(err as Error).message}`, { cause: err });
   }
   if (response.correlationId !== correlationId || response.filterId !== filterId) {
-    throw new CexError(502, 'EFMP_BAD_RESPONSE', 'the endpoint registry answered another request');
+    throw new CexError('EFMP_BAD_RESPONSE', 'the endpoint registry answered another request');
   }
   if (response.statusCode < 200 || response.statusCode > 299) {
     const reason = response.reasonPhrase ? `: ${response.reasonPhrase}` : '';
-    throw new CexError(502, 'EFMP_ERROR', `the endpoint registry answered ${response.statusCode} for filter ${filterId}${reason}; nothing was created`);
+    throw new CexError('EFMP_ERROR', `the endpoint registry answered ${response.statusCode} for filter ${filterId}${reason}; nothing was created`);
   }
   const seen = new Set<string>();
   const endpoints: BatchEndpoint[] = [];
@@ -67,7 +67,7 @@ export async function resolveFilter(rt: Runtime, filterId: string, log: Logger):
   }
   if (invalid > 0) log.warn({ filterId, correlationId, invalid }, 'endpoint ids from 20/EFMP that fail the id pattern left out');
   if (endpoints.length > MAX_FILTER_ENDPOINTS) {
-    throw new CexError(422, 'FILTER_TOO_LARGE', `filter ${filterId} matches ${endpoints.length} endpoints; at most ${MAX_FILTER_ENDPOINTS} per batch`);
+    throw new CexError('FILTER_TOO_LARGE', `filter ${filterId} matches ${endpoints.length} endpoints; at most ${MAX_FILTER_ENDPOINTS} per batch`);
   }
   log.info({ filterId, correlationId, endpoints: endpoints.length }, '20/EFMP filter resolved');
   return endpoints;

@@ -14,7 +14,13 @@ import { tenancyFor } from '../../shared/tenancy/index.js';
 import { waitersFor } from '../../shared/waiters/index.js';
 
 const invokeQuery = z.object({
-  awaitTimeout: param(intString(0, 60, 'seconds').optional(), 'INVALID_AWAIT_TIMEOUT', 'Seconds to wait for the result, 0–60 (default 5); 0 = do not wait'),
+  // No upper bound here: invoke() checks the configured CEX_MAX_AWAIT_TIMEOUT_SECONDS
+  // (whatever it is set to, up to 3600), and /openapi.json documents that maximum.
+  awaitTimeout: param(
+    intString(0, Infinity, 'seconds').optional(),
+    'INVALID_AWAIT_TIMEOUT',
+    'Seconds to wait for the result, 0 to CEX_MAX_AWAIT_TIMEOUT_SECONDS (default 5); 0 = do not wait',
+  ),
   commandTtl: param(intString(0, 2_147_483_647, 'milliseconds').optional(), 'INVALID_COMMAND_TTL', 'Milliseconds the command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once'),
   callbackUrl: param(callbackUrlSchema().optional(), 'INVALID_CALLBACK_URL', 'http(s) URL that receives the descriptor when the command becomes EXECUTED or EXPIRED; no user or password'),
 });
@@ -103,7 +109,10 @@ async function invoke({ req, res, params, query, body }: RouteContext): Promise<
   const q = parseQuery(invokeQuery, query);
   const awaitTimeout = q.awaitTimeout ?? DEFAULT_AWAIT_SECONDS;
   if (awaitTimeout > rt.config.maxAwaitTimeoutSeconds) {
-    throw new ValidationError('INVALID_AWAIT_TIMEOUT', `awaitTimeout: "${awaitTimeout}" is not valid: must be at most ${rt.config.maxAwaitTimeoutSeconds} seconds here (CEX_MAX_AWAIT_TIMEOUT_SECONDS)`);
+    // Worded as the schema words its own bound (CEX_MAX_AWAIT_TIMEOUT_SECONDS sets this one).
+    const given = query.get('awaitTimeout') ?? String(awaitTimeout);
+    const shown = given.length > 64 ? `${given.slice(0, 64)}…` : given;
+    throw new ValidationError('INVALID_AWAIT_TIMEOUT', `awaitTimeout: "${shown}" is not valid: must be at most ${rt.config.maxAwaitTimeoutSeconds} seconds`);
   }
   if (q.callbackUrl) {
     const url = new URL(q.callbackUrl);

@@ -69,7 +69,7 @@ async function handleConfigEvent(event: CloudEvent<unknown>): Promise<undefined>
       return undefined;
     }
     default:
-      throw new ValidationError('UNKNOWN_EVENT_TYPE', `scmp-config-reload does not handle ${event.type}`);
+      throw new ValidationError('UNSUPPORTED_EVENT_TYPE', `scmp-config-reload does not handle ${event.type}`);
   }
 }
 

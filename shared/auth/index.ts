@@ -52,7 +52,7 @@ export async function authorize(rt: Runtime, req: IncomingMessage, scope: Scope)
   await Promise.race([tenancy.start(), new Promise((r) => setTimeout(r, FIRST_LOAD_WAIT_MS).unref())]);
   const token = await verifyBearer(match[1]!, tenancy, jwksFor(rt));
   if (rt.config.authz && !token.scopes.has(scope)) {
-    throw new CexError(403, 'INSUFFICIENT_SCOPE', `this operation needs the "${scope}" scope`);
+    throw new CexError('INSUFFICIENT_SCOPE', `this operation needs the "${scope}" scope`);
   }
   return { tenantId: token.tenantId, subject: token.subject };
 }

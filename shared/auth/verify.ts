@@ -1,5 +1,5 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
-import { CexError, UnavailableError } from '../errors/index.js';
+import { CexError, UnavailableError, type ErrorCodeWithStatus } from '../errors/index.js';
 import type { TenancyState } from '../tenancy/state.js';
 import type { JwksCache } from './jwks.js';
 
@@ -9,8 +9,8 @@ const CLOCK_LEEWAY_SECONDS = 30;
 
 export class AuthenticationError extends CexError {
   override readonly name = 'AuthenticationError';
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(401, code, message, options);
+  constructor(code: ErrorCodeWithStatus<401>, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 

@@ -1,6 +1,6 @@
 import { internalAuthHeaders } from '../auth/internal.js';
 import type { Config } from '../config/index.js';
-import { CexError, UnavailableError } from '../errors/index.js';
+import { CexError, errorCodeWithStatus, UnavailableError } from '../errors/index.js';
 import { NATS_REQUEST_PATH, type NatsReplyBody, type NatsRequestBody } from './contract.js';
 
 /**
@@ -35,14 +35,17 @@ export async function natsRequest(
     try {
       return Buffer.from((JSON.parse(text) as NatsReplyBody).data, 'base64');
     } catch (err) {
-      throw new CexError(502, 'BRIDGE_BAD_ANSWER', 'the nats-bridge answered something that is not a reply', { cause: err });
+      throw new CexError('BRIDGE_BAD_ANSWER', 'the nats-bridge answered something that is not a reply', { cause: err });
     }
   }
   const code = problemCode(text);
-  if (res.status === 504) throw new CexError(504, code ?? 'NATS_REQUEST_TIMEOUT', `no reply on ${subject} within ${timeoutMs} ms`);
-  if (res.status === 503) throw new UnavailableError(code ?? 'NATS_UNAVAILABLE', 'NATS cannot be reached through the bridge; nothing was stored');
+  // The bridge's own code is passed on when it is one of CEX's codes for that status.
+  if (res.status === 504) throw new CexError(errorCodeWithStatus(code, 504) ?? 'NATS_REQUEST_TIMEOUT', `no reply on ${subject} within ${timeoutMs} ms`);
+  if (res.status === 503) {
+    throw new UnavailableError(errorCodeWithStatus(code, 503) ?? 'NATS_UNAVAILABLE', 'NATS cannot be reached through the bridge; nothing was stored');
+  }
   // Anything else is a bug between two CEX units, not the caller's mistake.
-  throw new CexError(502, 'BRIDGE_REFUSED', `the nats-bridge answered ${res.status} ${code ?? ''}`.trim());
+  throw new CexError('BRIDGE_REFUSED', `the nats-bridge answered ${res.status} ${code ?? ''}`.trim());
 }
 
 function problemCode(text: string): string | undefined {

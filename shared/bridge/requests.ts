@@ -43,7 +43,7 @@ interface Pending {
 export class NatsRequestTimeoutError extends CexError {
   override readonly name = 'NatsRequestTimeoutError';
   constructor(subject: string, timeoutMs: number) {
-    super(504, 'NATS_REQUEST_TIMEOUT', `no reply on ${subject} within ${timeoutMs} ms`);
+    super('NATS_REQUEST_TIMEOUT', `no reply on ${subject} within ${timeoutMs} ms`);
   }
 }
 
@@ -86,16 +86,16 @@ export class NatsRequests {
    */
   async request(subject: string, data: Uint8Array, timeoutMs: number, connected: boolean): Promise<{ subject: string; data: Uint8Array }> {
     const route = this.routes.find((r) => r.subject === subject);
-    if (!route) throw new CexError(403, 'SUBJECT_NOT_ALLOWED', `the bridge does not send requests on ${subject}`);
+    if (!route) throw new CexError('SUBJECT_NOT_ALLOWED', `the bridge does not send requests on ${subject}`);
     let id: string;
     try {
       id = route.requestId(data);
     } catch (err) {
-      throw new CexError(400, 'INVALID_NATS_REQUEST', `not a request of ${subject}: ${(err as Error).message}`);
+      throw new CexError('INVALID_NATS_REQUEST', `not a request of ${subject}: ${(err as Error).message}`);
     }
     if (!this.nc || !connected || this.stopped) throw new UnavailableError('NATS_UNAVAILABLE', 'NATS is not connected');
     const key = `${route.replyTo} ${id}`;
-    if (this.pending.has(key)) throw new CexError(409, 'DUPLICATE_CORRELATION_ID', `a request with correlationId ${id} is in flight`);
+    if (this.pending.has(key)) throw new CexError('DUPLICATE_CORRELATION_ID', `a request with correlationId ${id} is in flight`);
     const nc = this.nc;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -1,7 +1,6 @@
 import { CHANNELS, commandKey, notifyAll } from '../db/index.js';
 import type { Runtime } from '../runtime/index.js';
 import { createBatch, type CreatedBatch, type NewBatch } from '../store/index.js';
-import { applicationOf } from './service.js';
 
 /**
  * Creates a batch: the task and one command per endpoint in one transaction
@@ -11,10 +10,10 @@ import { applicationOf } from './service.js';
  */
 export async function createBatchCommands(
   rt: Runtime,
-  input: Omit<NewBatch, 'applicationOf'>,
+  input: Omit<NewBatch, 'tektonEnabled'>,
   source: 'filter' | 'endpoints',
 ): Promise<CreatedBatch> {
-  const created = await createBatch(rt.sql, { ...input, applicationOf: (v) => applicationOf(rt, v) });
+  const created = await createBatch(rt.sql, { ...input, tektonEnabled: rt.config.tekton.enabled });
   if (created.commands.length > 0) {
     await notifyAll(rt.sql, [{ channel: CHANNELS.outbox }, { channel: CHANNELS.command, keys: created.commands.map(commandKey) }]);
     rt.metrics.commandsCreated.inc({ origin: 'batch' }, created.commands.length);

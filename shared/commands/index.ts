@@ -1,2 +1,2 @@
-export { applicationOf, invokeCommand, recordEndpointResults, expireDue, removeCommand, notifyChanged } from './service.js';
+export { invokeCommand, recordEndpointResults, expireDue, removeCommand, notifyChanged } from './service.js';
 export { createBatchCommands } from './batch.js';

@@ -1,6 +1,5 @@
-import { CHANNELS, commandKey, notify, notifyAll, type Notification } from '../db/index.js';
+import { CHANNELS, commandKey, notifyAll, type Notification } from '../db/index.js';
 import type { Command, CommandRef } from '../domain/index.js';
-import { tenancyFor } from '../tenancy/index.js';
 import type { Runtime } from '../runtime/index.js';
 import {
   createCommand,
@@ -20,23 +19,14 @@ import {
  * results here; the sweeper expires here.
  */
 
-/** The application of an app version (Tekton's map when enabled, else name minus its last -suffix). */
-export function applicationOf(rt: Runtime, appVersionName: string): string | null {
-  return tenancyFor(rt).applicationOf(appVersionName);
-}
+// The application of an app version is derived in SQL by cex_application_of
+// (migration 0005) on every path; the store is told only whether Tekton is on.
 
-export async function invokeCommand(rt: Runtime, input: Omit<NewCommand, 'applicationOf'>): Promise<CreateOutcome> {
-  const outcome = await createCommand(rt.sql, {
-    ...input,
-    applicationOf: (v) => applicationOf(rt, v),
-    tektonEnabled: rt.config.tekton.enabled,
-  });
+export async function invokeCommand(rt: Runtime, input: Omit<NewCommand, 'tektonEnabled'>): Promise<CreateOutcome> {
+  const outcome = await createCommand(rt.sql, { ...input, tektonEnabled: rt.config.tekton.enabled });
   // The new key wakes the endpoint's live streams; it rides in the same
   // statement as the outbox hint, so a create still costs one NOTIFY round trip.
-  const hints: Notification[] = [];
-  if (outcome.outboxWritten) hints.push({ channel: CHANNELS.outbox });
-  if (outcome.created) hints.push({ channel: CHANNELS.command, keys: [commandKey(outcome.command)] });
-  if (hints.length > 0) await notifyAll(rt.sql, hints);
+  await notifyChanged(rt, outcome.created ? [outcome.command] : [], outcome.outboxWritten);
   if (outcome.created) rt.metrics.commandsCreated.inc({ origin: input.origin });
   return outcome;
 }
@@ -48,8 +38,7 @@ export async function recordEndpointResults(
   results: readonly ResultInput[],
   appVersionName: string | null,
 ): Promise<RecordedResults> {
-  const application = appVersionName ? applicationOf(rt, appVersionName) : null;
-  const recorded = await recordResults(rt.sql, endpointId, commandType, results, appVersionName, application);
+  const recorded = await recordResults(rt.sql, endpointId, commandType, results, appVersionName, rt.config.tekton.enabled);
   await notifyChanged(rt, recorded.executed, recorded.outboxWritten);
   rt.metrics.commandsExecuted.inc(recorded.executed.length);
   return recorded;
@@ -68,8 +57,14 @@ export async function removeCommand(rt: Runtime, tenantId: string, ref: CommandR
   return deleted;
 }
 
-/** Wakes sync waiters and live streams on every instance, and the outbox drainer. */
+/**
+ * Wakes sync waiters and live streams on every instance, and the outbox
+ * drainer: both hints in ONE statement (notifyAll), so a change costs one
+ * NOTIFY round trip and one turn of the NOTIFY queue lock, not two.
+ */
 export async function notifyChanged(rt: Runtime, changed: readonly CommandRef[], outboxWritten: boolean): Promise<void> {
-  if (changed.length > 0) await notify(rt.sql, CHANNELS.command, changed.map(commandKey));
-  if (outboxWritten) await notify(rt.sql, CHANNELS.outbox);
+  const hints: Notification[] = [];
+  if (outboxWritten) hints.push({ channel: CHANNELS.outbox });
+  if (changed.length > 0) hints.push({ channel: CHANNELS.command, keys: changed.map(commandKey) });
+  if (hints.length > 0) await notifyAll(rt.sql, hints);
 }

@@ -33,13 +33,13 @@ export async function serveConsole(rt: Runtime, req: IncomingMessage, res: Serve
   const table = await (files ??= loadConsoleFiles());
   if (!table) {
     files = undefined;
-    throw new CexError(503, 'CONSOLE_NOT_BUILT', 'the console was not built: run `make build`');
+    throw new CexError('CONSOLE_NOT_BUILT', 'the console was not built: run `make build`');
   }
   const file = table.get(rel);
   if (file && rel !== 'index.html') return send(req, res, file.body, file.contentType, file.hashed ? IMMUTABLE : REVALIDATE);
   // A missing bundle must not get index.html: the browser would run HTML as a script.
   if (rel.startsWith('assets/') || /\.(js|css|map|png|svg|ico|woff2)$/.test(rel)) {
-    throw new CexError(404, 'NOT_FOUND', `no console file ${rel}`);
+    throw new CexError('NOT_FOUND', `no console file ${rel}`);
   }
   const index = table.get('index.html')!.body.toString('utf8');
   const base = `<base href="${prefix}${CONSOLE_PREFIX}/">`;

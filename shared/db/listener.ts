@@ -40,6 +40,7 @@ export class PgListener {
 
   constructor(url: string, private readonly options: ListenerOptions) {
     // `onnotify` is a postgres.js connection option its typings leave out.
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- {} is postgres.js's own "no custom types"
     const connectionOptions: postgres.Options<{}> & { onnotify: (channel: string, payload: string) => void } = {
       max: 1,
       idle_timeout: 0,

@@ -105,9 +105,3 @@ export function repushDelayMillis(pushCount: number, initialMs: number, maxMs: n
   const exponent = Math.max(0, Math.min(pushCount - 1, 30));
   return Math.min(maxMs, initialMs * 2 ** exponent);
 }
-
-/** An app version's application when Tekton is off: the name minus its last `-suffix`. */
-export function applicationFromVersionName(appVersionName: string): string {
-  const dash = appVersionName.lastIndexOf('-');
-  return dash > 0 ? appVersionName.slice(0, dash) : appVersionName;
-}

@@ -8,7 +8,7 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import { answer, type FunctionAnswer } from '../bridge/contract.js';
 import { recordEndpointResults } from '../commands/index.js';
 import { ENDPOINT_ID_PATTERN } from '../domain/index.js';
-import { toCexError } from '../errors/index.js';
+import { kpStatusOf, toCexError } from '../errors/index.js';
 import { forCommand, type Logger } from '../log/index.js';
 import {
   decodeClientData,
@@ -118,7 +118,7 @@ async function answerClientData(rt: Runtime, message: ClientData, log: Logger): 
     if (err instanceof PayloadError) return refuse(log, message, err.message);
     const cex = toCexError(err);
     // What Postgres refuses in a payload (a \u0000 in a JSON string) is the device's mistake, not an outage.
-    if (cex.status === 400) return refuse(log, message, cex.message);
+    if (kpStatusOf(cex.code) === 400) return refuse(log, message, cex.message);
     throw cex;
   }
   if (learned.status === 'rejected') throw toCexError(learned.reason);

@@ -1,8 +1,14 @@
 /**
- * Errors are classes with a stable upper-case `code` and an HTTP-like status;
- * the edges (REST problem+json, 1/KP error payloads, CIP results) map them in
- * one place each. Postgres errors are classified by SQLSTATE here, nowhere else.
+ * Errors are classes with a stable upper-case `code` from the closed union in
+ * codes.ts, whose table gives the HTTP status (and the 1/KP statusCode where a
+ * message carries the refusal); the edges (REST problem+json, 1/KP error
+ * payloads, CIP results) read it there. Postgres errors are classified by
+ * SQLSTATE here, nowhere else.
  */
+import { httpStatusOf, type ErrorCode, type ErrorCodeWithStatus } from './codes.js';
+
+export { ERROR_CODES, errorCodeWithStatus, httpStatusOf, isErrorCode, kpStatusOf } from './codes.js';
+export type { ErrorCode, ErrorCodeSpec, ErrorCodeWithStatus } from './codes.js';
 
 export interface CexErrorOptions {
   cause?: unknown;
@@ -11,13 +17,14 @@ export interface CexErrorOptions {
 
 export class CexError extends Error {
   override readonly name: string = 'CexError';
-  readonly code: string;
+  readonly code: ErrorCode;
+  /** The HTTP status, from the code's entry in ERROR_CODES. */
   readonly status: number;
   readonly detail: string | undefined;
 
-  constructor(status: number, code: string, message: string, options: CexErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: CexErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.status = status;
+    this.status = httpStatusOf(code);
     this.code = code;
     this.detail = options.detail;
   }
@@ -26,40 +33,32 @@ export class CexError extends Error {
 /** 400: a parameter, header or body the contract rejects. */
 export class ValidationError extends CexError {
   override readonly name = 'ValidationError';
-  constructor(code: string, message: string, options?: CexErrorOptions) {
-    super(400, code, message, options);
+  constructor(code: ErrorCodeWithStatus<400>, message: string, options?: CexErrorOptions) {
+    super(code, message, options);
   }
 }
 
 /** 404: unknown, deleted, or another tenant's (never 403, so ids do not leak). */
 export class NotFoundError extends CexError {
   override readonly name = 'NotFoundError';
-  constructor(code: string, message: string, options?: CexErrorOptions) {
-    super(404, code, message, options);
+  constructor(code: ErrorCodeWithStatus<404>, message: string, options?: CexErrorOptions) {
+    super(code, message, options);
   }
 }
 
 /** 409: the request contradicts what is already stored. */
 export class ConflictError extends CexError {
   override readonly name = 'ConflictError';
-  constructor(code: string, message: string, options?: CexErrorOptions) {
-    super(409, code, message, options);
-  }
-}
-
-/** 410: the command expired before the result came. */
-export class GoneError extends CexError {
-  override readonly name = 'GoneError';
-  constructor(code: string, message: string, options?: CexErrorOptions) {
-    super(410, code, message, options);
+  constructor(code: ErrorCodeWithStatus<409>, message: string, options?: CexErrorOptions) {
+    super(code, message, options);
   }
 }
 
 /** 503: a dependency (Postgres, NATS, a peer) cannot be reached; nothing was stored. */
 export class UnavailableError extends CexError {
   override readonly name = 'UnavailableError';
-  constructor(code: string, message: string, options?: CexErrorOptions) {
-    super(503, code, message, options);
+  constructor(code: ErrorCodeWithStatus<503>, message: string, options?: CexErrorOptions) {
+    super(code, message, options);
   }
 }
 
@@ -68,7 +67,7 @@ export function isCexError(err: unknown): err is CexError {
 }
 
 /** What a Postgres failure means for the caller. */
-export type PgErrorKind = 'unique_violation' | 'retryable' | 'unavailable' | 'other';
+export type PgErrorKind = 'unique_violation' | 'out_of_range' | 'retryable' | 'unavailable' | 'other';
 
 // SQLSTATEs that a retry of the same transaction can fix.
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '55P03']);
@@ -93,6 +92,8 @@ export function classifyPgError(err: unknown): PgErrorKind {
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string') return 'other';
   if (code === '23505') return 'unique_violation';
+  // numeric_value_out_of_range: a per-endpoint command id sequence ran past its integer.
+  if (code === '22003') return 'out_of_range';
   if (RETRYABLE_SQLSTATES.has(code)) return 'retryable';
   if (UNAVAILABLE_SQLSTATES.has(code) || CONNECTION_ERROR_CODES.has(code)) return 'unavailable';
   return 'other';
@@ -113,5 +114,5 @@ export function toCexError(err: unknown): CexError {
   if (kind === 'unavailable' || kind === 'retryable') {
     return new UnavailableError('DATABASE_UNAVAILABLE', 'the database cannot be reached; nothing was stored', { cause: err });
   }
-  return new CexError(500, 'INTERNAL', 'internal error', { cause: err });
+  return new CexError('INTERNAL', 'internal error', { cause: err });
 }

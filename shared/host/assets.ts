@@ -10,7 +10,7 @@ import type { UnitDefinition } from './units.js';
 export function assetsFor(units: readonly UnitDefinition[], req: IncomingMessage, pathname: string): UnitDefinition | undefined {
   const unit = units.find((u) => u.assets && (pathname === u.assets.prefix || pathname.startsWith(`${u.assets.prefix}/`)));
   if (unit && req.method !== 'GET' && req.method !== 'HEAD') {
-    throw new CexError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${unit.assets!.prefix}`);
+    throw new CexError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${unit.assets!.prefix}`);
   }
   return unit;
 }

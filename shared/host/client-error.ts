@@ -26,11 +26,11 @@ export function answerClientError(err: Error & { code?: string }, socket: Socket
 function problemFor(code: string | undefined): CexError {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
-      return new CexError(431, 'HEADERS_TOO_LARGE', 'the request headers exceed 16 KiB');
+      return new CexError('HEADERS_TOO_LARGE', 'the request headers exceed 16 KiB');
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return new CexError(408, 'REQUEST_TIMEOUT', 'the request was not received in time');
+      return new CexError('REQUEST_TIMEOUT', 'the request was not received in time');
     default:
-      return new CexError(400, 'MALFORMED_REQUEST', `the request is not valid HTTP/1.1 (${code ?? 'parse error'})`);
+      return new CexError('MALFORMED_REQUEST', `the request is not valid HTTP/1.1 (${code ?? 'parse error'})`);
   }
 }
 

@@ -52,7 +52,7 @@ export function answerPreflight(config: Config, req: IncomingMessage, res: Serve
   const origin = originOf(req)!;
   if (!allowed(config, origin)) {
     const none = config.corsAllowedOrigins.length === 0 ? ' (it lists none, so CORS is off)' : '';
-    throw new CexError(403, 'CORS_ORIGIN_NOT_ALLOWED', `origin ${origin.slice(0, 200)} is not listed in CEX_CORS_ALLOWED_ORIGINS${none}`);
+    throw new CexError('CORS_ORIGIN_NOT_ALLOWED', `origin ${origin.slice(0, 200)} is not listed in CEX_CORS_ALLOWED_ORIGINS${none}`);
   }
   res.writeHead(204, {
     'access-control-allow-origin': origin,

@@ -50,6 +50,7 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
     (openapi ??= buildOpenApi(
       options.units.flatMap((u) => u.routes ?? []),
       { title: 'CEX — Command Execution Extension', version: options.version },
+      { awaitTimeout: rt.config.maxAwaitTimeoutSeconds },
     ));
   const single = options.units.length === 1 ? options.units[0] : undefined;
   const bodyCap = rt.config.maxPayloadBytes + HARD_BODY_CAP_EXTRA;
@@ -59,7 +60,7 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
     if (req.headers.host === undefined && req.httpVersion === '1.1') {
       // Closed after the answer, like every malformed request (README, Operations).
       res.setHeader('connection', 'close');
-      throw new CexError(400, 'MISSING_HOST', 'an HTTP/1.1 request needs a Host header');
+      throw new CexError('MISSING_HOST', 'an HTTP/1.1 request needs a Host header');
     }
     const { pathname } = routePath(req.url);
     const operation = OPERATIONS.has(pathname);
@@ -76,7 +77,7 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
       applyCors(rt.config, req, res);
       const methods = operation ? ['GET'] : methodsAt(pathname);
       if (req.method === 'OPTIONS') {
-        if (methods.length === 0) throw new CexError(404, 'ROUTE_NOT_FOUND', `no route for ${pathname}`);
+        if (methods.length === 0) throw new CexError('ROUTE_NOT_FOUND', `no route for ${pathname}`);
         if (isPreflight(req)) return answerPreflight(rt.config, req, res, allowHeader(methods));
         res.writeHead(204, { allow: allowHeader(methods) }).end();
         return;
@@ -106,14 +107,14 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
         unitName = match.route.unit;
         routeLabel = match.route.path;
       } else if (!single || !frameworks.has(single.name)) {
-        throw new CexError(404, 'ROUTE_NOT_FOUND', `no route for ${pathname}`);
+        throw new CexError('ROUTE_NOT_FOUND', `no route for ${pathname}`);
       }
     }
     const framework = frameworks.get(unitName);
-    if (!framework) throw new CexError(404, 'UNIT_NOT_FOUND', `no unit named ${unitName} here`);
+    if (!framework) throw new CexError('UNIT_NOT_FOUND', `no unit named ${unitName} here`);
     if (rt.shuttingDown) {
       res.setHeader('connection', 'close');
-      throw new CexError(503, 'SHUTTING_DOWN', 'this instance is shutting down; retry');
+      throw new CexError('SHUTTING_DOWN', 'this instance is shutting down; retry');
     }
     const body = await readBody(req, bodyCap);
     req.rawBody = body;
@@ -122,7 +123,7 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
       try {
         req.body = JSON.parse(body.toString('utf8'));
       } catch {
-        throw new CexError(400, 'INVALID_CLOUDEVENT', 'structured CloudEvent body is not valid JSON');
+        throw new CexError('INVALID_CLOUDEVENT', 'structured CloudEvent body is not valid JSON');
       }
     }
     // The body stream is consumed, so the framework's body parsers skip it and

@@ -60,7 +60,7 @@ export function defineUnit(unit: UnitDefinition): UnitDefinition {
     const isEvent = req.method === 'POST' && (rest ? req.path === CLOUDEVENT_PATH : true);
     if (unit.cloudEvent && isEvent) return void handleCloudEventOverHttp(unit.name, unit.cloudEvent, req, res);
     if (rest) return void rest(req, res);
-    sendProblem(res, new CexError(405, 'METHOD_NOT_ALLOWED', `${unit.name} takes CloudEvents by POST only`), { allow: 'POST' });
+    sendProblem(res, new CexError('METHOD_NOT_ALLOWED', `${unit.name} takes CloudEvents by POST only`), { allow: 'POST' });
   };
   if (rest || unit.cloudEvent) functions.http(unit.name, handler);
   return unit;

@@ -5,7 +5,7 @@ import { CexError } from '../errors/index.js';
 export class PayloadTooLargeError extends CexError {
   override readonly name = 'PayloadTooLargeError';
   constructor(limit: number) {
-    super(413, 'PAYLOAD_TOO_LARGE', `the request body exceeds ${limit} bytes`);
+    super('PAYLOAD_TOO_LARGE', `the request body exceeds ${limit} bytes`);
   }
 }
 
@@ -38,7 +38,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
     req.on('error', (err) => {
-      if (!failed) reject(new CexError(400, 'BODY_READ_FAILED', 'the request body could not be read', { cause: err }));
+      if (!failed) reject(new CexError('BODY_READ_FAILED', 'the request body could not be read', { cause: err }));
       failed = true;
     });
   });

@@ -31,7 +31,15 @@ const ERROR_HEADERS: Record<number, Record<string, HeaderSpec>> = {
  * the handlers validate with, so the document cannot drift from the code.
  * Named schemas (zod `meta({ id })`) land in components.schemas.
  */
-export function buildOpenApi(routes: readonly Route[], info: { title: string; version: string }): Record<string, unknown> {
+/**
+ * `maximums`: query parameters whose upper bound is configured (e.g. awaitTimeout by
+ * CEX_MAX_AWAIT_TIMEOUT_SECONDS); the document gives this process's bound, not the schema's.
+ */
+export function buildOpenApi(
+  routes: readonly Route[],
+  info: { title: string; version: string },
+  maximums: Readonly<Record<string, number>> = {},
+): Record<string, unknown> {
   const schemas: Record<string, unknown> = {};
   const convert = (schema: z.ZodType, io: 'input' | 'output') => toSchema(schema, io, schemas);
   const problem = { 'application/problem+json': { schema: convert(problemSchema, 'output') } };
@@ -55,7 +63,7 @@ export function buildOpenApi(routes: readonly Route[], info: { title: string; ve
         name,
         in: 'query',
         required: !(schema as z.ZodType).safeParse(undefined).success,
-        schema: convert(schema as z.ZodType, 'input'),
+        schema: withMaximum(convert(schema as z.ZodType, 'input'), maximums[name]),
       })),
       ...Object.entries(route.headers ?? {}).map(([name, h]) => ({
         name,
@@ -137,4 +145,8 @@ function tidy(value: unknown): unknown {
   // An integer parameter (intString) is documented as one; its text pattern is the wire detail.
   if (out.type === 'integer') delete out.pattern;
   return out;
+}
+
+function withMaximum(schema: unknown, maximum: number | undefined): unknown {
+  return maximum === undefined || typeof schema !== 'object' || schema === null ? schema : { ...schema, maximum };
 }

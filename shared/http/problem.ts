@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { toCexError, type CexError } from '../errors/index.js';
+import { toCexError, type CexError, type ErrorCode } from '../errors/index.js';
 
 /** RFC 9457 problem details, as every 4xx/5xx of CEX answers (docs/rest-api.md). */
 export interface Problem {
@@ -7,7 +7,7 @@ export interface Problem {
   title: string;
   status: number;
   detail: string;
-  code: string;
+  code: ErrorCode;
 }
 
 const TITLES: Record<number, string> = {

@@ -125,7 +125,7 @@ export function allowHeader(methods: readonly string[]): string {
 
 /** 405 for `method` where only `allow` is served, with the Allow header. */
 export function sendMethodNotAllowed(res: ServerResponse, method: string | undefined, allow: string): void {
-  sendProblem(res, new CexError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allow}`), { allow });
+  sendProblem(res, new CexError('METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allow}`), { allow });
 }
 
 /**
@@ -171,7 +171,7 @@ export function routeRequests(routes: readonly Route[], onServerError: (err: unk
     try {
       const { pathname, query } = routePath(req.url);
       const match = matchRoute(compiled, req.method ?? 'GET', pathname);
-      if (!match) throw new CexError(404, 'ROUTE_NOT_FOUND', `no route for ${pathname}`);
+      if (!match) throw new CexError('ROUTE_NOT_FOUND', `no route for ${pathname}`);
       if ('allowed' in match) return sendMethodNotAllowed(res, req.method, allowHeader(match.allowed));
       assertKnownQuery(match.route, query);
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);

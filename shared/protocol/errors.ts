@@ -16,7 +16,7 @@ export class ProtocolDecodeError extends CexError {
   readonly messageType: string;
 
   constructor(messageType: string, message: string, options: { cause?: unknown } = {}) {
-    super(400, 'INVALID_AVRO', `invalid ${messageType}: ${message}`, options);
+    super('INVALID_AVRO', `invalid ${messageType}: ${message}`, options);
     this.messageType = messageType;
   }
 }
@@ -30,7 +30,7 @@ export class ProtocolEncodeError extends CexError {
   readonly messageType: string;
 
   constructor(messageType: string, message: string, options: { cause?: unknown } = {}) {
-    super(500, 'INVALID_MESSAGE', `cannot encode ${messageType}: ${message}`, options);
+    super('INVALID_MESSAGE', `cannot encode ${messageType}: ${message}`, options);
     this.messageType = messageType;
   }
 }
@@ -54,7 +54,7 @@ export class PayloadError extends CexError {
   declare readonly code: PayloadErrorCode;
 
   constructor(code: PayloadErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(400, code, message, options);
+    super(code, message, options);
   }
 }
 
@@ -63,6 +63,6 @@ export class SubjectError extends CexError {
   override readonly name = 'SubjectError';
 
   constructor(message: string) {
-    super(500, 'INVALID_SUBJECT', message);
+    super('INVALID_SUBJECT', message);
   }
 }

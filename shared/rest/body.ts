@@ -9,7 +9,7 @@ import type { JsonValue } from '../domain/index.js';
 export class UnsupportedMediaTypeError extends CexError {
   override readonly name = 'UnsupportedMediaTypeError';
   constructor(contentType: string) {
-    super(415, 'UNSUPPORTED_MEDIA_TYPE', `content type "${contentType}" is not supported; send application/json or text/plain`);
+    super('UNSUPPORTED_MEDIA_TYPE', `content type "${contentType}" is not supported; send application/json or text/plain`);
   }
 }
 
@@ -35,7 +35,7 @@ export function parseCommandPayload(req: IncomingMessage, body: Buffer, maxBytes
   const type = mediaType(req);
   const charset = charsetOf(req);
   if (charset && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
-    throw new CexError(415, 'UNSUPPORTED_CHARSET', `charset "${charset}" is not supported; send UTF-8`);
+    throw new CexError('UNSUPPORTED_CHARSET', `charset "${charset}" is not supported; send UTF-8`);
   }
   if (type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type)) {
     try {

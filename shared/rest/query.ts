@@ -1,19 +1,20 @@
 import { z } from 'zod';
-import { ValidationError } from '../errors/index.js';
+import { isErrorCode, ValidationError, type ErrorCodeWithStatus } from '../errors/index.js';
 
 /**
  * Query and path parameters are validated with zod schemas that also feed
  * /openapi.json. Each field carries its stable error code in its metadata
  * (`x-error-code`), so a bad value answers 400 with e.g. INVALID_AWAIT_TIMEOUT.
  */
-export function param<T extends z.ZodType>(schema: T, code: string, description: string): T {
+export function param<T extends z.ZodType>(schema: T, code: ErrorCodeWithStatus<400>, description: string): T {
   return schema.meta({ description, 'x-error-code': code }) as T;
 }
 
-function codeOf(schema: z.ZodType | undefined, fallback: string): string {
+function codeOf(schema: z.ZodType | undefined, fallback: ErrorCodeWithStatus<400>): ErrorCodeWithStatus<400> {
   const meta = schema ? z.globalRegistry.get(schema) : undefined;
   const code = meta?.['x-error-code'];
-  return typeof code === 'string' ? code : fallback;
+  // Only param() writes x-error-code, and it takes 400 codes only.
+  return isErrorCode(code) ? (code as ErrorCodeWithStatus<400>) : fallback;
 }
 
 /**

@@ -58,10 +58,7 @@ const TASK_COLUMNS = `
 
 /** One task of `tenantId` with its lists; another tenant's task is "not found". */
 export async function readBatchTask(sql: Sql, tenantId: string, taskId: string): Promise<BatchTaskDetail | undefined> {
-  const [task] = await sql.unsafe(
-    `SELECT ${TASK_COLUMNS} FROM batch_tasks t WHERE t.task_id = $1::uuid AND t.tenant_id = $2`,
-    [taskId, tenantId] as never[],
-  );
+  const [task] = await sql`SELECT ${sql.unsafe(TASK_COLUMNS)} FROM batch_tasks t WHERE t.task_id = ${taskId}::uuid AND t.tenant_id = ${tenantId}`;
   if (!task) return undefined;
   const commands = await sql<(TaskCommand & { status: CommandStatus; statusCode: number | null })[]>`
     SELECT endpoint_id AS "endpointId", command_id AS "commandId", status, status_code AS "statusCode"
@@ -112,23 +109,23 @@ const TASK_SORT: Record<TaskSortField, string> = { createdAt: 'created_at', comm
  * batch index each), so a page costs the same however many tasks exist.
  */
 export async function listBatchTasks(sql: Sql, q: TaskQuery): Promise<{ total: number; tasks: BatchTaskSummary[] }> {
-  const col = TASK_SORT[q.sortBy];
-  const dir = q.sortOrder === 'asc' ? 'ASC' : 'DESC';
-  const filters = [q.tenantId, q.appName ?? null, q.commandType ?? null, q.filterId ?? null];
-  const where = `tenant_id = $1 AND ($2::text IS NULL OR app_name = $2) AND ($3::text IS NULL OR command_type = $3)
-                 AND ($4::text IS NULL OR filter_id = $4)`;
+  // Column and direction are fixed texts chosen here: a few statement variants, each prepared.
+  const col = sql.unsafe(TASK_SORT[q.sortBy]);
+  const qualifiedCol = sql.unsafe(`t.${TASK_SORT[q.sortBy]}`);
+  const dir = sql.unsafe(q.sortOrder === 'asc' ? 'ASC' : 'DESC');
+  const where = sql`tenant_id = ${q.tenantId} AND (${q.appName ?? null}::text IS NULL OR app_name = ${q.appName ?? null})
+                 AND (${q.commandType ?? null}::text IS NULL OR command_type = ${q.commandType ?? null})
+                 AND (${q.filterId ?? null}::text IS NULL OR filter_id = ${q.filterId ?? null})`;
   const [rows, [count]] = await Promise.all([
-    sql.unsafe(
-      `SELECT ${TASK_COLUMNS}, ${COUNTS}
+    sql<BatchTaskSummary[]>`
+      SELECT ${sql.unsafe(TASK_COLUMNS)}, ${sql.unsafe(COUNTS)}
          FROM (SELECT * FROM batch_tasks WHERE ${where}
-                ORDER BY ${col} ${dir} NULLS LAST, task_id ${dir} LIMIT $5 OFFSET $6) t
+                ORDER BY ${col} ${dir} NULLS LAST, task_id ${dir} LIMIT ${q.limit} OFFSET ${q.offset}) t
          LEFT JOIN commands c ON c.batch_task_id = t.task_id
         GROUP BY t.task_id, t.command_type, t.filter_id, t.app_name, t.request_payload, t.endpoint_count, t.created_at
-        ORDER BY t.${col} ${dir} NULLS LAST, t.task_id ${dir}`,
-      [...filters, q.limit, q.offset] as never[],
-    ),
-    sql.unsafe(`SELECT count(*)::int AS n FROM batch_tasks WHERE ${where}`, filters as never[]),
+        ORDER BY ${qualifiedCol} ${dir} NULLS LAST, t.task_id ${dir}`,
+    sql<{ n: number }[]>`SELECT count(*)::int AS n FROM batch_tasks WHERE ${where}`,
   ]);
-  const tasks = (rows as unknown as BatchTaskSummary[]).map((t) => ({ ...t, requestPayload: t.requestPayload ?? null }));
-  return { total: (count as { n: number } | undefined)?.n ?? 0, tasks };
+  const tasks = rows.map((t) => ({ ...t, requestPayload: t.requestPayload ?? null }));
+  return { total: count?.n ?? 0, tasks };
 }

@@ -1,6 +1,6 @@
 import type { Sql, TransactionSql } from '../db/index.js';
 import { withTransaction } from '../db/index.js';
-import { ConflictError, NotFoundError } from '../errors/index.js';
+import { ConflictError, NotFoundError, classifyPgError } from '../errors/index.js';
 import { expiryWindowMillis, type CommandRef, type JsonValue } from '../domain/index.js';
 import { jsonParam } from './rows.js';
 
@@ -19,8 +19,8 @@ export interface NewBatch {
   ttlMillis: number;
   /** Distinct endpoint ids (the caller de-duplicates). */
   endpoints: readonly BatchEndpoint[];
-  /** The application of an app version (Tekton, or the name minus its last -suffix). */
-  applicationOf: (appVersionName: string) => string | null;
+  /** Whether applications come from Tekton (cex_application_of derives each endpoint's). Default false. */
+  tektonEnabled?: boolean;
   /**
    * Whether the caller's tenant may command an endpoint of this app version
    * (Tekton on: the version's application is the tenant's). One endpoint that
@@ -50,7 +50,7 @@ export async function createBatch(sql: Sql, input: NewBatch): Promise<CreatedBat
   try {
     return await withTransaction(sql, (tx) => createInTransaction(tx, input));
   } catch (err) {
-    if ((err as { code?: string }).code === '22003') {
+    if (classifyPgError(err) === 'out_of_range') {
       throw new ConflictError('COMMAND_ID_EXHAUSTED', `no command id is left for some endpoint's ${input.commandType} commands`, { cause: err });
     }
     throw err;
@@ -65,40 +65,43 @@ async function createInTransaction(tx: TransactionSql, input: NewBatch): Promise
     throw new NotFoundError('ENDPOINT_NOT_FOUND', `no such endpoint: ${shown}${hidden.length > 5 ? ` and ${hidden.length - 5} more` : ''}`);
   }
   const versions = endpoints.map((e) => e.appVersionName);
-  const applications = versions.map((v) => (v ? input.applicationOf(v) : null));
-  const distinctApps = new Set(applications.filter((a): a is string => a !== null));
-  // A task lists under appName when its endpoints belong to one application
-  // (a Kaa filter is defined per application, so filter batches always do).
-  const appName = distinctApps.size === 1 && !applications.includes(null) ? [...distinctApps][0]! : null;
+  const tektonEnabled = input.tektonEnabled ?? false;
   const payload = jsonParam(input.payload);
 
+  // A task lists under app_name when its endpoints belong to one application
+  // (a Kaa filter is defined per application, so filter batches always do):
+  // no endpoint without one, and one distinct name.
   const [task] = await tx<{ taskId: string; createdAt: Date }[]>`
+    WITH apps AS (SELECT cex_application_of(v, ${tektonEnabled}) AS app FROM unnest(${versions}::text[]) AS u(v))
     INSERT INTO batch_tasks (tenant_id, command_type, filter_id, app_name, request_payload, endpoint_count)
-    VALUES (${input.tenantId}, ${input.commandType}, ${input.filterId}, ${appName}, ${payload}::text::jsonb, ${endpoints.length})
+    SELECT ${input.tenantId}, ${input.commandType}, ${input.filterId}::text,
+           (SELECT CASE WHEN count(*) = count(app) AND count(DISTINCT app) = 1 THEN min(app) END FROM apps),
+           ${payload}::text::jsonb, ${endpoints.length}
     RETURNING task_id::text AS "taskId", created_at AS "createdAt"`;
   if (endpoints.length === 0) return { taskId: task!.taskId, createdAt: task!.createdAt, commands: [] };
 
   const pushOnce = input.ttlMillis === 0;
   const windowMs = expiryWindowMillis(input.ttlMillis, 0);
-  const rows = await tx.unsafe(
-    `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS u(endpoint_id, app_version_name, application_name)),
+  const rows = await tx<{ endpointId: string; commandId: number }[]>`
+    WITH input AS (
+       SELECT * FROM unnest(${endpoints.map((e) => e.endpointId)}::text[], ${versions}::text[]) AS u(endpoint_id, app_version_name)),
      ids AS (
        INSERT INTO command_id_counters (endpoint_id, command_type, last_id)
-       SELECT endpoint_id, $4, 1 FROM input ORDER BY endpoint_id
+       SELECT endpoint_id, ${input.commandType}, 1 FROM input ORDER BY endpoint_id
        ON CONFLICT (endpoint_id, command_type) DO UPDATE SET last_id = command_id_counters.last_id + 1
        RETURNING endpoint_id, last_id),
      created AS (
        INSERT INTO commands (
          endpoint_id, command_type, command_id, tenant_id, request_payload, expires_at, ttl_millis,
          push_once, app_version_name, application_name, origin, batch_task_id)
-       SELECT i.endpoint_id, $4, ids.last_id, $5, $6::text::jsonb, now() + make_interval(secs => $7::bigint / 1000.0), $8,
-              $9, i.app_version_name, i.application_name, 'batch', $10::uuid
+       SELECT i.endpoint_id, ${input.commandType}, ids.last_id, ${input.tenantId}, ${payload}::text::jsonb,
+              now() + make_interval(secs => ${windowMs}::bigint / 1000.0), ${input.ttlMillis},
+              ${pushOnce}, i.app_version_name, cex_application_of(i.app_version_name, ${tektonEnabled}), 'batch', ${task!.taskId}::uuid
          FROM input i JOIN ids USING (endpoint_id)
        RETURNING endpoint_id, command_id),
      pushes AS (
        INSERT INTO outbox (kind, endpoint_id, command_type, include_ids)
-       SELECT 'push', endpoint_id, $4, CASE WHEN $9 THEN ARRAY[command_id] ELSE '{}'::int[] END
+       SELECT 'push', endpoint_id, ${input.commandType}, CASE WHEN ${pushOnce} THEN ARRAY[command_id] ELSE '{}'::int[] END
          FROM created ORDER BY endpoint_id
        ON CONFLICT (endpoint_id, command_type) WHERE kind = 'push' DO UPDATE
          SET generation   = outbox.generation + 1,
@@ -106,13 +109,8 @@ async function createInTransaction(tx: TransactionSql, input: NewBatch): Promise
              available_at = LEAST(outbox.available_at, now())
        RETURNING 1)
      SELECT endpoint_id AS "endpointId", command_id AS "commandId", (SELECT count(*) FROM pushes)::int AS pushes
-       FROM created`,
-    [
-      endpoints.map((e) => e.endpointId), versions, applications, input.commandType, input.tenantId, payload,
-      windowMs, input.ttlMillis, pushOnce, task!.taskId,
-    ] as never[],
-  );
-  const commands = (rows as unknown as { endpointId: string; commandId: number }[]).map((r) => ({
+       FROM created`;
+  const commands = rows.map((r) => ({
     endpointId: r.endpointId,
     commandType: input.commandType,
     commandId: r.commandId,

@@ -24,22 +24,19 @@ export interface CallbackRow {
  */
 export async function claimDueCallbacks(sql: Sql, limit: number, leaseMs: number): Promise<CallbackRow[]> {
   if (limit <= 0) return [];
-  const rows = await sql.unsafe(
-    `UPDATE outbox o
-        SET claimed_until = now() + make_interval(secs => $2::int / 1000.0), attempts = o.attempts + 1
+  return sql<CallbackRow[]>`
+    UPDATE outbox o
+        SET claimed_until = now() + make_interval(secs => ${leaseMs}::int / 1000.0), attempts = o.attempts + 1
        FROM (SELECT id FROM outbox
               WHERE kind = 'callback' AND available_at <= now()
                 AND (claimed_until IS NULL OR claimed_until <= now())
               ORDER BY available_at, id
-              LIMIT $1
+              LIMIT ${limit}
               FOR UPDATE SKIP LOCKED) due
       WHERE o.id = due.id
       RETURNING o.id::text AS id, o.endpoint_id AS "endpointId", o.command_type AS "commandType",
                 o.command_id AS "commandId", o.message, o.delivery_id::text AS "deliveryId",
-                o.attempts, o.created_at AS "createdAt"`,
-    [limit, leaseMs] as never[],
-  );
-  return rows as unknown as CallbackRow[];
+                o.attempts, o.created_at AS "createdAt"`;
 }
 
 /** The receiver answered 2xx (or the row can never be delivered): the row is done. */

@@ -2,7 +2,7 @@ import type { Sql, TransactionSql } from '../db/index.js';
 import { withTransaction } from '../db/index.js';
 import { ConflictError, classifyPgError } from '../errors/index.js';
 import { expiryWindowMillis, type Command, type CommandRef, type JsonValue } from '../domain/index.js';
-import { COMMAND_COLUMNS, jsonParam, toCommand } from './rows.js';
+import { commandColumnsSql, jsonParam, toCommand } from './rows.js';
 import { enqueueCipResult, enqueuePush } from './outbox.js';
 
 export interface NewCommand {
@@ -20,9 +20,11 @@ export interface NewCommand {
   cipReplySubject?: string;
   cipCorrelationId?: string;
   callbackUrl?: string;
-  /** The application of the endpoint's app version, when the caller knows how to derive it. */
-  applicationOf?: (appVersionName: string) => string | null;
-  /** Whether applications come from Tekton (the one-statement create derives them in SQL). */
+  /**
+   * Whether applications come from Tekton: every path derives the command's
+   * application from the endpoint's app version with cex_application_of
+   * (migration 0005), the rule's one home. Default false.
+   */
   tektonEnabled?: boolean;
 }
 
@@ -49,7 +51,7 @@ export async function createCommand(sql: Sql, input: NewCommand): Promise<Create
     if (classifyPgError(err) === 'unique_violation' && input.idempotencyKey !== undefined) {
       return withTransaction(sql, (tx) => createInTransaction(tx, input));
     }
-    if ((err as { code?: string }).code === '22003') {
+    if (classifyPgError(err) === 'out_of_range') {
       throw new ConflictError('COMMAND_ID_EXHAUSTED', `no command id is left for ${input.endpointId}/${input.commandType}`, { cause: err });
     }
     throw err;
@@ -65,20 +67,22 @@ export async function createCommand(sql: Sql, input: NewCommand): Promise<Create
 async function createInOneStatement(sql: Sql, input: NewCommand): Promise<CreateOutcome> {
   const pushOnce = input.ttlMillis === 0;
   const windowMs = expiryWindowMillis(input.ttlMillis, input.awaitTimeoutSeconds);
-  const rows = await sql.unsafe(
-    `WITH counter AS (
-       INSERT INTO command_id_counters (endpoint_id, command_type, last_id) VALUES ($1, $2, 1)
+  const rows = await sql<Record<string, unknown>[]>`
+    WITH counter AS (
+       INSERT INTO command_id_counters (endpoint_id, command_type, last_id) VALUES (${input.endpointId}, ${input.commandType}, 1)
        ON CONFLICT (endpoint_id, command_type) DO UPDATE SET last_id = command_id_counters.last_id + 1
        RETURNING last_id),
-     ep AS (SELECT app_version_name FROM endpoint_state WHERE endpoint_id = $1),
+     ep AS (SELECT app_version_name FROM endpoint_state WHERE endpoint_id = ${input.endpointId}),
      ins AS (
        INSERT INTO commands (
          endpoint_id, command_type, command_id, tenant_id, request_payload, expires_at, ttl_millis,
          push_once, app_version_name, application_name, origin, callback_url)
-       SELECT $1, $2, counter.last_id, $3, $4::text::jsonb, now() + make_interval(secs => $5::bigint / 1000.0), $6,
-              $7, ep.app_version_name, cex_application_of(ep.app_version_name, $8), $9, $10
+       SELECT ${input.endpointId}, ${input.commandType}, counter.last_id, ${input.tenantId}, ${jsonParam(input.payload)}::text::jsonb,
+              now() + make_interval(secs => ${windowMs}::bigint / 1000.0), ${input.ttlMillis},
+              ${pushOnce}, ep.app_version_name, cex_application_of(ep.app_version_name, ${input.tektonEnabled ?? false}),
+              ${input.origin}, ${input.callbackUrl ?? null}
          FROM counter LEFT JOIN ep ON true
-       RETURNING ${COMMAND_COLUMNS}),
+       RETURNING ${commandColumnsSql(sql)}),
      push AS (
        INSERT INTO outbox (kind, endpoint_id, command_type, include_ids)
        SELECT 'push', "endpointId", "commandType", CASE WHEN "pushOnce" THEN ARRAY["commandId"] ELSE '{}'::int[] END FROM ins
@@ -86,13 +90,8 @@ async function createInOneStatement(sql: Sql, input: NewCommand): Promise<Create
          SET generation = outbox.generation + 1,
              include_ids = outbox.include_ids || EXCLUDED.include_ids,
              available_at = LEAST(outbox.available_at, now()))
-     SELECT * FROM ins`,
-    [
-      input.endpointId, input.commandType, input.tenantId, jsonParam(input.payload), windowMs, input.ttlMillis,
-      pushOnce, input.tektonEnabled ?? false, input.origin, input.callbackUrl ?? null,
-    ] as never[],
-  );
-  return { command: toCommand(rows[0] as Record<string, unknown>), created: true, outboxWritten: true };
+     SELECT * FROM ins`;
+  return { command: toCommand(rows[0]!), created: true, outboxWritten: true };
 }
 
 async function createInTransaction(tx: TransactionSql, input: NewCommand): Promise<CreateOutcome> {
@@ -103,45 +102,40 @@ async function createInTransaction(tx: TransactionSql, input: NewCommand): Promi
   const commandId = input.commandId ?? (await allocateCommandId(tx, input.endpointId, input.commandType));
   if (input.commandId !== undefined) await raiseCounterPast(tx, input.endpointId, input.commandType, input.commandId);
 
-  const [endpoint] = await tx<{ appVersionName: string | null }[]>`
-    SELECT app_version_name AS "appVersionName" FROM endpoint_state WHERE endpoint_id = ${input.endpointId}`;
-  const appVersionName = endpoint?.appVersionName ?? null;
-  const applicationName = appVersionName && input.applicationOf ? input.applicationOf(appVersionName) : null;
   const pushOnce = input.ttlMillis === 0;
   const windowMs = expiryWindowMillis(input.ttlMillis, input.awaitTimeoutSeconds);
 
-  const rows = await tx.unsafe(
-    `INSERT INTO commands (
+  // The endpoint's app version and its application are read in the insert,
+  // by the same rule as the one-statement create.
+  const rows = await tx<Record<string, unknown>[]>`
+    INSERT INTO commands (
        endpoint_id, command_type, command_id, tenant_id, request_payload, expires_at, ttl_millis,
        push_once, app_version_name, application_name, origin, idempotency_key,
        cip_reply_subject, cip_correlation_id, callback_url)
-     VALUES ($1, $2, $3, $4, $5::text::jsonb, now() + make_interval(secs => $6::bigint / 1000.0), $7,
-       $8, $9, $10, $11, $12, $13, $14, $15)
+     SELECT ${input.endpointId}, ${input.commandType}, ${commandId}, ${input.tenantId}, ${jsonParam(input.payload)}::text::jsonb,
+       now() + make_interval(secs => ${windowMs}::bigint / 1000.0), ${input.ttlMillis},
+       ${pushOnce}, ep.app_version_name, cex_application_of(ep.app_version_name, ${input.tektonEnabled ?? false}),
+       ${input.origin}, ${input.idempotencyKey ?? null},
+       ${input.cipReplySubject ?? null}, ${input.cipCorrelationId ?? null}, ${input.callbackUrl ?? null}
+       FROM (SELECT (SELECT app_version_name FROM endpoint_state WHERE endpoint_id = ${input.endpointId}) AS app_version_name) AS ep
      ON CONFLICT (endpoint_id, command_type, command_id) DO NOTHING
-     RETURNING ${COMMAND_COLUMNS}`,
-    [
-      input.endpointId, input.commandType, commandId, input.tenantId, jsonParam(input.payload), windowMs, input.ttlMillis,
-      pushOnce, appVersionName, applicationName, input.origin, input.idempotencyKey ?? null,
-      input.cipReplySubject ?? null, input.cipCorrelationId ?? null, input.callbackUrl ?? null,
-    ] as never[],
-  );
+     RETURNING ${commandColumnsSql(tx)}`;
   if (rows.length === 0) return retryOfExistingCipCommand(tx, input, commandId);
 
-  const command = toCommand(rows[0] as Record<string, unknown>);
+  const command = toCommand(rows[0]!);
   await enqueuePush(tx, input.endpointId, input.commandType, pushOnce ? [commandId] : []);
   return { command, created: true, outboxWritten: true };
 }
 
 async function findIdempotentReplay(tx: TransactionSql, input: NewCommand): Promise<Command | undefined> {
-  const rows = await tx.unsafe(
-    `SELECT ${COMMAND_COLUMNS}, (expires_at > now()) AS "live",
-            (request_payload = $5::text::jsonb) AS "samePayload"
-       FROM commands
-      WHERE tenant_id = $1 AND endpoint_id = $2 AND command_type = $3 AND idempotency_key = $4
-      FOR UPDATE`,
-    [input.tenantId, input.endpointId, input.commandType, input.idempotencyKey!, jsonParam(input.payload)] as never[],
-  );
-  const row = rows[0] as (Record<string, unknown> & { live: boolean; samePayload: boolean }) | undefined;
+  const rows = await tx<(Record<string, unknown> & { live: boolean; samePayload: boolean })[]>`
+    SELECT ${commandColumnsSql(tx)}, (expires_at > now()) AS "live",
+           (request_payload = ${jsonParam(input.payload)}::text::jsonb) AS "samePayload"
+      FROM commands
+     WHERE tenant_id = ${input.tenantId} AND endpoint_id = ${input.endpointId} AND command_type = ${input.commandType}
+       AND idempotency_key = ${input.idempotencyKey!}
+     FOR UPDATE`;
+  const row = rows[0];
   if (!row) return undefined;
   if (!row.live) {
     // Past its TTL the key is free again: release it from the old command.
@@ -180,25 +174,22 @@ async function raiseCounterPast(tx: TransactionSql, endpointId: string, commandT
  * payload is a conflict (docs/nats-protocols.md, 12/CIP).
  */
 async function retryOfExistingCipCommand(tx: TransactionSql, input: NewCommand, commandId: number): Promise<CreateOutcome> {
-  const rows = await tx.unsafe(
-    `SELECT ${COMMAND_COLUMNS}, (request_payload = $4::text::jsonb) AS "samePayload"
-       FROM commands WHERE endpoint_id = $1 AND command_type = $2 AND command_id = $3 FOR UPDATE`,
-    [input.endpointId, input.commandType, commandId, jsonParam(input.payload)] as never[],
-  );
-  const row = rows[0] as (Record<string, unknown> & { samePayload: boolean }) | undefined;
+  const rows = await tx<(Record<string, unknown> & { samePayload: boolean })[]>`
+    SELECT ${commandColumnsSql(tx)}, (request_payload = ${jsonParam(input.payload)}::text::jsonb) AS "samePayload"
+      FROM commands WHERE endpoint_id = ${input.endpointId} AND command_type = ${input.commandType} AND command_id = ${commandId}
+       FOR UPDATE`;
+  const row = rows[0];
   if (!row || !row.samePayload || row.tenantId !== input.tenantId) {
     throw new ConflictError('COMMAND_ID_IN_USE', `command ${input.endpointId}/${input.commandType}/${commandId} already exists with another payload`);
   }
   let command = toCommand(row);
   let outboxWritten = false;
   if (input.cipReplySubject !== undefined) {
-    const updated = await tx.unsafe(
-      `UPDATE commands SET cip_reply_subject = $4, cip_correlation_id = $5
-        WHERE endpoint_id = $1 AND command_type = $2 AND command_id = $3
-        RETURNING ${COMMAND_COLUMNS}`,
-      [input.endpointId, input.commandType, commandId, input.cipReplySubject, input.cipCorrelationId ?? null] as never[],
-    );
-    command = toCommand(updated[0] as Record<string, unknown>);
+    const updated = await tx<Record<string, unknown>[]>`
+      UPDATE commands SET cip_reply_subject = ${input.cipReplySubject}, cip_correlation_id = ${input.cipCorrelationId ?? null}
+       WHERE endpoint_id = ${input.endpointId} AND command_type = ${input.commandType} AND command_id = ${commandId}
+       RETURNING ${commandColumnsSql(tx)}`;
+    command = toCommand(updated[0]!);
     if (command.status !== 'PENDING') {
       await enqueueCipResult(tx, command);
       outboxWritten = true;
@@ -209,24 +200,22 @@ async function retryOfExistingCipCommand(tx: TransactionSql, input: NewCommand, 
 
 /** One command as its tenant sees it; another tenant's command is "not found". */
 export async function readCommand(sql: Sql, tenantId: string, ref: CommandRef): Promise<Command | undefined> {
-  const rows = await sql.unsafe(
-    `SELECT ${COMMAND_COLUMNS} FROM commands
-      WHERE endpoint_id = $1 AND command_type = $2 AND command_id = $3 AND tenant_id = $4`,
-    [ref.endpointId, ref.commandType, ref.commandId, tenantId] as never[],
-  );
-  return rows[0] ? toCommand(rows[0] as Record<string, unknown>) : undefined;
+  const rows = await sql<Record<string, unknown>[]>`
+    SELECT ${commandColumnsSql(sql)} FROM commands
+     WHERE endpoint_id = ${ref.endpointId} AND command_type = ${ref.commandType} AND command_id = ${ref.commandId}
+       AND tenant_id = ${tenantId}`;
+  return rows[0] ? toCommand(rows[0]) : undefined;
 }
 
 /** Reads several commands by key, whatever their tenant (waiters, SSE, the bridge). */
 export async function readCommandsByKey(sql: Sql, refs: readonly CommandRef[]): Promise<Command[]> {
   if (refs.length === 0) return [];
-  const rows = await sql.unsafe(
-    `SELECT ${COMMAND_COLUMNS} FROM commands
-      WHERE (endpoint_id, command_type, command_id) IN (
-        SELECT * FROM unnest($1::text[], $2::text[], $3::int[]))`,
-    [refs.map((r) => r.endpointId), refs.map((r) => r.commandType), refs.map((r) => r.commandId)] as never[],
-  );
-  return rows.map((r) => toCommand(r as Record<string, unknown>));
+  const rows = await sql<Record<string, unknown>[]>`
+    SELECT ${commandColumnsSql(sql)} FROM commands
+     WHERE (endpoint_id, command_type, command_id) IN (
+       SELECT * FROM unnest(${refs.map((r) => r.endpointId)}::text[], ${refs.map((r) => r.commandType)}::text[],
+                            ${refs.map((r) => r.commandId)}::int[]))`;
+  return rows.map(toCommand);
 }
 
 export interface DeleteOutcome {
@@ -241,14 +230,13 @@ export interface DeleteOutcome {
  */
 export async function deleteCommand(sql: Sql, tenantId: string, ref: CommandRef): Promise<DeleteOutcome> {
   return withTransaction(sql, async (tx) => {
-    const rows = await tx.unsafe(
-      `DELETE FROM commands
-        WHERE endpoint_id = $1 AND command_type = $2 AND command_id = $3 AND tenant_id = $4
-        RETURNING ${COMMAND_COLUMNS}`,
-      [ref.endpointId, ref.commandType, ref.commandId, tenantId] as never[],
-    );
+    const rows = await tx<Record<string, unknown>[]>`
+      DELETE FROM commands
+       WHERE endpoint_id = ${ref.endpointId} AND command_type = ${ref.commandType} AND command_id = ${ref.commandId}
+         AND tenant_id = ${tenantId}
+       RETURNING ${commandColumnsSql(tx)}`;
     if (rows.length === 0) return { deleted: false, outboxWritten: false };
-    const command = toCommand(rows[0] as Record<string, unknown>);
+    const command = toCommand(rows[0]!);
     if (command.status === 'PENDING' && command.cipReplySubject) {
       await enqueueCipResult(tx, { ...command, statusCode: 404, reasonPhrase: 'command deleted', responsePayload: null });
       return { deleted: true, outboxWritten: true };

@@ -1,7 +1,7 @@
 import type { Sql } from '../db/index.js';
 import { withTransaction } from '../db/index.js';
 import type { Command } from '../domain/index.js';
-import { commandColumns, toCommand } from './rows.js';
+import { commandColumnsSql, toCommand } from './rows.js';
 import { enqueueCallbacks, enqueueCipResult } from './outbox.js';
 
 // A zero-TTL command nobody waits for expires at once, but only after its one
@@ -21,14 +21,14 @@ export interface ExpiredCommands {
  */
 export async function expireDueCommands(sql: Sql, limit = 1000): Promise<ExpiredCommands> {
   return withTransaction(sql, async (tx) => {
-    const rows = await tx.unsafe(
-      `WITH due AS (
+    const rows = await tx<Record<string, unknown>[]>`
+      WITH due AS (
          SELECT endpoint_id, command_type, command_id FROM commands
           WHERE status = 'PENDING' AND expires_at <= now()
             AND (NOT push_once OR push_count > 0
-                 OR expires_at <= now() - make_interval(secs => $2))
+                 OR expires_at <= now() - make_interval(secs => ${PUSH_ONCE_GRACE_SECONDS}))
           ORDER BY expires_at
-          LIMIT $1
+          LIMIT ${limit}
           FOR UPDATE SKIP LOCKED)
        UPDATE commands c
           SET status = 'EXPIRED', updated_at = now(), version = c.version + 1,
@@ -36,10 +36,8 @@ export async function expireDueCommands(sql: Sql, limit = 1000): Promise<Expired
          FROM due
         WHERE c.endpoint_id = due.endpoint_id AND c.command_type = due.command_type
           AND c.command_id = due.command_id AND c.status = 'PENDING'
-       RETURNING ${commandColumns('c')}`,
-      [limit, PUSH_ONCE_GRACE_SECONDS] as never[],
-    );
-    const expired = rows.map((r) => toCommand(r as Record<string, unknown>));
+       RETURNING ${commandColumnsSql(tx, 'c')}`;
+    const expired = rows.map(toCommand);
     // Callbacks carry the EXPIRED descriptor itself (statusCode null).
     let outboxWritten = await enqueueCallbacks(tx, expired);
     for (const command of expired) {

@@ -1,6 +1,6 @@
 import type { Sql } from '../db/index.js';
 import type { Command, CommandStatus } from '../domain/index.js';
-import { COMMAND_COLUMNS, commandColumns, toCommand } from './rows.js';
+import { commandColumnsSql, toCommand } from './rows.js';
 
 export interface HistoryFilter {
   commandTypes?: readonly string[];
@@ -21,21 +21,21 @@ export async function listEndpointHistory(
   limit: number,
   offset = 0,
 ): Promise<Map<string, Command[]>> {
-  const rows = await sql.unsafe(
-    `SELECT ${commandColumns('c')}
-       FROM unnest($1::text[]) AS e(id)
+  const types = (filter.commandTypes ?? null) as string[] | null;
+  const statuses = (filter.statuses ?? null) as string[] | null;
+  const rows = await sql<Record<string, unknown>[]>`
+    SELECT ${commandColumnsSql(sql, 'c')}
+       FROM unnest(${[...new Set(endpointIds)]}::text[]) AS e(id)
        CROSS JOIN LATERAL (
          SELECT * FROM commands
-          WHERE endpoint_id = e.id AND tenant_id = $2
-            AND ($3::text[] IS NULL OR command_type = ANY($3::text[]))
-            AND ($4::text[] IS NULL OR status = ANY($4::text[]))
+          WHERE endpoint_id = e.id AND tenant_id = ${tenantId}
+            AND (${types}::text[] IS NULL OR command_type = ANY(${types}::text[]))
+            AND (${statuses}::text[] IS NULL OR status = ANY(${statuses}::text[]))
           ORDER BY created_at DESC, command_id DESC
-          LIMIT $5 OFFSET $6) c`,
-    [[...new Set(endpointIds)], tenantId, filter.commandTypes ?? null, filter.statuses ?? null, limit, offset] as never[],
-  );
+          LIMIT ${limit} OFFSET ${offset}) c`;
   const byEndpoint = new Map<string, Command[]>(endpointIds.map((id) => [id, []]));
   for (const row of rows) {
-    const command = toCommand(row as Record<string, unknown>);
+    const command = toCommand(row);
     byEndpoint.get(command.endpointId)?.push(command);
   }
   return byEndpoint;
@@ -79,33 +79,35 @@ export async function listApplicationPage(
   sql: Sql,
   q: ApplicationQuery,
 ): Promise<{ rows: Command[]; hasMore: boolean; last: KeysetPosition | undefined }> {
-  const col = SORT_COLUMNS[q.sort];
-  const dir = q.order === 'asc' ? 'ASC' : 'DESC';
-  const cmp = q.order === 'asc' ? '>' : '<';
-  const params: unknown[] = [q.tenantId, q.applicationName, q.commandTypes ?? null, q.statuses ?? null, q.size + 1];
-  let keyset = '';
-  if (q.after) {
-    params.push(q.sort === 'commandId' ? Number(q.after.value) : q.after.value, q.after.endpointId, q.after.commandType, q.after.commandId);
-    // A timestamp travels as text and is cast in SQL: a parameter typed
-    // timestamptz goes through postgres.js's Date serializer, which keeps
-    // milliseconds only, so rows sharing a batch's created_at were skipped
-    // (desc) or repeated for ever (asc).
-    const value = q.sort === 'commandId' ? '$6::int' : '$6::text::timestamptz';
-    keyset = `AND (${col}, endpoint_id, command_type, command_id) ${cmp} (${value}, $7, $8, $9::int)`;
-  }
+  const col = sql.unsafe(SORT_COLUMNS[q.sort]);
+  const dir = sql.unsafe(q.order === 'asc' ? 'ASC' : 'DESC');
+  const types = (q.commandTypes ?? null) as string[] | null;
+  const statuses = (q.statuses ?? null) as string[] | null;
+  // The sort column, direction and keyset shape are fixed texts chosen here,
+  // so the statement has a few variants, each prepared once per connection.
+  const keyset = q.after
+    ? sql`AND (${col}, endpoint_id, command_type, command_id) ${sql.unsafe(q.order === 'asc' ? '>' : '<')} (
+          ${
+            q.sort === 'commandId'
+              ? sql`${Number(q.after.value)}::int`
+              : // A timestamp travels as text and is cast in SQL: a parameter typed
+                // timestamptz goes through postgres.js's Date serializer, which keeps
+                // milliseconds only, so rows sharing a batch's created_at were skipped
+                // (desc) or repeated for ever (asc).
+                sql`${String(q.after.value)}::text::timestamptz`
+          }, ${q.after.endpointId}, ${q.after.commandType}, ${q.after.commandId}::int)`
+    : sql``;
   const offset = q.after ? 0 : (q.offset ?? 0);
-  const rows = await sql.unsafe(
-    // The sort value travels as ISO text in UTC with microseconds: a JS Date
-    // has only milliseconds, and a rounded cursor would skip or repeat rows.
-    `SELECT ${COMMAND_COLUMNS}, ${sortText(col)} AS "sortText" FROM commands
-      WHERE tenant_id = $1 AND application_name = $2
-        AND ($3::text[] IS NULL OR command_type = ANY($3::text[]))
-        AND ($4::text[] IS NULL OR status = ANY($4::text[]))
-        ${keyset}
-      ORDER BY ${col} ${dir}, endpoint_id ${dir}, command_type ${dir}, command_id ${dir}
-      LIMIT $5 OFFSET ${offset}`,
-    params as never[],
-  );
+  // The sort value travels as ISO text in UTC with microseconds: a JS Date
+  // has only milliseconds, and a rounded cursor would skip or repeat rows.
+  const rows = await sql<Record<string, unknown>[]>`
+    SELECT ${commandColumnsSql(sql)}, ${sql.unsafe(sortText(SORT_COLUMNS[q.sort]))} AS "sortText" FROM commands
+     WHERE tenant_id = ${q.tenantId} AND application_name = ${q.applicationName}
+       AND (${types}::text[] IS NULL OR command_type = ANY(${types}::text[]))
+       AND (${statuses}::text[] IS NULL OR status = ANY(${statuses}::text[]))
+       ${keyset}
+     ORDER BY ${col} ${dir}, endpoint_id ${dir}, command_type ${dir}, command_id ${dir}
+     LIMIT ${q.size + 1} OFFSET ${offset}`;
   const hasMore = rows.length > q.size;
   const page = hasMore ? rows.slice(0, q.size) : [...rows];
   const lastRow = page[page.length - 1] as Record<string, unknown> | undefined;

@@ -107,20 +107,18 @@ const OUTBOX_COLUMNS = `
  * left alone: another unit delivers them.
  */
 export async function claimDueOutbox(sql: Sql, limit: number, leaseMs: number): Promise<OutboxRow[]> {
-  const rows = await sql.unsafe(
-    `UPDATE outbox o
-        SET claimed_until = now() + make_interval(secs => $2::int / 1000.0), attempts = o.attempts + 1
+  const rows = await sql<OutboxRow[]>`
+    UPDATE outbox o
+        SET claimed_until = now() + make_interval(secs => ${leaseMs}::int / 1000.0), attempts = o.attempts + 1
        FROM (SELECT id FROM outbox
               WHERE kind IN ('push', 'cip_result') AND available_at <= now()
                 AND (claimed_until IS NULL OR claimed_until <= now())
               ORDER BY available_at, id
-              LIMIT $1
+              LIMIT ${limit}
               FOR UPDATE SKIP LOCKED) due
       WHERE o.id = due.id
-      RETURNING ${OUTBOX_COLUMNS}`,
-    [limit, leaseMs] as never[],
-  );
-  return (rows as unknown as OutboxRow[]).sort((a, b) => Number(a.id) - Number(b.id));
+      RETURNING ${sql.unsafe(OUTBOX_COLUMNS)}`;
+  return [...rows].sort((a, b) => Number(a.id) - Number(b.id));
 }
 
 /**

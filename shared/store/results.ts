@@ -1,7 +1,7 @@
 import type { Sql } from '../db/index.js';
 import { withTransaction } from '../db/index.js';
 import type { Command, JsonValue } from '../domain/index.js';
-import { commandColumns, jsonParam, toCommand } from './rows.js';
+import { commandColumnsSql, jsonParam, toCommand } from './rows.js';
 import { enqueueCallbacks, enqueueCipResult } from './outbox.js';
 
 export interface ResultInput {
@@ -42,7 +42,8 @@ export async function recordResults(
   commandType: string,
   results: readonly ResultInput[],
   appVersionName: string | null = null,
-  applicationName: string | null = null,
+  /** Whether applications come from Tekton (cex_application_of derives the reporting version's). */
+  tektonEnabled = false,
 ): Promise<RecordedResults> {
   const outcomes = new Map<number, ResultOutcome>();
   // The first result for an id in one message counts; a differing repeat
@@ -58,22 +59,20 @@ export async function recordResults(
   const payloads = items.map((r) => jsonParam(r.payload));
 
   const { executed, outboxWritten } = await withTransaction(sql, async (tx) => {
-    const updated = await tx.unsafe(
-      `WITH input AS (
-         SELECT * FROM unnest($3::int[], $4::int[], $5::text[], $6::text[]) AS t(id, code, reason, payload))
+    const updated = await tx<Record<string, unknown>[]>`
+      WITH input AS (
+         SELECT * FROM unnest(${ids}::int[], ${codes}::int[], ${reasons}::text[], ${payloads}::text[]) AS t(id, code, reason, payload))
        UPDATE commands c
           SET status = 'EXECUTED', status_code = i.code, reason_phrase = i.reason,
               response_payload = i.payload::jsonb, updated_at = now(), version = c.version + 1,
               status_xid = pg_current_xact_id(), next_push_at = NULL,
-              app_version_name = COALESCE($7, c.app_version_name),
-              application_name = COALESCE($8, c.application_name)
+              app_version_name = COALESCE(${appVersionName}::text, c.app_version_name),
+              application_name = COALESCE(cex_application_of(${appVersionName}::text, ${tektonEnabled}), c.application_name)
          FROM input i
-        WHERE c.endpoint_id = $1 AND c.command_type = $2 AND c.command_id = i.id
+        WHERE c.endpoint_id = ${endpointId} AND c.command_type = ${commandType} AND c.command_id = i.id
           AND c.status = 'PENDING' AND c.expires_at > now()
-       RETURNING ${commandColumns('c')}`,
-      [endpointId, commandType, ids, codes, reasons, payloads, appVersionName, applicationName] as never[],
-    );
-    const done = updated.map((r) => toCommand(r as Record<string, unknown>));
+       RETURNING ${commandColumnsSql(tx, 'c')}`;
+    const done = updated.map(toCommand);
     let wroteOutbox = await enqueueCallbacks(tx, done);
     for (const command of done) {
       outcomes.set(command.commandId, 'recorded');
@@ -84,26 +83,19 @@ export async function recordResults(
     }
     const missed = items.filter((r) => !outcomes.has(r.commandId));
     if (missed.length > 0) {
-      const rows = await tx.unsafe(
-        `WITH input AS (
-           SELECT * FROM unnest($3::int[], $4::int[], $5::text[], $6::text[]) AS t(id, code, reason, payload))
+      const rows = await tx<{ id: number; status: string | null; pastExpiry: boolean; same: boolean }[]>`
+        WITH input AS (
+           SELECT * FROM unnest(${missed.map((r) => r.commandId)}::int[], ${missed.map((r) => r.statusCode)}::int[],
+                                ${missed.map((r) => r.reasonPhrase ?? null)}::text[], ${missed.map((r) => jsonParam(r.payload))}::text[])
+                    AS t(id, code, reason, payload))
          SELECT i.id, c.status, c.expires_at <= now() AS "pastExpiry",
                 (c.status_code = i.code
                  AND c.reason_phrase IS NOT DISTINCT FROM i.reason
                  AND c.response_payload IS NOT DISTINCT FROM i.payload::jsonb) AS "same"
            FROM input i
            LEFT JOIN commands c
-             ON c.endpoint_id = $1 AND c.command_type = $2 AND c.command_id = i.id`,
-        [
-          endpointId,
-          commandType,
-          missed.map((r) => r.commandId),
-          missed.map((r) => r.statusCode),
-          missed.map((r) => r.reasonPhrase ?? null),
-          missed.map((r) => jsonParam(r.payload)),
-        ] as never[],
-      );
-      for (const row of rows as unknown as { id: number; status: string | null; pastExpiry: boolean; same: boolean }[]) {
+             ON c.endpoint_id = ${endpointId} AND c.command_type = ${commandType} AND c.command_id = i.id`;
+      for (const row of rows) {
         outcomes.set(row.id, classifyMiss(row));
       }
     }

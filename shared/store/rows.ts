@@ -1,3 +1,4 @@
+import type { Sql, TransactionSql } from '../db/index.js';
 import type { Command, CommandStatus, JsonValue } from '../domain/index.js';
 
 /** The column list every read of `commands` selects, aliased to Command's fields. */
@@ -32,6 +33,22 @@ export const COMMAND_COLUMNS = `
 /** The same list qualified with a table alias, for joins. */
 export function commandColumns(alias: string): string {
   return COMMAND_COLUMNS.replace(/^(\s+)([a-z_]+)/gm, `$1${alias}.$2`);
+}
+
+const qualified = new Map<string, string>();
+
+/**
+ * The column list as a fragment of a tagged template (qualified with `alias`
+ * when given). The statement around it stays a tagged template, so postgres.js
+ * prepares it once per connection and later runs skip the parse and the
+ * describe round trip; `sql.unsafe` of a whole text is never prepared. The
+ * fragment is constant text, so one statement keeps one prepared name.
+ */
+export function commandColumnsSql(sql: Sql | TransactionSql, alias?: string) {
+  if (alias === undefined) return sql.unsafe(COMMAND_COLUMNS);
+  let text = qualified.get(alias);
+  if (text === undefined) qualified.set(alias, (text = commandColumns(alias)));
+  return sql.unsafe(text);
 }
 
 /** postgres.js already parses jsonb and timestamptz; this only fixes types. */

@@ -1,6 +1,6 @@
 import type { Sql } from '../db/index.js';
 import type { Command } from '../domain/index.js';
-import { commandColumns, toCommand } from './rows.js';
+import { commandColumnsSql, toCommand } from './rows.js';
 
 /**
  * Where a per-endpoint live stream stands, in Postgres snapshots (text form
@@ -47,11 +47,14 @@ export async function readEndpointChanges(
   sql: Sql,
   streams: readonly EndpointStreamRead[],
 ): Promise<{ snapshot: string; changes: EndpointChange[] }> {
-  const cols = commandColumns('c');
-  const rows = await sql.unsafe(
-    `WITH snap AS MATERIALIZED (SELECT pg_current_snapshot()::text AS s),
+  const cols = commandColumnsSql(sql, 'c');
+  const rows = await sql<Record<string, unknown>[]>`
+    WITH snap AS MATERIALIZED (SELECT pg_current_snapshot()::text AS s),
      st AS (
-       SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[])
+       SELECT * FROM unnest(${streams.map((s) => s.sid)}::int[], ${streams.map((s) => s.endpointId)}::text[],
+                            ${streams.map((s) => s.tenantId)}::text[], ${streams.map((s) => s.cursor.base)}::text[],
+                            ${streams.map((s) => s.cursor.current)}::text[], ${streams.map((s) => s.cursor.lastType)}::text[],
+                            ${streams.map((s) => s.cursor.lastId)}::int[])
                   AS t(sid, endpoint_id, tenant_id, base, cur, ktype, kid)),
      changed AS (
        SELECT st.sid, 0 AS part, ${cols}
@@ -70,17 +73,7 @@ export async function readEndpointChanges(
                         AND NOT pg_visible_in_snapshot(c.status_xid, st.cur::pg_snapshot) END)
      SELECT snap.s AS snapshot, x.*
        FROM snap LEFT JOIN changed x ON true
-      ORDER BY x.sid, x.part, x."commandType" COLLATE "C", x."commandId"`,
-    [
-      streams.map((s) => s.sid),
-      streams.map((s) => s.endpointId),
-      streams.map((s) => s.tenantId),
-      streams.map((s) => s.cursor.base),
-      streams.map((s) => s.cursor.current),
-      streams.map((s) => s.cursor.lastType),
-      streams.map((s) => s.cursor.lastId),
-    ] as never[],
-  );
+      ORDER BY x.sid, x.part, x."commandType" COLLATE "C", x."commandId"`;
   const first = rows[0] as { snapshot: string } | undefined;
   const changes: EndpointChange[] = [];
   for (const row of rows as unknown as (Record<string, unknown> & { sid: number | null; part: number })[]) {

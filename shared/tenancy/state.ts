@@ -1,5 +1,4 @@
 import { CHANNELS, notify } from '../db/index.js';
-import { applicationFromVersionName } from '../domain/index.js';
 import { UnavailableError } from '../errors/index.js';
 import type { Runtime } from '../runtime/index.js';
 import { listRevokedTenants, loadTektonSnapshot, revokeTenant, restoreTenant, saveTektonSnapshot, type AppVersionEntry } from '../store/index.js';
@@ -182,13 +181,6 @@ export class TenancyState {
     if (this.rt.config.tekton.enabled && !this.tektonLoaded) {
       throw new UnavailableError('TEKTON_UNAVAILABLE', 'the Tekton configuration has not been loaded yet; retry');
     }
-  }
-
-  /** The application of an app version: Tekton's when enabled (null if unlisted), else the name minus its last -suffix. */
-  applicationOf(appVersionName: string): string | null {
-    if (!this.rt.config.tekton.enabled) return applicationFromVersionName(appVersionName);
-    this.requireTekton();
-    return this.versions.get(appVersionName)?.applicationName ?? null;
   }
 
   /** The tenant owning an app version's application; `kaa` when unknown or Tekton is off. */

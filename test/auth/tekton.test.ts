@@ -61,11 +61,13 @@ afterAll(async () => {
 });
 
 describe('Tekton configuration', () => {
-  it('is fetched once at start, and read from Postgres by the second instance', () => {
+  it('is fetched once at start, and read from Postgres by the second instance', async () => {
     expect(configHits()).toBe(1);
     expect(tekton.hits.get('/api/v1/applications')).toBe(1);
     const t = tenancyFor(second.rt);
-    expect(t.applicationOf('meter-v2')).toBe('meter');
+    // The application rule lives in SQL (cex_application_of); it reads the snapshot the first instance saved.
+    const [row] = await second.rt.sql<{ app: string | null }[]>`SELECT cex_application_of('meter-v2', true) AS app`;
+    expect(row!.app).toBe('meter');
     expect(t.tenantOfAppVersion('meter-v1')).toBe('tenant-a');
     expect(t.tenantOfAppVersion('lamp-v1')).toBe('kaa');
     expect(t.isKnownAppVersion('meter-v3')).toBe(false);

@@ -27,6 +27,7 @@ describe('cex output', () => {
     expect(written).toEqual([]);
     const spinner = startSpinner('waiting for e-1/reboot/7', fake(true));
     spinner.stop();
+    // eslint-disable-next-line no-control-regex -- the spinner writes the ANSI escape (ESC [2K) this matches
     expect(written[0]).toMatch(/^\r\x1b\[2K. waiting for e-1\/reboot\/7 \(0s\)$/);
     expect(written.at(-1)).toBe('\r\x1b[2K');
   });

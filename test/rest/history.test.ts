@@ -9,7 +9,7 @@ let host: RestHost;
 const create = (endpointId: string, commandType = 'reboot', tenantId = 'kaa') =>
   createCommand(db.sql, {
     tenantId, endpointId, commandType, payload: null, ttlMillis: 60_000, awaitTimeoutSeconds: 0,
-    origin: 'rest', applicationOf: (v) => v.replace(/-[^-]*$/, ''),
+    origin: 'rest',
   });
 
 beforeAll(async () => {

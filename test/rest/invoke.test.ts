@@ -105,6 +105,37 @@ describe('invoke: parameters', () => {
     }
   });
 
+  // The variable may go up to 3600: a raised maximum takes effect (it was capped at 60 before).
+  it('takes awaitTimeout up to a raised CEX_MAX_AWAIT_TIMEOUT_SECONDS, refuses above it, and documents it', async () => {
+    const raised = await startRestHost(db, { CEX_MAX_AWAIT_TIMEOUT_SECONDS: '120' });
+    try {
+      const over = await fetch(`${raised.url}/api/v1/endpoints/e-raised/commands/reboot?awaitTimeout=121`, { method: 'POST' });
+      expect(over.status).toBe(400);
+      expect(await over.json()).toMatchObject({ code: 'INVALID_AWAIT_TIMEOUT', detail: 'awaitTimeout: "121" is not valid: must be at most 120 seconds' });
+
+      const pending = fetch(`${raised.url}/api/v1/endpoints/e-raised/commands/reboot?awaitTimeout=90`, { method: 'POST' });
+      const { waitersFor } = await import('../../shared/waiters/index.js');
+      let id: number | undefined;
+      await waitUntil(async () => {
+        const [row] = await db.sql<{ id: number }[]>`SELECT command_id AS id FROM commands WHERE endpoint_id = 'e-raised' AND command_type = 'reboot'`;
+        id = row?.id;
+        return id !== undefined && waitersFor(raised.rt).size > 0;
+      }, 'the 90 s sync invoke and its waiter');
+      await recordEndpointResults(raised.rt, 'e-raised', 'reboot', [{ commandId: id!, statusCode: 200 }], 'meter-v1');
+      const answered = await pending;
+      expect(answered.status).toBe(200);
+      expect(answered.headers.get('x-command-id')).toBe(String(id));
+
+      const doc = (await (await fetch(`${raised.url}/openapi.json`)).json()) as {
+        paths: Record<string, { post?: { parameters?: { name: string; schema: unknown }[] } }>;
+      };
+      const params = doc.paths['/api/v1/endpoints/{endpointId}/commands/{commandType}']!.post!.parameters!;
+      expect(params.find((p) => p.name === 'awaitTimeout')?.schema).toMatchObject({ type: 'integer', minimum: 0, maximum: 120 });
+    } finally {
+      await raised.stop();
+    }
+  });
+
   it('uses the configured TTL by default and the given one otherwise', async () => {
     const byDefault = (await (await invoke(endpoint(), 'reboot', '?awaitTimeout=0')).json()) as { createdAt: string; expiresAt: string };
     expect(Date.parse(byDefault.expiresAt) - Date.parse(byDefault.createdAt)).toBe(45_000);

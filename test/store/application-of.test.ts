@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { applicationFromVersionName } from '../../shared/domain/index.js';
-import { saveTektonSnapshot } from '../../shared/store/index.js';
+import {
+  createBatch,
+  createCommand,
+  noteAppVersion,
+  readCommand,
+  recordResults,
+  saveTektonSnapshot,
+  type NewCommand,
+} from '../../shared/store/index.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -9,14 +16,24 @@ beforeAll(async () => {
 });
 afterAll(async () => db.drop());
 
-// The one-statement create derives applications in SQL (migration 0004);
-// this keeps that twin of the TypeScript rule in step with it.
+// cex_application_of (migrations 0004, 0005) is the one home of the app
+// version -> application rule: every create path and the recording of
+// results derive application_name with it.
 describe('cex_application_of', () => {
-  const names = ['smart-meter-v1', 'app-v1', 'plain', '-leading', 'trailing-', 'a-b-c-d', 'x--y', '-', '', 'ünï-cødé-2'];
-
-  it.each(names)('agrees with applicationFromVersionName for "%s" (Tekton off)', async (name) => {
+  it.each([
+    ['smart-meter-v1', 'smart-meter'],
+    ['app-v1', 'app'],
+    ['plain', 'plain'],
+    ['-leading', '-leading'],
+    ['trailing-', 'trailing'],
+    ['a-b-c-d', 'a-b-c'],
+    ['x--y', 'x-'],
+    ['-', '-'],
+    ['', ''],
+    ['ünï-cødé-2', 'ünï-cødé'],
+  ])('derives the application of "%s" as "%s" (Tekton off: the name minus its last -suffix)', async (name, app) => {
     const [row] = await db.sql<{ app: string | null }[]>`SELECT cex_application_of(${name}, false) AS app`;
-    expect(row!.app).toBe(applicationFromVersionName(name));
+    expect(row!.app).toBe(app);
   });
 
   it("answers Tekton's application, or NULL for an unlisted version (Tekton on)", async () => {
@@ -28,5 +45,78 @@ describe('cex_application_of', () => {
       SELECT cex_application_of('meter-v7', true) AS listed, cex_application_of('meter-v8', true) AS unlisted,
              cex_application_of(NULL, false) AS none`;
     expect(rows[0]).toEqual({ listed: 'smart-meter', unlisted: null, none: null });
+  });
+});
+
+// Every path that creates a command (or records a result) derives the
+// application with that one rule, so they agree for the same endpoint.
+describe('the application of a created command', () => {
+  const base = (over: Partial<NewCommand> = {}): NewCommand => ({
+    tenantId: 'kaa',
+    endpointId: 'rule-1',
+    commandType: 'reboot',
+    payload: null,
+    ttlMillis: 60_000,
+    awaitTimeoutSeconds: 0,
+    origin: 'rest',
+    ...over,
+  });
+
+  it('is the same on the one-statement, Idempotency-Key, 12/CIP and batch paths (Tekton off)', async () => {
+    await noteAppVersion(db.sql, 'rule-1', 'smart-meter-v1');
+    const plain = await createCommand(db.sql, base());
+    const keyed = await createCommand(db.sql, base({ idempotencyKey: 'rule-key-1' }));
+    const cip = await createCommand(db.sql, base({ commandId: 1000, origin: 'cip', cipCorrelationId: 'rule-cip-1' }));
+    const batch = await createBatch(db.sql, {
+      tenantId: 'kaa',
+      commandType: 'reboot',
+      filterId: null,
+      payload: null,
+      ttlMillis: 60_000,
+      endpoints: [{ endpointId: 'rule-1', appVersionName: null }],
+    });
+    const batched = await readCommand(db.sql, 'kaa', batch.commands[0]!);
+    expect([plain, keyed, cip].map((o) => o.command.applicationName)).toEqual(['smart-meter', 'smart-meter', 'smart-meter']);
+    expect(batched?.applicationName).toBe('smart-meter');
+    const [task] = await db.sql<
+      { appName: string | null }[]
+    >`SELECT app_name AS "appName" FROM batch_tasks WHERE task_id = ${batch.taskId}::uuid`;
+    expect(task!.appName).toBe('smart-meter');
+  });
+
+  it("is Tekton's on every path when Tekton is on, NULL for an unlisted version", async () => {
+    await saveTektonSnapshot(db.sql, {
+      versions: [{ appVersionName: 'lamp-v7', applicationName: 'street-lamp', tenantId: 'kaa' }],
+      applications: [{ applicationName: 'street-lamp', tenantId: 'kaa' }],
+    });
+    await noteAppVersion(db.sql, 'rule-2', 'lamp-v7');
+    await noteAppVersion(db.sql, 'rule-3', 'lamp-v8');
+    for (const endpointId of ['rule-2', 'rule-3']) {
+      const expected = endpointId === 'rule-2' ? 'street-lamp' : null;
+      const plain = await createCommand(db.sql, base({ endpointId, tektonEnabled: true }));
+      const keyed = await createCommand(db.sql, base({ endpointId, tektonEnabled: true, idempotencyKey: `key-${endpointId}` }));
+      const batch = await createBatch(db.sql, {
+        tenantId: 'kaa',
+        commandType: 'reboot',
+        filterId: null,
+        payload: null,
+        ttlMillis: 60_000,
+        tektonEnabled: true,
+        endpoints: [{ endpointId, appVersionName: null }],
+      });
+      const batched = await readCommand(db.sql, 'kaa', batch.commands[0]!);
+      expect([plain.command.applicationName, keyed.command.applicationName, batched?.applicationName]).toEqual([
+        expected,
+        expected,
+        expected,
+      ]);
+    }
+  });
+
+  it('follows the version a result reports', async () => {
+    const { command } = await createCommand(db.sql, base({ endpointId: 'rule-4' }));
+    expect(command.applicationName).toBeNull();
+    await recordResults(db.sql, 'rule-4', 'reboot', [{ commandId: command.commandId, statusCode: 200 }], 'water-meter-v3', false);
+    expect((await readCommand(db.sql, 'kaa', command))?.applicationName).toBe('water-meter');
   });
 });

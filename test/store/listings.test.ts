@@ -27,7 +27,7 @@ beforeEach(async () => {
 const make = (over: Partial<NewCommand> = {}) =>
   createCommand(db.sql, {
     tenantId: 'kaa', endpointId: 'e-1', commandType: 'reboot', payload: null,
-    ttlMillis: 60_000, awaitTimeoutSeconds: 5, origin: 'rest', applicationOf: (v) => v.replace(/-[^-]*$/, ''), ...over,
+    ttlMillis: 60_000, awaitTimeoutSeconds: 5, origin: 'rest', ...over,
   });
 
 describe('takeOutstanding', () => {

@@ -28,7 +28,7 @@ const make = (over: Partial<NewCommand> = {}) =>
 describe('recordResults', () => {
   it('makes a PENDING command EXECUTED once, with code, reason, payload and app version', async () => {
     const { command } = await make();
-    const out = await recordResults(db.sql, 'e-1', 'reboot', [{ commandId: command.commandId, statusCode: 200, reasonPhrase: 'OK', payload: { up: true } }], 'app-v2', 'app');
+    const out = await recordResults(db.sql, 'e-1', 'reboot', [{ commandId: command.commandId, statusCode: 200, reasonPhrase: 'OK', payload: { up: true } }], 'app-v2', false);
     expect(out.outcomes.get(command.commandId)).toBe('recorded');
     expect(out.executed).toHaveLength(1);
     const stored = await readCommand(db.sql, 'kaa', command);

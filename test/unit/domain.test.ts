@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  applicationFromVersionName,
   expiryWindowMillis,
   repushDelayMillis,
   toDescriptor,
@@ -23,15 +22,6 @@ describe('command rules', () => {
     expect(expiryWindowMillis(0, 10)).toBe(10_000);
     expect(expiryWindowMillis(0, 0)).toBe(0);
     expect(expiryWindowMillis(1500, 10)).toBe(1500);
-  });
-
-  it.each([
-    ['smart-meter-v1', 'smart-meter'],
-    ['app-v1', 'app'],
-    ['plain', 'plain'],
-    ['-leading', '-leading'],
-  ])('derives the application of %s as %s', (version, app) => {
-    expect(applicationFromVersionName(version)).toBe(app);
   });
 
   it('maps a command to the descriptor with ISO-8601 UTC timestamps and Kaa field names', () => {
