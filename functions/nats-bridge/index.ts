@@ -1,6 +1,6 @@
 import { natsRequestRoute, startBridge } from '../../shared/bridge/index.js';
 import { defineUnit } from '../../shared/host/units.js';
-import type { Runtime } from '../../shared/runtime/index.js';
+import type { Services } from '../../shared/roots/services.js';
 
 /**
  * nats-bridge: the only process that speaks NATS (a long-lived Deployment,
@@ -12,7 +12,7 @@ export const natsBridge = defineUnit({
   name: 'nats-bridge',
   // Functions reach NATS request/reply (20/EFMP) here: POST /nats/request.
   internalRoutes: [natsRequestRoute],
-  async start(rt: Runtime) {
+  async start(rt: Services) {
     const bridge = startBridge(rt);
     return () => bridge.stop();
   },

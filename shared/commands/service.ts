@@ -1,7 +1,7 @@
 import { CHANNELS, commandKey, notify, notifyAll, type Notification } from '../db/index.js';
 import type { Command, CommandRef } from '../domain/index.js';
-import { tenancyFor } from '../tenancy/index.js';
 import type { Runtime } from '../runtime/index.js';
+import type { TenancyState } from '../tenancy/index.js';
 import {
   createCommand,
   deleteCommand,
@@ -20,12 +20,15 @@ import {
  * results here; the sweeper expires here.
  */
 
+/** What the write paths use: the core, and tenancy for the app version → application rule. */
+export type WriteServices = Pick<Runtime, 'config' | 'sql' | 'metrics'> & { readonly tenancy: TenancyState };
+
 /** The application of an app version (Tekton's map when enabled, else name minus its last -suffix). */
-export function applicationOf(rt: Runtime, appVersionName: string): string | null {
-  return tenancyFor(rt).applicationOf(appVersionName);
+export function applicationOf(rt: { readonly tenancy: TenancyState }, appVersionName: string): string | null {
+  return rt.tenancy.applicationOf(appVersionName);
 }
 
-export async function invokeCommand(rt: Runtime, input: Omit<NewCommand, 'applicationOf'>): Promise<CreateOutcome> {
+export async function invokeCommand(rt: WriteServices, input: Omit<NewCommand, 'applicationOf'>): Promise<CreateOutcome> {
   const outcome = await createCommand(rt.sql, {
     ...input,
     applicationOf: (v) => applicationOf(rt, v),
@@ -42,7 +45,7 @@ export async function invokeCommand(rt: Runtime, input: Omit<NewCommand, 'applic
 }
 
 export async function recordEndpointResults(
-  rt: Runtime,
+  rt: WriteServices,
   endpointId: string,
   commandType: string,
   results: readonly ResultInput[],
@@ -55,21 +58,21 @@ export async function recordEndpointResults(
   return recorded;
 }
 
-export async function expireDue(rt: Runtime, limit = 1000): Promise<Command[]> {
+export async function expireDue(rt: Pick<Runtime, 'sql' | 'metrics'>, limit = 1000): Promise<Command[]> {
   const { expired, outboxWritten } = await expireDueCommands(rt.sql, limit);
   await notifyChanged(rt, expired, outboxWritten);
   rt.metrics.commandsExpired.inc(expired.length);
   return expired;
 }
 
-export async function removeCommand(rt: Runtime, tenantId: string, ref: CommandRef): Promise<boolean> {
+export async function removeCommand(rt: Pick<Runtime, 'sql'>, tenantId: string, ref: CommandRef): Promise<boolean> {
   const { deleted, outboxWritten } = await deleteCommand(rt.sql, tenantId, ref);
   if (deleted) await notifyChanged(rt, [ref], outboxWritten);
   return deleted;
 }
 
 /** Wakes sync waiters and live streams on every instance, and the outbox drainer. */
-export async function notifyChanged(rt: Runtime, changed: readonly CommandRef[], outboxWritten: boolean): Promise<void> {
+export async function notifyChanged(rt: Pick<Runtime, 'sql'>, changed: readonly CommandRef[], outboxWritten: boolean): Promise<void> {
   if (changed.length > 0) await notify(rt.sql, CHANNELS.command, changed.map(commandKey));
   if (outboxWritten) await notify(rt.sql, CHANNELS.outbox);
 }

@@ -7,7 +7,6 @@ import { uniqueInstanceName } from '../helpers/nats.js';
 import { EVENT_TYPES } from '../../shared/bridge/contract.js';
 import { encodeBroadcastConfigurationUpdateEvent, encodeServiceSpecificConfigurationUpdateEvent } from '../../shared/protocol/index.js';
 import { noteAppVersion } from '../../shared/store/index.js';
-import { tenancyFor } from '../../shared/tenancy/index.js';
 
 let db: TestDatabase;
 let tekton: Tekton;
@@ -61,7 +60,7 @@ describe('Tekton configuration', () => {
   it('is fetched once at start, and read from Postgres by the second instance', () => {
     expect(configHits()).toBe(1);
     expect(tekton.hits.get('/api/v1/applications')).toBe(1);
-    const t = tenancyFor(second.rt);
+    const t = second.rt.tenancy;
     expect(t.applicationOf('meter-v2')).toBe('meter');
     expect(t.tenantOfAppVersion('meter-v1')).toBe('tenant-a');
     expect(t.tenantOfAppVersion('lamp-v1')).toBe('kaa');
@@ -73,10 +72,10 @@ describe('Tekton configuration', () => {
   it('is fetched again on an SCMP upsert, and a newly listed version is known on the other instance by NOTIFY', async () => {
     const before = configHits();
     tekton.apps.meter!.versions.push('meter-v3');
-    expect(tenancyFor(second.rt).isKnownAppVersion('meter-v3')).toBe(false);
+    expect(second.rt.tenancy.isKnownAppVersion('meter-v3')).toBe(false);
     expect((await postEvent(host.url, EVENT_TYPES.scmpBroadcast, upsert())).status).toBe(204);
     expect(configHits()).toBe(before + 1);
-    await until(() => tenancyFor(second.rt).isKnownAppVersion('meter-v3'), 15_000);
+    await until(() => second.rt.tenancy.isKnownAppVersion('meter-v3'), 15_000);
   });
 
   // Deterministic, whatever the load: Tekton holds the first fetch until all

@@ -6,7 +6,7 @@ import { otherInstance } from '../helpers/rest-host.js';
 import { callbackBackoffMs, postCallback } from '../../shared/bridge/index.js';
 import { expireDue, invokeCommand, recordEndpointResults } from '../../shared/commands/index.js';
 import { descriptorSchema } from '../../shared/rest/index.js';
-import type { Runtime } from '../../shared/runtime/index.js';
+import type { Services as Runtime } from '../../shared/roots/services.js';
 import { startReceiver, type Receiver } from './receiver.js';
 import { untilDatabaseTimePasses } from '../helpers/wait.js';
 
