@@ -68,12 +68,15 @@ export class TenancyState {
     const { listener } = this.rt;
     listener.onReconnect(() => this.reloadAll());
     await listener.listen(CHANNELS.config, (payload) => void this.onConfigEvent(payload));
+    if (this.stopped) return;
     this.every(SAFETY_RELOAD_MS, () => this.reloadAll());
     if (config.auth && config.tenantManagerUrl) this.every(config.tenantRefreshSeconds * 1000, () => this.reloadTenants());
     await this.reloadAll();
   }
 
   private every(ms: number, work: () => Promise<void>): void {
+    // stop() may come while start() still waits for LISTEN: no timer may outlive it.
+    if (this.stopped) return;
     const timer = setInterval(() => void work(), ms);
     timer.unref();
     this.timers.push(timer);
