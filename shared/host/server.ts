@@ -123,7 +123,11 @@ export function createHostHandler(services: Services, options: HostOptions): Hos
       routeLabel = match.route.path;
     }
     const target = served.get(unitName);
-    if (!target) throw new CexError(404, 'UNIT_NOT_FOUND', `no unit named ${unitName} here`);
+    if (!target) {
+      if (internal) throw new CexError(404, 'UNIT_NOT_FOUND', `no unit named ${unitName} here`);
+      // A unit with no HTTP routes of its own (the console): only assets and operations.
+      throw new CexError(404, 'ROUTE_NOT_FOUND', `no route for ${pathname}`);
+    }
     const { unit } = target;
     const isEvent = !matched && !!unit.cloudEvent && req.method === 'POST' && (unit.routes?.length ? unitPath === CLOUDEVENT_PATH : true);
     if (!matched && !isEvent) {
