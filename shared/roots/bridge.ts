@@ -9,7 +9,7 @@ import { serveProcess } from './serve.js';
  * connection, metrics; tenancy and the change feed are not started, the
  * bridge uses neither); the HTTP host (operations, POST /nats/request);
  * then the bridge itself (the unit's start: its own pool, NATS, forwarding,
- * outbox, callbacks, maintenance; shared/bridge/bridge.ts). SIGTERM stops
+ * outbox, callbacks, maintenance; shared/nats-bridge/bridge.ts). SIGTERM stops
  * the bridge first (it drains through the functions), then the host, then
  * the listener and the pool.
  */

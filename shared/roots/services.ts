@@ -1,6 +1,6 @@
 import type { Config } from '../config/index.js';
 import { JwksCache } from '../auth/index.js';
-import { NatsRequestDesk } from '../bridge/request-route.js';
+import { NatsRequestDesk } from '../nats-bridge/request-route.js';
 import { ChangeFeed } from '../changes/index.js';
 import { RecentVersions } from '../endpoint/version-cache.js';
 import { createRuntime, type Runtime } from '../runtime/index.js';

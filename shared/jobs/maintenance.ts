@@ -1,6 +1,6 @@
 import { expireDue } from '../commands/index.js';
 import { CHANNELS, notify } from '../db/index.js';
-import type { BridgeContext } from './context.js';
+import type { BridgeContext } from '../nats-bridge/context.js';
 import { enqueueDueRepushes, outboxLag, purgeHistory } from '../store/index.js';
 import { Loop } from './loop.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ValidationError, UnavailableError } from '../errors/index.js';
 import { sendJson, type Route } from '../http/index.js';
-import { NATS_REQUEST_PATH, type NatsReplyBody } from './contract.js';
+import { NATS_REQUEST_PATH, type NatsReplyBody } from '../bridge/contract.js';
 import type { NatsRequests } from './requests.js';
 
 interface Served {

@@ -1,7 +1,7 @@
 import { CHANNELS } from '../db/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/index.js';
-import type { BridgeContext } from './context.js';
+import type { BridgeContext } from '../nats-bridge/context.js';
 import { claimDueCallbacks, completeCallback, retryCallback, type CallbackRow } from '../store/index.js';
 import { postCallback, type AttemptResult } from './callback-post.js';
 import { Loop } from './loop.js';

@@ -16,7 +16,7 @@ import {
   type OutboxRow,
   type PushCommand,
 } from '../store/index.js';
-import { Loop } from './loop.js';
+import { Loop } from '../jobs/loop.js';
 import { buildCipResult, buildPush, isPublishableSubject } from './messages.js';
 
 export interface DrainerSettings {
