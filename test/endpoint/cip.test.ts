@@ -2,13 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import '../../functions/command-submit/index.js';
 import { EVENT_TYPES } from '../../shared/bridge/contract.js';
-import { loadConfig } from '../../shared/config/index.js';
 import { CLOUDEVENT_PATH } from '../../shared/host/units.js';
 import { encodeCommandInvocationRequest, type CommandInvocationRequest, type CommandInvocationResult } from '../../shared/protocol/index.js';
 import { readCommand, recordResults } from '../../shared/store/index.js';
 import { referenceType } from '../protocol/reference.js';
 import { MODES, onlyMessage, postEvent, startFunctionHost, type FunctionHost, type Mode } from './function-host.js';
-import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 
 const resultType = referenceType('commandInvocationResult');
 const REPLY = 'kaa.v1.replica.caller-1.cip.command-result';

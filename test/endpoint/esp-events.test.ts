@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import '../../functions/esp-inbound/index.js';
 import { EVENT_TYPES } from '../../shared/bridge/contract.js';
-import { loadConfig } from '../../shared/config/index.js';
 import { CHANNELS } from '../../shared/db/index.js';
 import { encodeEndpointConnectedEvent, encodeEndpointDisconnectedEvent } from '../../shared/protocol/index.js';
 import { createCommand, type NewCommand } from '../../shared/store/index.js';
 import { clientData, sendClientData } from './esp-client.js';
 import { MODES, postEvent, startFunctionHost, type FunctionHost, type Mode } from './function-host.js';
-import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 
 let host: FunctionHost;
 beforeAll(async () => {
