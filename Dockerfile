@@ -70,6 +70,6 @@ COPY migrations ./migrations
 # official images).
 USER 1000:1000
 EXPOSE 8080
-# node is PID 1 and handles SIGTERM itself (shared/host/entry.ts): stop
+# node is PID 1 and handles SIGTERM itself (shared/roots/): stop
 # accepting, release sync waiters with 202, drain, close Postgres, exit 0.
 CMD ["node", "dist/functions/main.js"]

@@ -1,10 +1,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { connect } from '@nats-io/transport-node';
 import postgres from 'postgres';
+import { loadConfig } from '../shared/config/index.js';
 import { createPool } from '../shared/db/index.js';
+import { CEX_VERSION } from '../shared/host/serve.js';
+import { createHostHandler, createHostServer } from '../shared/host/server.js';
+import { defineUnit } from '../shared/host/units.js';
+import { sendJson } from '../shared/http/index.js';
+import { buildServices } from '../shared/roots/services.js';
 import { nowMs, round, runConcurrently, runFor, Samples } from './lib/stats.js';
 
 /**
@@ -17,7 +21,8 @@ export interface Floors {
   notifyWake: { p50: number; p99: number; n: number };
   pgInsertCeilingPerSecond: number;
   httpBare: { p50: number; requestsPerSecond: number };
-  httpFunctionsFramework: { p50: number; requestsPerSecond: number };
+  /** The same trivial route through CEX's own host dispatch (shared/host/server.ts), as every unit is served. */
+  httpHost: { p50: number; requestsPerSecond: number };
 }
 
 export async function measureFloors(databaseUrl: string, natsUrl: string, n: number, ceilingMs: number): Promise<Floors> {
@@ -26,7 +31,7 @@ export async function measureFloors(databaseUrl: string, natsUrl: string, n: num
     pgInsertCommit: await pgInsertCommit(databaseUrl, n),
     notifyWake: await notifyWake(databaseUrl, n),
     pgInsertCeilingPerSecond: await pgInsertCeiling(databaseUrl, ceilingMs),
-    ...(await httpHops(n)),
+    ...(await httpHops(databaseUrl, n)),
   };
 }
 
@@ -84,19 +89,23 @@ async function pgInsertCeiling(databaseUrl: string, ms: number): Promise<number>
   return Math.round(perSecond);
 }
 
-/** One HTTP hop: a bare node:http server beside functions-framework's server for the same trivial function. */
-async function httpHops(n: number) {
+/** One HTTP hop: a bare node:http server beside CEX's host serving the same trivial route. */
+async function httpHops(databaseUrl: string, n: number) {
   const bare = http.createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
   });
-  functions.http('bench-floor-echo', (_req, res) => {
-    res.status(200).json({ ok: true });
+  // The route touches no database; the services' pool is never used.
+  const services = buildServices(loadConfig({ DATABASE_URL: databaseUrl, CEX_AUTH: 'off', CEX_LOG_LEVEL: 'warn' }), 'bench-floor');
+  const echo = defineUnit({
+    name: 'bench-floor-echo',
+    routes: [{ unit: 'bench-floor-echo', method: 'GET', path: '/', operationId: 'echo', summary: 'echo', handle: async ({ res }) => sendJson(res, 200, { ok: true }) }],
   });
-  const framework = getTestServer('bench-floor-echo');
+  const host = createHostServer(services, createHostHandler(services, { units: [echo], devMode: false, version: CEX_VERSION }));
   const result = {
     httpBare: await measureServer(bare, n),
-    httpFunctionsFramework: await measureServer(framework, n),
+    httpHost: await measureServer(host, n),
   };
+  await services.shutdown();
   return result;
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../shared/config/index.js';
 import { recordEndpointResults } from '../shared/commands/index.js';
-import { createRuntime } from '../shared/runtime/index.js';
+import { buildServices } from '../shared/roots/services.js';
 import { measureAsync, measureHistory, measureSync, measureWaiters, measureWake, type CexTarget } from './cex.js';
 import { measureColdStart } from './cold-start.js';
 import { measureFloors } from './floors.js';
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       report.async = await measureAsync(target, SETTINGS.asyncConcurrency, SETTINGS.asyncMs);
       progress('batch creation');
       report.batch = await measureBatch(target, SETTINGS.batchEndpoints);
-      const recorder = createRuntime(loadConfig({ DATABASE_URL: env.databaseUrl, CEX_AUTH: 'off', CEX_LOG_LEVEL: 'warn' }), 'bench-recorder');
+      const recorder = buildServices(loadConfig({ DATABASE_URL: env.databaseUrl, CEX_AUTH: 'off', CEX_LOG_LEVEL: 'warn' }), 'bench-recorder');
       const record = async (endpointId: string, commandId: number) => {
         await recordEndpointResults(recorder, endpointId, 'reboot', [{ commandId, statusCode: 200, payload: 'done' }], null);
       };

@@ -1,11 +1,15 @@
+import { commandLookup } from './command-lookup/index.js';
+import { commandSubmit } from './command-submit/index.js';
+import { operatorConsole } from './console/index.js';
+import { espInbound } from './esp-inbound/index.js';
+import { historyListing } from './history-listing/index.js';
+import { natsBridge } from './nats-bridge/index.js';
+import { scmpConfigReload } from './scmp-config-reload/index.js';
+
+export { commandSubmit, espInbound, commandLookup, historyListing, natsBridge, scmpConfigReload, operatorConsole };
+
 /**
- * Registers every deployable unit with functions-framework (and the host's
- * unit registry). The image's entry imports this, then serves FUNCTION_TARGET.
+ * Every deployable unit of the image, in the order the dev host serves
+ * them. The image's entry (main.ts) picks one by FUNCTION_TARGET.
  */
-export { commandSubmit } from './command-submit/index.js';
-export { espInbound } from './esp-inbound/index.js';
-export { commandLookup } from './command-lookup/index.js';
-export { historyListing } from './history-listing/index.js';
-export { natsBridge } from './nats-bridge/index.js';
-export { scmpConfigReload } from './scmp-config-reload/index.js';
-export { operatorConsole } from './console/index.js';
+export const UNITS = [commandSubmit, espInbound, commandLookup, historyListing, natsBridge, scmpConfigReload, operatorConsole];

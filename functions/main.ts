@@ -1,15 +1,20 @@
 import { ConfigError, loadConfig } from '../shared/config/index.js';
 import { createLogger } from '../shared/log/index.js';
-import { runMigrations, runDevHost, runSingleUnit } from '../shared/host/entry.js';
-import './index.js';
+import { runBridge } from '../shared/roots/bridge.js';
+import { runDevHost } from '../shared/roots/dev-host.js';
+import { runMigrations } from '../shared/roots/migrate.js';
+import { runUnit } from '../shared/roots/unit.js';
+import { UNITS, natsBridge } from './index.js';
 
 /**
- * The one entry of the image and of `make run`:
- * - FUNCTION_TARGET=migrate: apply migrations and exit (the Knative Job);
- * - FUNCTION_TARGET=<unit>: serve that unit alone (a Knative Service / the bridge Deployment);
+ * The one entry of the image and of `make run`; each mode has its
+ * composition root in shared/roots/:
+ * - FUNCTION_TARGET=migrate: apply migrations and exit (the Knative Job; migrate.ts);
+ * - FUNCTION_TARGET=nats-bridge: the bridge Deployment (bridge.ts);
+ * - FUNCTION_TARGET=<unit>: serve that unit alone (a Knative Service; unit.ts);
  * - no FUNCTION_TARGET: the dev host, every unit plus the bridge in one process,
  *   with an embedded Postgres and a local nats-server when no URLs are given;
- *   `--demo` (make demo) adds the simulated endpoints demo-1 … demo-10.
+ *   `--demo` (make demo) adds the simulated endpoints demo-1 … demo-10 (dev-host.ts).
  */
 async function main(): Promise<void> {
   let config;
@@ -22,9 +27,15 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  if (config.functionTarget === 'migrate') return runMigrations(config);
-  if (config.functionTarget) return runSingleUnit(config, config.functionTarget);
-  return runDevHost(config, { demo: process.argv.slice(2).includes('--demo') });
+  const target = config.functionTarget;
+  if (target === 'migrate') return runMigrations(config);
+  if (target === natsBridge.name) return runBridge(config, natsBridge);
+  if (target) {
+    const unit = UNITS.find((u) => u.name === target);
+    if (!unit) throw new Error(`FUNCTION_TARGET ${target} is not a unit of this image`);
+    return runUnit(config, unit);
+  }
+  return runDevHost(config, UNITS, { demo: process.argv.slice(2).includes('--demo') });
 }
 
 main().catch((err) => {

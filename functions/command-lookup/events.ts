@@ -2,11 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { isFinal } from '../../shared/domain/index.js';
 import { NotFoundError, ValidationError } from '../../shared/errors/index.js';
-import type { Route } from '../../shared/http/index.js';
+import type { UnitRoute } from '../../shared/host/units.js';
 import { authorize, descriptorSchema, endpointIdParam, oneCommandPath, parsePath, SCOPES } from '../../shared/rest/index.js';
-import { runtime } from '../../shared/runtime/index.js';
 import { readCommand } from '../../shared/store/index.js';
-import { decodeEndpointCursor, decodeVersion, INITIAL_CURSOR, openEventStream, streamsFor } from '../../shared/streams/index.js';
+import { decodeEndpointCursor, decodeVersion, INITIAL_CURSOR, openEventStream } from '../../shared/streams/index.js';
 
 const EVENT_STREAM = 'text/event-stream';
 
@@ -24,7 +23,7 @@ function lastEventId(req: IncomingMessage): string | undefined {
  * to stop reconnecting. A DELETE of the command sends `event: deleted` and
  * ends the stream.
  */
-export const commandEventsRoute: Route = {
+export const commandEventsRoute: UnitRoute = {
   unit: 'command-lookup',
   method: 'GET',
   path: '/api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}/events',
@@ -37,8 +36,7 @@ export const commandEventsRoute: Route = {
   params: oneCommandPath,
   headers: { 'Last-Event-ID': { description: 'Resume after this event id (a version number this stream sent)' } },
   errors: { 404: 'No such command (or another tenant’s)' },
-  async handle({ req, res, params }) {
-    const rt = runtime();
+  async handle({ req, res, params }, rt) {
     const caller = await authorize(rt, req, SCOPES.read);
     const ref = parsePath(oneCommandPath, params);
     const after = decodeVersion(lastEventId(req));
@@ -49,7 +47,7 @@ export const commandEventsRoute: Route = {
       res.writeHead(204, { 'cache-control': 'no-store' }).end();
       return;
     }
-    await streamsFor(rt).followCommand(ref, caller.tenantId, after, openEventStream(res));
+    await rt.streams.followCommand(ref, caller.tenantId, after, openEventStream(res));
   },
 };
 
@@ -62,7 +60,7 @@ const endpointPath = z.object({ endpointId: endpointIdParam });
  * commands; with one it resumes exactly after it (ids are snapshot cursors,
  * shared/streams/cursor.ts). It runs until the client leaves.
  */
-export const endpointEventsRoute: Route = {
+export const endpointEventsRoute: UnitRoute = {
   unit: 'command-lookup',
   method: 'GET',
   path: '/api/v1/endpoints/{endpointId}/commands/events',
@@ -73,13 +71,12 @@ export const endpointEventsRoute: Route = {
   },
   params: endpointPath,
   headers: { 'Last-Event-ID': { description: 'Resume exactly after this event id (an opaque cursor this stream sent)' } },
-  async handle({ req, res, params }) {
-    const rt = runtime();
+  async handle({ req, res, params }, rt) {
     const caller = await authorize(rt, req, SCOPES.read);
     const { endpointId } = parsePath(endpointPath, params);
     const id = lastEventId(req);
     const cursor = id ? decodeEndpointCursor(id) : INITIAL_CURSOR;
     if (!cursor) throw new ValidationError('INVALID_LAST_EVENT_ID', 'Last-Event-ID must be an id this stream sent');
-    await streamsFor(rt).followEndpoint(endpointId, caller.tenantId, cursor, openEventStream(res));
+    await rt.streams.followEndpoint(endpointId, caller.tenantId, cursor, openEventStream(res));
   },
 };

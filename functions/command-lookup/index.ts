@@ -1,10 +1,9 @@
 import { removeCommand } from '../../shared/commands/index.js';
 import { toDescriptor } from '../../shared/domain/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
-import { defineUnit } from '../../shared/host/units.js';
-import { sendJson, type Route } from '../../shared/http/index.js';
+import { defineUnit, type UnitRoute } from '../../shared/host/units.js';
+import { sendJson } from '../../shared/http/index.js';
 import { authorize, descriptorSchema, oneCommandPath, parsePath, SCOPES } from '../../shared/rest/index.js';
-import { runtime } from '../../shared/runtime/index.js';
 import { readCommand } from '../../shared/store/index.js';
 import { commandEventsRoute, endpointEventsRoute } from './events.js';
 
@@ -13,7 +12,7 @@ const PATH = '/api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}'
 const notFound = () => new NotFoundError('COMMAND_NOT_FOUND', 'no such command');
 
 /** GET one command: its descriptor (docs/rest-api.md, "Read one and delete"). Another tenant's command is 404. */
-export const readRoute: Route = {
+export const readRoute: UnitRoute = {
   unit: 'command-lookup',
   method: 'GET',
   path: PATH,
@@ -22,8 +21,7 @@ export const readRoute: Route = {
   params: oneCommandPath,
   responses: { 200: { description: 'The command descriptor', schema: descriptorSchema } },
   errors: { 404: 'No such command (or another tenant’s)' },
-  async handle({ req, res, params }) {
-    const rt = runtime();
+  async handle({ req, res, params }, rt) {
     const caller = await authorize(rt, req, SCOPES.read);
     const ref = parsePath(oneCommandPath, params);
     const command = await readCommand(rt.sql, caller.tenantId, ref);
@@ -36,7 +34,7 @@ export const readRoute: Route = {
  * DELETE one command (Kaa 1.3): gone from every list, no longer outstanding;
  * a later result gets a 1/KP 404 and a sync caller still waiting gets 404.
  */
-export const deleteRoute: Route = {
+export const deleteRoute: UnitRoute = {
   unit: 'command-lookup',
   method: 'DELETE',
   path: PATH,
@@ -45,8 +43,7 @@ export const deleteRoute: Route = {
   params: oneCommandPath,
   responses: { 204: { description: 'Deleted' } },
   errors: { 404: 'No such command (or another tenant’s)' },
-  async handle({ req, res, params }) {
-    const rt = runtime();
+  async handle({ req, res, params }, rt) {
     const caller = await authorize(rt, req, SCOPES.update);
     const ref = parsePath(oneCommandPath, params);
     if (!(await removeCommand(rt, caller.tenantId, ref))) throw notFound();

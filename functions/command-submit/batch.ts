@@ -3,14 +3,14 @@ import type { IncomingMessage } from 'node:http';
 import { createBatchCommands } from '../../shared/commands/index.js';
 import type { JsonValue } from '../../shared/domain/index.js';
 import { ValidationError } from '../../shared/errors/index.js';
-import { PayloadTooLargeError, sendJson, type Route, type RouteContext } from '../../shared/http/index.js';
+import { PayloadTooLargeError, sendJson, type RouteContext } from '../../shared/http/index.js';
+import type { UnitRoute } from '../../shared/host/units.js';
+import type { Services } from '../../shared/roots/services.js';
 import { forwardedPrefix } from '../../shared/rest/location.js';
 import { authorize, commandPath, endpointIdSchema, intString, mediaType, param, parseCommandPayload, parsePath, parseQuery, SCOPES, UnsupportedMediaTypeError } from '../../shared/rest/index.js';
 import { batchAcceptedSchema } from '../../shared/rest/schemas.js';
 import { parseJsonPayload } from '../../shared/protocol/index.js';
-import { runtime, type Runtime } from '../../shared/runtime/index.js';
 import type { BatchEndpoint } from '../../shared/store/index.js';
-import { tenancyFor } from '../../shared/tenancy/index.js';
 import { resolveFilter } from './efmp.js';
 
 /** At most this many ids per by-endpoints batch (docs/rest-api.md, Batch). */
@@ -46,7 +46,7 @@ const accepted = {
  * the filter is resolved once over 20/EFMP (through the bridge); each of its
  * endpoints gets its own command, all created in one transaction.
  */
-export const batchByFilterRoute: Route = {
+export const batchByFilterRoute: UnitRoute = {
   unit: 'command-submit',
   method: 'POST',
   path: '/api/v1/endpoints/commands/{commandType}/batch',
@@ -63,8 +63,7 @@ export const batchByFilterRoute: Route = {
     503: 'Postgres or the bridge cannot be reached (nothing was stored), or this instance is shutting down',
     504: 'The endpoint registry did not answer within CEX_EFMP_TIMEOUT_MS (EFMP_TIMEOUT); nothing was stored',
   },
-  async handle({ req, res, params, query, body }) {
-    const rt = runtime();
+  async handle({ req, res, params, query, body }, rt) {
     const caller = await authorize(rt, req, SCOPES.update);
     const { commandType } = parsePath(batchPath, params);
     const q = parseQuery(filterQuery, query);
@@ -76,7 +75,7 @@ export const batchByFilterRoute: Route = {
 };
 
 /** POST …/batch/by-endpoints: body {payload, endpointIds} (Kaa 1.4). */
-export const batchByEndpointsRoute: Route = {
+export const batchByEndpointsRoute: UnitRoute = {
   unit: 'command-submit',
   method: 'POST',
   path: '/api/v1/endpoints/commands/{commandType}/batch/by-endpoints',
@@ -90,8 +89,7 @@ export const batchByEndpointsRoute: Route = {
     413: 'The payload is larger than CEX_MAX_PAYLOAD_BYTES',
     415: 'The body is not application/json',
   },
-  async handle(ctx: RouteContext) {
-    const rt = runtime();
+  async handle(ctx: RouteContext, rt) {
     const caller = await authorize(rt, ctx.req, SCOPES.update);
     const { commandType } = parsePath(batchPath, ctx.params);
     const q = parseQuery(endpointsQuery, ctx.query);
@@ -110,9 +108,9 @@ interface BatchInput {
   endpoints: BatchEndpoint[];
 }
 
-async function answer(rt: Runtime, req: IncomingMessage, res: RouteContext['res'], b: BatchInput): Promise<void> {
+async function answer(rt: Services, req: IncomingMessage, res: RouteContext['res'], b: BatchInput): Promise<void> {
   const started = process.hrtime.bigint();
-  const tenancy = tenancyFor(rt);
+  const { tenancy } = rt;
   const created = await createBatchCommands(
     rt,
     {

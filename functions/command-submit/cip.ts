@@ -14,7 +14,7 @@ import { checkCipRequest, encodeCipRefusal, eventBytes, eventResponseSubject, ev
 import { kpStatusOf, toCexError } from '../../shared/errors/index.js';
 import { forCommand, type Logger } from '../../shared/log/index.js';
 import { decodeCommandInvocationRequest, isExpired, MESSAGE_TYPES, type CommandInvocationRequest } from '../../shared/protocol/index.js';
-import { runtime, type Runtime } from '../../shared/runtime/index.js';
+import type { Services } from '../../shared/roots/services.js';
 
 // ttl_millis is a Postgres integer; a longer CIP timeout means "very long".
 const MAX_TTL_MILLIS = 2_147_483_647;
@@ -28,8 +28,7 @@ const MAX_TTL_MILLIS = 2_147_483_647;
  * database failure is thrown as 503, which the bridge retries (the create is
  * idempotent for one id and payload: a retry is a CIP retry).
  */
-export async function handleCipEvent(event: CloudEvent<unknown>): Promise<FunctionAnswer | undefined> {
-  const rt = runtime();
+export async function handleCipEvent(event: CloudEvent<unknown>, rt: Services): Promise<FunctionAnswer | undefined> {
   const log = rt.log.child({ component: 'cip' });
   const request = decode(event, log);
   const { endpointId, commandType, commandId, correlationId } = request;
@@ -78,7 +77,7 @@ export async function handleCipEvent(event: CloudEvent<unknown>): Promise<Functi
 }
 
 /** TTL = the message's timeout when it has one (docs/nats-protocols.md, 12/CIP), else the configured default. */
-function ttlOf(rt: Runtime, request: CommandInvocationRequest): number {
+function ttlOf(rt: Services, request: CommandInvocationRequest): number {
   return request.timeout > 0 ? Math.min(request.timeout, MAX_TTL_MILLIS) : rt.config.commandTtlMillis;
 }
 

@@ -4,14 +4,13 @@ import { invokeCommand } from '../../shared/commands/index.js';
 import { hostAllowed } from '../../shared/config/index.js';
 import { toDescriptor, type Command } from '../../shared/domain/index.js';
 import { NotFoundError, UnavailableError, ValidationError } from '../../shared/errors/index.js';
-import { sendJson, type Route, type RouteContext } from '../../shared/http/index.js';
+import { sendJson, type RouteContext } from '../../shared/http/index.js';
+import type { UnitRoute } from '../../shared/host/units.js';
+import type { Services } from '../../shared/roots/services.js';
 import { authorize, commandLocation, SCOPES } from '../../shared/rest/index.js';
 import { commandPath, intString, param, parseCommandPayload, parsePath, parseQuery } from '../../shared/rest/index.js';
 import { descriptorSchema } from '../../shared/rest/schemas.js';
-import { runtime } from '../../shared/runtime/index.js';
 import { readCommand, readEndpointAppVersion } from '../../shared/store/index.js';
-import { tenancyFor } from '../../shared/tenancy/index.js';
-import { waitersFor } from '../../shared/waiters/index.js';
 
 const invokeQuery = z.object({
   // No upper bound here: invoke() checks the configured CEX_MAX_AWAIT_TIMEOUT_SECONDS
@@ -60,7 +59,7 @@ const WAITERS_RETRY_AFTER_SECONDS = '1';
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** POST /api/v1/endpoints/{endpointId}/commands/{commandType}: invoke, sync or async (docs/rest-api.md, Invoke). */
-export const invokeRoute: Route = {
+export const invokeRoute: UnitRoute = {
   unit: 'command-submit',
   method: 'POST',
   path: '/api/v1/endpoints/{endpointId}/commands/{commandType}',
@@ -102,8 +101,7 @@ export const invokeRoute: Route = {
   handle: invoke,
 };
 
-async function invoke({ req, res, params, query, body }: RouteContext): Promise<void> {
-  const rt = runtime();
+async function invoke({ req, res, params, query, body }: RouteContext, rt: Services): Promise<void> {
   const caller = await authorize(rt, req, SCOPES.update);
   const { endpointId, commandType } = parsePath(commandPath, params);
   const q = parseQuery(invokeQuery, query);
@@ -125,8 +123,8 @@ async function invoke({ req, res, params, query, body }: RouteContext): Promise<
     throw new ValidationError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 visible ASCII characters');
   }
   const payload = parseCommandPayload(req, body, rt.config.maxPayloadBytes);
-  await assertEndpointVisible(caller.tenantId, endpointId);
-  if (awaitTimeout > 0 && !waitersFor(rt).hasRoom()) {
+  await assertEndpointVisible(rt, caller.tenantId, endpointId);
+  if (awaitTimeout > 0 && !rt.waiters.hasRoom()) {
     res.setHeader('retry-after', WAITERS_RETRY_AFTER_SECONDS);
     throw new UnavailableError('TOO_MANY_WAITERS', `${rt.config.maxWaiters} sync invocations are waiting here already; nothing was stored, retry later or use awaitTimeout=0`);
   }
@@ -150,7 +148,7 @@ async function invoke({ req, res, params, query, body }: RouteContext): Promise<
   res.once('close', () => {
     if (!res.writableEnded) gone.abort();
   });
-  const outcome = await waitersFor(rt).wait(command, awaitTimeout * 1000, gone.signal);
+  const outcome = await rt.waiters.wait(command, awaitTimeout * 1000, gone.signal);
   if (gone.signal.aborted) return;
   switch (outcome.kind) {
     case 'final':
@@ -171,11 +169,10 @@ async function invoke({ req, res, params, query, body }: RouteContext): Promise<
  * application is "not found" for this caller (docs/rest-api.md: 404 endpoint not
  * visible). An endpoint never seen yet is visible: commands may wait for it.
  */
-async function assertEndpointVisible(tenantId: string, endpointId: string): Promise<void> {
-  const rt = runtime();
+async function assertEndpointVisible(rt: Services, tenantId: string, endpointId: string): Promise<void> {
   if (!rt.config.tekton.enabled) return;
   const appVersion = await readEndpointAppVersion(rt.sql, endpointId);
-  if (appVersion && tenancyFor(rt).tenantOfAppVersion(appVersion) !== tenantId) {
+  if (appVersion && rt.tenancy.tenantOfAppVersion(appVersion) !== tenantId) {
     throw new NotFoundError('ENDPOINT_NOT_FOUND', 'no such endpoint');
   }
 }

@@ -3,7 +3,7 @@ import { EVENT_TYPES, type FunctionAnswer } from '../../shared/bridge/contract.j
 import { handleClientDataEvent, handleConnectivityEvent, eventSummary } from '../../shared/endpoint/index.js';
 import { ValidationError } from '../../shared/errors/index.js';
 import { defineUnit } from '../../shared/host/units.js';
-import { runtime } from '../../shared/runtime/index.js';
+import type { Services } from '../../shared/roots/services.js';
 
 /**
  * esp-inbound: 4/ESP ClientData (11/CEP polls and results) and 9/ELCE
@@ -18,8 +18,7 @@ import { runtime } from '../../shared/runtime/index.js';
  * - 503 problem when the database fails: the bridge retries, and no KP
  *   status is ever made up without the database.
  */
-export async function handleEspEvent(event: CloudEvent<unknown>): Promise<FunctionAnswer | undefined> {
-  const rt = runtime();
+export async function handleEspEvent(event: CloudEvent<unknown>, rt: Services): Promise<FunctionAnswer | undefined> {
   switch (event.type) {
     case EVENT_TYPES.espClientData:
       return handleClientDataEvent(rt, event);

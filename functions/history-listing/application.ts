@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { toDescriptor } from '../../shared/domain/index.js';
 import { NotFoundError, ValidationError } from '../../shared/errors/index.js';
-import { sendJson, type Route } from '../../shared/http/index.js';
+import { sendJson } from '../../shared/http/index.js';
+import type { UnitRoute } from '../../shared/host/units.js';
 import {
   applicationPageSchema,
   authorize,
@@ -13,9 +14,7 @@ import {
   SCOPES,
   statusList,
 } from '../../shared/rest/index.js';
-import { runtime } from '../../shared/runtime/index.js';
 import { countApplication, listApplicationPage, type SortField, type SortOrder } from '../../shared/store/index.js';
-import { tenancyFor } from '../../shared/tenancy/index.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 const applicationPath = z.object({
@@ -40,7 +39,7 @@ const applicationQuery = z.object({
  * of an application's endpoints, paged by page/size or, at any depth in
  * constant time, by the keyset cursor returned as nextCursor.
  */
-export const applicationRoute: Route = {
+export const applicationRoute: UnitRoute = {
   unit: 'history-listing',
   method: 'GET',
   path: '/api/v1/endpoints/commands/{applicationName}',
@@ -50,12 +49,11 @@ export const applicationRoute: Route = {
   query: applicationQuery,
   responses: { 200: { description: 'One page', schema: applicationPageSchema } },
   errors: { 404: 'Tekton is on and lists no such application of the caller’s tenant' },
-  async handle({ req, res, params, query }) {
-    const rt = runtime();
+  async handle({ req, res, params, query }, rt) {
     const caller = await authorize(rt, req, SCOPES.applicationRead);
     const { applicationName } = parsePath(applicationPath, params);
     const q = parseQuery(applicationQuery, query);
-    if (!tenancyFor(rt).isKnownApplication(applicationName, caller.tenantId)) {
+    if (!rt.tenancy.isKnownApplication(applicationName, caller.tenantId)) {
       throw new NotFoundError('APPLICATION_NOT_FOUND', 'no such application');
     }
     const [sortField, sortOrder] = (q.sort ?? 'createdAt,desc').split(',') as [SortField, SortOrder | undefined];

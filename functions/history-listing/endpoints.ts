@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { toDescriptor } from '../../shared/domain/index.js';
-import { sendJson, type Route } from '../../shared/http/index.js';
+import { sendJson } from '../../shared/http/index.js';
+import type { UnitRoute } from '../../shared/host/units.js';
 import {
   authorize,
   commandTypeList,
@@ -13,7 +14,6 @@ import {
   SCOPES,
   statusList,
 } from '../../shared/rest/index.js';
-import { runtime } from '../../shared/runtime/index.js';
 import { listEndpointHistory } from '../../shared/store/index.js';
 
 const historyQuery = z.object({
@@ -28,7 +28,7 @@ const historyQuery = z.object({
  * GET /api/v1/endpoints/commands (Kaa 1.2): each requested endpoint's
  * commands newest first, one element per endpoint in request order.
  */
-export const endpointHistoryRoute: Route = {
+export const endpointHistoryRoute: UnitRoute = {
   unit: 'history-listing',
   method: 'GET',
   path: '/api/v1/endpoints/commands',
@@ -36,8 +36,7 @@ export const endpointHistoryRoute: Route = {
   summary: 'Commands of one or more endpoints, newest first',
   query: historyQuery,
   responses: { 200: { description: 'One element per requested endpoint', schema: endpointHistorySchema } },
-  async handle({ req, res, query }) {
-    const rt = runtime();
+  async handle({ req, res, query }, rt) {
     const caller = await authorize(rt, req, SCOPES.read);
     const q = parseQuery(historyQuery, query, ['endpointId']);
     const endpointIds = [...new Set(q.endpointId)];

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { NotFoundError } from '../../shared/errors/index.js';
-import { sendJson, type Route } from '../../shared/http/index.js';
+import { sendJson } from '../../shared/http/index.js';
+import type { UnitRoute } from '../../shared/host/units.js';
 import { authorize, batchTaskPageSchema, batchTaskSchema, commandTypeSchema, intString, param, parsePath, parseQuery, SCOPES } from '../../shared/rest/index.js';
-import { runtime } from '../../shared/runtime/index.js';
 import { listBatchTasks, readBatchTask, type BatchTaskSummary, type TaskSortField } from '../../shared/store/index.js';
 
 const taskPath = z.object({
@@ -41,7 +41,7 @@ function counts(t: BatchTaskSummary) {
  * counts and the (endpointId, commandId) pairs behind each. The counts follow
  * the commands as results and expiries come in. Another tenant's task is 404.
  */
-export const batchTaskRoute: Route = {
+export const batchTaskRoute: UnitRoute = {
   unit: 'history-listing',
   method: 'GET',
   path: '/api/v1/endpoints/commands/batch/tasks/{taskId}',
@@ -50,8 +50,7 @@ export const batchTaskRoute: Route = {
   params: taskPath,
   responses: { 200: { description: 'The task', schema: batchTaskSchema } },
   errors: { 404: 'No such task (or another tenant’s)' },
-  async handle({ req, res, params }) {
-    const rt = runtime();
+  async handle({ req, res, params }, rt) {
     const caller = await authorize(rt, req, SCOPES.read);
     const { taskId } = parsePath(taskPath, params);
     const task = await readBatchTask(rt.sql, caller.tenantId, taskId);
@@ -68,7 +67,7 @@ export const batchTaskRoute: Route = {
 };
 
 /** GET /api/v1/endpoints/commands/batch/tasks (Kaa 1.4): the caller's tasks, paged, with their counts. */
-export const batchTaskListRoute: Route = {
+export const batchTaskListRoute: UnitRoute = {
   unit: 'history-listing',
   method: 'GET',
   path: '/api/v1/endpoints/commands/batch/tasks',
@@ -76,8 +75,7 @@ export const batchTaskListRoute: Route = {
   summary: 'Batch tasks, filtered and paged, with their counts',
   query: taskListQuery,
   responses: { 200: { description: 'One page of tasks', schema: batchTaskPageSchema } },
-  async handle({ req, res, query }) {
-    const rt = runtime();
+  async handle({ req, res, query }, rt) {
     const caller = await authorize(rt, req, SCOPES.read);
     const q = parseQuery(taskListQuery, query);
     const { total, tasks } = await listBatchTasks(rt.sql, {

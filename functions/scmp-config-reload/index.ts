@@ -9,18 +9,7 @@ import {
   decodeTenantUpdatedEvent,
   isExpired,
 } from '../../shared/protocol/index.js';
-import { runtime, type Runtime } from '../../shared/runtime/index.js';
-import { tenancyFor } from '../../shared/tenancy/index.js';
-import { coalesced } from './coalesce.js';
-
-const refreshers = new WeakMap<Runtime, () => Promise<void>>();
-
-/** One coalescing Tekton refresher per runtime: bursts of SCMP events cost one or two fetches. */
-function refreshTekton(rt: Runtime): Promise<void> {
-  let refresh = refreshers.get(rt);
-  if (!refresh) refreshers.set(rt, (refresh = coalesced(() => tenancyFor(rt).refreshTektonFromSource('scmp'))));
-  return refresh();
-}
+import type { Services } from '../../shared/roots/services.js';
 
 function dataOf(event: CloudEvent<unknown>): Uint8Array {
   const data = event.data;
@@ -37,35 +26,34 @@ function dataOf(event: CloudEvent<unknown>): Uint8Array {
  * `unregistered` → the tenant's tokens are refused on every instance.
  * Nothing is answered on NATS (SCMP and TLE have no acknowledgement).
  */
-async function handleConfigEvent(event: CloudEvent<unknown>): Promise<undefined> {
-  const rt = runtime();
+async function handleConfigEvent(event: CloudEvent<unknown>, rt: Services): Promise<undefined> {
   const bytes = dataOf(event);
   const log = rt.log.child({ eventType: event.type });
   switch (event.type) {
     case EVENT_TYPES.scmpBroadcast: {
       const msg = decodeBroadcastConfigurationUpdateEvent(bytes);
       log.info({ correlationId: msg.correlationId, tenantId: msg.tenantID, appName: msg.appName, appVersionName: msg.appVerName }, 'SCMP configuration update');
-      if (rt.config.tekton.enabled) await refreshTekton(rt);
+      if (rt.config.tekton.enabled) await rt.tenancy.refreshTektonOnScmp();
       return undefined;
     }
     case EVENT_TYPES.scmpTargeted: {
       const msg = decodeServiceSpecificConfigurationUpdateEvent(bytes);
       log.info({ correlationId: msg.correlationId, tenantId: msg.tenantID, appName: msg.appName, appVersionName: msg.appVerName }, 'SCMP configuration update');
-      if (rt.config.tekton.enabled) await refreshTekton(rt);
+      if (rt.config.tekton.enabled) await rt.tenancy.refreshTektonOnScmp();
       return undefined;
     }
     case EVENT_TYPES.tleUpdated: {
       const msg = decodeTenantUpdatedEvent(bytes);
       if (isExpired(msg, Date.now())) return void log.warn({ correlationId: msg.correlationId }, 'expired TLE event dropped');
       log.info({ correlationId: msg.correlationId, tenantId: msg.tenantId }, 'tenant updated');
-      await tenancyFor(rt).tenantUpdated(msg.tenantId);
+      await rt.tenancy.tenantUpdated(msg.tenantId);
       return undefined;
     }
     case EVENT_TYPES.tleUnregistered: {
       const msg = decodeTenantUnregisteredEvent(bytes);
       if (isExpired(msg, Date.now())) return void log.warn({ correlationId: msg.correlationId }, 'expired TLE event dropped');
       log.warn({ correlationId: msg.correlationId, tenantId: msg.tenantId }, 'tenant unregistered: its tokens are refused from now on');
-      await tenancyFor(rt).unregisterTenant(msg.tenantId);
+      await rt.tenancy.unregisterTenant(msg.tenantId);
       return undefined;
     }
     default:

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { CexError } from '../errors/index.js';
-import type { Runtime } from '../runtime/index.js';
-import { tenancyFor } from '../tenancy/index.js';
+import type { Config } from '../config/index.js';
+import type { TenancyState } from '../tenancy/index.js';
 import { DEFAULT_TENANT } from '../tenancy/tekton.js';
 import { JwksCache } from './jwks.js';
 import { AuthenticationError, verifyBearer } from './verify.js';
@@ -23,16 +23,11 @@ export interface Caller {
   subject: string | null;
 }
 
-const caches = new WeakMap<Runtime, JwksCache>();
-
-/** The JWKS cache of a runtime (shared by all its requests). */
-export function jwksFor(rt: Runtime): JwksCache {
-  let cache = caches.get(rt);
-  if (!cache) {
-    const { timeoutMs, retryMs, jwksCooldownMs, jwksMaxAgeMs } = rt.config.oidc;
-    caches.set(rt, (cache = new JwksCache({ timeoutMs, discoveryRetryMs: retryMs, cooldownMs: jwksCooldownMs, maxAgeMs: jwksMaxAgeMs })));
-  }
-  return cache;
+/** What authorize() uses of the process's services. */
+export interface AuthServices {
+  readonly config: Config;
+  readonly tenancy: TenancyState;
+  readonly jwks: JwksCache;
 }
 
 // Tenants are loaded when the host starts; a request arriving before the
@@ -43,14 +38,14 @@ const FIRST_LOAD_WAIT_MS = 3000;
  * Authenticates the request's bearer token and checks `scope`
  * (CEX_AUTHZ=off: authentication only; CEX_AUTH=off: tenant `kaa`, no checks).
  */
-export async function authorize(rt: Runtime, req: IncomingMessage, scope: Scope): Promise<Caller> {
+export async function authorize(rt: AuthServices, req: IncomingMessage, scope: Scope): Promise<Caller> {
   if (!rt.config.auth) return { tenantId: DEFAULT_TENANT, subject: null };
   const header = req.headers.authorization;
   const match = typeof header === 'string' ? /^Bearer +([A-Za-z0-9._~+/=-]+)\s*$/i.exec(header) : null;
   if (!match) throw new AuthenticationError('MISSING_TOKEN', 'an Authorization: Bearer <JWT> header is required');
-  const tenancy = tenancyFor(rt);
-  await Promise.race([tenancy.start(), new Promise((r) => setTimeout(r, FIRST_LOAD_WAIT_MS).unref())]);
-  const token = await verifyBearer(match[1]!, tenancy, jwksFor(rt));
+  const { tenancy } = rt;
+  await Promise.race([tenancy.firstLoad(), new Promise((r) => setTimeout(r, FIRST_LOAD_WAIT_MS).unref())]);
+  const token = await verifyBearer(match[1]!, tenancy, rt.jwks);
   if (rt.config.authz && !token.scopes.has(scope)) {
     throw new CexError('INSUFFICIENT_SCOPE', `this operation needs the "${scope}" scope`);
   }

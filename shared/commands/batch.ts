@@ -1,6 +1,6 @@
 import { CHANNELS, commandKey, notifyAll } from '../db/index.js';
-import type { Runtime } from '../runtime/index.js';
 import { createBatch, type CreatedBatch, type NewBatch } from '../store/index.js';
+import type { WriteServices } from './service.js';
 
 /**
  * Creates a batch: the task and one command per endpoint in one transaction
@@ -9,7 +9,7 @@ import { createBatch, type CreatedBatch, type NewBatch } from '../store/index.js
  * payloads as 8000-byte NOTIFYs need: ~40 for 10,000 commands).
  */
 export async function createBatchCommands(
-  rt: Runtime,
+  rt: WriteServices,
   input: Omit<NewBatch, 'tektonEnabled'>,
   source: 'filter' | 'endpoints',
 ): Promise<CreatedBatch> {

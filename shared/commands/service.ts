@@ -19,10 +19,13 @@ import {
  * results here; the sweeper expires here.
  */
 
+/** What the write paths use. */
+export type WriteServices = Pick<Runtime, 'config' | 'sql' | 'metrics'>;
+
 // The application of an app version is derived in SQL by cex_application_of
 // (migration 0005) on every path; the store is told only whether Tekton is on.
 
-export async function invokeCommand(rt: Runtime, input: Omit<NewCommand, 'tektonEnabled'>): Promise<CreateOutcome> {
+export async function invokeCommand(rt: WriteServices, input: Omit<NewCommand, 'tektonEnabled'>): Promise<CreateOutcome> {
   const outcome = await createCommand(rt.sql, { ...input, tektonEnabled: rt.config.tekton.enabled });
   // The new key wakes the endpoint's live streams; it rides in the same
   // statement as the outbox hint, so a create still costs one NOTIFY round trip.
@@ -32,7 +35,7 @@ export async function invokeCommand(rt: Runtime, input: Omit<NewCommand, 'tekton
 }
 
 export async function recordEndpointResults(
-  rt: Runtime,
+  rt: WriteServices,
   endpointId: string,
   commandType: string,
   results: readonly ResultInput[],
@@ -44,14 +47,14 @@ export async function recordEndpointResults(
   return recorded;
 }
 
-export async function expireDue(rt: Runtime, limit = 1000): Promise<Command[]> {
+export async function expireDue(rt: Pick<Runtime, 'sql' | 'metrics'>, limit = 1000): Promise<Command[]> {
   const { expired, outboxWritten } = await expireDueCommands(rt.sql, limit);
   await notifyChanged(rt, expired, outboxWritten);
   rt.metrics.commandsExpired.inc(expired.length);
   return expired;
 }
 
-export async function removeCommand(rt: Runtime, tenantId: string, ref: CommandRef): Promise<boolean> {
+export async function removeCommand(rt: Pick<Runtime, 'sql'>, tenantId: string, ref: CommandRef): Promise<boolean> {
   const { deleted, outboxWritten } = await deleteCommand(rt.sql, tenantId, ref);
   if (deleted) await notifyChanged(rt, [ref], outboxWritten);
   return deleted;
@@ -62,7 +65,7 @@ export async function removeCommand(rt: Runtime, tenantId: string, ref: CommandR
  * drainer: both hints in ONE statement (notifyAll), so a change costs one
  * NOTIFY round trip and one turn of the NOTIFY queue lock, not two.
  */
-export async function notifyChanged(rt: Runtime, changed: readonly CommandRef[], outboxWritten: boolean): Promise<void> {
+export async function notifyChanged(rt: Pick<Runtime, 'sql'>, changed: readonly CommandRef[], outboxWritten: boolean): Promise<void> {
   const hints: Notification[] = [];
   if (outboxWritten) hints.push({ channel: CHANNELS.outbox });
   if (changed.length > 0) hints.push({ channel: CHANNELS.command, keys: changed.map(commandKey) });

@@ -1,5 +1,5 @@
 import type { Runtime } from '../runtime/index.js';
-import { tenancyFor } from '../tenancy/index.js';
+import type { TenancyState } from '../tenancy/index.js';
 
 /** The scopes the console asks for at sign-in: every operation it offers (CEX-API.md §6). */
 export const CONSOLE_SCOPES = ['openid', 'endpoint:read', 'endpoint:update', 'application:endpoint-command:read'];
@@ -21,11 +21,11 @@ export interface ConsoleConfig {
 // A request arriving before the first tenant load waits this long, as a REST call does (shared/auth).
 const FIRST_LOAD_WAIT_MS = 3000;
 
-export async function consoleConfig(rt: Runtime, prefix: string): Promise<ConsoleConfig> {
+export async function consoleConfig(rt: Runtime & { readonly tenancy: TenancyState }, prefix: string): Promise<ConsoleConfig> {
   const apiBase = `${prefix}/api/v1`;
   if (!rt.config.auth) return { apiBase, auth: { mode: 'off' } };
-  const tenancy = tenancyFor(rt);
-  await Promise.race([tenancy.start().catch(() => undefined), new Promise((r) => setTimeout(r, FIRST_LOAD_WAIT_MS).unref())]);
+  const { tenancy } = rt;
+  await Promise.race([tenancy.firstLoad().catch(() => undefined), new Promise((r) => setTimeout(r, FIRST_LOAD_WAIT_MS).unref())]);
   return {
     apiBase,
     auth: { mode: 'oidc', clientId: rt.config.consoleClientId, scope: CONSOLE_SCOPES.join(' '), tenants: tenancy.acceptedTenants() },

@@ -3,6 +3,7 @@ import { CexError } from '../errors/index.js';
 import { sendJson } from '../http/index.js';
 import { forwardedPrefix } from '../rest/location.js';
 import type { Runtime } from '../runtime/index.js';
+import type { TenancyState } from '../tenancy/index.js';
 import { consoleConfig, issuerOrigins, type ConsoleConfig } from './config.js';
 import { loadConsoleFiles, type ConsoleFile } from './files.js';
 
@@ -21,7 +22,7 @@ let files: Promise<Map<string, ConsoleFile> | undefined> | undefined;
  * a <base href> naming the console's root, so Vite's relative asset URLs
  * resolve from any deep link and under any ingress prefix.
  */
-export async function serveConsole(rt: Runtime, req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+export async function serveConsole(rt: Runtime & { readonly tenancy: TenancyState }, req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
   const rel = pathname.slice(CONSOLE_PREFIX.length).replace(/^\/+/, '');
   const prefix = forwardedPrefix(req);
   const config = await consoleConfig(rt, prefix);

@@ -24,14 +24,14 @@ import {
   type ClientData,
 } from '../protocol/index.js';
 import type { Runtime } from '../runtime/index.js';
-import { tenancyFor } from '../tenancy/index.js';
+import type { TenancyState } from '../tenancy/index.js';
 import { noteAppVersion, setObserve, takeOutstanding, type ResultInput } from '../store/index.js';
 import { commandListAnswer, kpError, resultAnswer, type CepAnswer } from './cep-answers.js';
 import { eventBytes, eventResponseSubject, eventSummary } from './event.js';
 import { RecentVersions } from './version-cache.js';
 
-// Per runtime: two runtimes of one process (tests) have two databases.
-const recentVersionsOf = new WeakMap<Runtime, RecentVersions>();
+/** What esp-inbound uses of its process's services. */
+export type ClientDataServices = Runtime & { readonly tenancy: TenancyState; readonly recentVersions: RecentVersions };
 
 /**
  * Handles a ClientData event: the ExtensionData answer to publish, or
@@ -41,7 +41,7 @@ const recentVersionsOf = new WeakMap<Runtime, RecentVersions>();
  * a KP status made up without the database would be a lie, and the bridge
  * retries a 5xx.
  */
-export async function handleClientDataEvent(rt: Runtime, event: CloudEvent<unknown>): Promise<FunctionAnswer | undefined> {
+export async function handleClientDataEvent(rt: ClientDataServices, event: CloudEvent<unknown>): Promise<FunctionAnswer | undefined> {
   const log = rt.log.child({ component: 'esp-inbound' });
   const message = decodeEvent(event, log);
   const mlog = forCommand(log, { correlationId: message.correlationId, endpointId: message.endpointId ?? undefined });
@@ -87,7 +87,7 @@ function decodeEvent(event: CloudEvent<unknown>, log: Logger): ClientData {
  * was within noise (poll p50 4.2-4.3 ms vs 4.5-5.2 ms in-process); it grows
  * with the network round trip to a remote database.
  */
-async function answerClientData(rt: Runtime, message: ClientData, log: Logger): Promise<CepAnswer> {
+async function answerClientData(rt: ClientDataServices, message: ClientData, log: Logger): Promise<CepAnswer> {
   const { endpointId, appVersionName } = message;
   if (endpointId === null) return refuse(log, message, 'endpointId is missing; CEX serves identified endpoints only');
   if (!ENDPOINT_ID_PATTERN.test(endpointId)) {
@@ -96,15 +96,13 @@ async function answerClientData(rt: Runtime, message: ClientData, log: Logger): 
   // Postgres text cannot hold NUL: refused here, before a poll marks anything fetched.
   if (appVersionName.includes('\u0000')) return refuse(log, message, 'appVersionName must not contain \\u0000');
   // With Tekton on, only listed app versions are served (docs/configuration.md, KAA_TEKTON_ENABLED).
-  if (!tenancyFor(rt).isKnownAppVersion(appVersionName)) {
+  if (!rt.tenancy.isKnownAppVersion(appVersionName)) {
     log.info({ appVersionName, resourcePath: message.resourcePath }, 'ClientData of an unlisted app version refused with 404');
     return kpError(404, `application version "${appVersionName}" is not configured for this CEX`);
   }
   // Learned from every message of a known endpoint, even one refused below:
   // the endpoint exists and runs that version whatever it asked.
-  let recentVersions = recentVersionsOf.get(rt);
-  if (!recentVersions) recentVersionsOf.set(rt, (recentVersions = new RecentVersions()));
-  const recent = recentVersions;
+  const recent = rt.recentVersions;
   const learning =
     appVersionName !== '' && !recent.has(endpointId, appVersionName)
       ? noteAppVersion(rt.sql, endpointId, appVersionName).then(() => recent.remember(endpointId, appVersionName))
@@ -126,7 +124,7 @@ async function answerClientData(rt: Runtime, message: ClientData, log: Logger): 
 }
 
 /** Serves the resource path; PayloadError for anything the contract refuses. */
-async function act(rt: Runtime, message: ClientData, endpointId: string, log: Logger): Promise<CepAnswer> {
+async function act(rt: ClientDataServices, message: ClientData, endpointId: string, log: Logger): Promise<CepAnswer> {
   const path = parseResourcePath(message.resourcePath);
   if (path.kind === 'command') {
     const request = parseCommandRequest(message.payload);

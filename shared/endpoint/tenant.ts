@@ -1,6 +1,6 @@
 import type { Runtime } from '../runtime/index.js';
 import { readEndpointAppVersion } from '../store/index.js';
-import { tenancyFor } from '../tenancy/index.js';
+import type { TenancyState } from '../tenancy/index.js';
 
 export { DEFAULT_TENANT } from '../tenancy/index.js';
 
@@ -10,8 +10,8 @@ export { DEFAULT_TENANT } from '../tenancy/index.js';
  * application → that application's tenant; `kaa` when any link is unknown or
  * Tekton is off.
  */
-export async function tenantOfEndpoint(rt: Runtime, endpointId: string): Promise<string> {
-  const tenancy = tenancyFor(rt);
+export async function tenantOfEndpoint(rt: Runtime & { readonly tenancy: TenancyState }, endpointId: string): Promise<string> {
+  const { tenancy } = rt;
   if (!rt.config.tekton.enabled) return tenancy.tenantOfAppVersion(null);
   return tenancy.tenantOfAppVersion(await readEndpointAppVersion(rt.sql, endpointId));
 }

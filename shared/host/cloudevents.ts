@@ -6,9 +6,10 @@ const REQUIRED = ['id', 'source', 'type', 'specversion'] as const;
 
 /**
  * Parses a CloudEvent from an HTTP request, in binary mode (ce-* headers, the
- * body is the data) or structured mode (application/cloudevents+json). Used
- * where an HTTP unit also takes events (command-submit); CloudEvent units get
- * this from functions-framework itself.
+ * body is the data) or structured mode (application/cloudevents+json, the
+ * body already parsed as JSON). The host's one dispatch calls it once per
+ * event, for every unit that takes events (shared/host/server.ts), so a bad
+ * event answers 400 problem+json and the bridge drops it.
  */
 export function parseHttpCloudEvent(headers: IncomingHttpHeaders, body: unknown): CloudEvent<unknown> {
   const contentType = String(headers['content-type'] ?? '');

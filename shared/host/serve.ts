@@ -1,11 +1,12 @@
 import type { Server, ServerResponse } from 'node:http';
-import type { Runtime } from '../runtime/index.js';
-import { tenancyFor } from '../tenancy/index.js';
-import { createHostServer } from './server.js';
+import type { Services } from '../roots/services.js';
+import { createHostHandler, createHostServer, type HostHandler } from './server.js';
 import type { UnitDefinition } from './units.js';
 
 export interface RunningHost {
   server: Server;
+  /** The server's request handler (the one dispatch), also registered with functions-framework in unit mode. */
+  handler: HostHandler;
   port: number;
   /** Graceful stop: stop accepting, stop background work, finish in-flight, close. */
   stop(): Promise<void>;
@@ -20,8 +21,9 @@ export const CEX_VERSION = '0.1.0';
  * new requests get 503, sync waiters are released with 202, requests in
  * flight finish, and Postgres and the listener close last.
  */
-export async function serveUnits(rt: Runtime, units: UnitDefinition[], devMode: boolean, port = rt.config.port): Promise<RunningHost> {
-  const server = createHostServer(rt, { units, devMode, version: CEX_VERSION });
+export async function serveUnits(rt: Services, units: UnitDefinition[], devMode: boolean, port = rt.config.port): Promise<RunningHost> {
+  const handler = createHostHandler(rt, { units, devMode, version: CEX_VERSION });
+  const server = createHostServer(rt, handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // A deep accept queue: thousands of sync callers may connect at once, and
@@ -30,8 +32,6 @@ export async function serveUnits(rt: Runtime, units: UnitDefinition[], devMode: 
   });
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
-  // Tenants and Tekton load in the background; readiness waits for them.
-  tenancyFor(rt);
   const stops: (() => Promise<void>)[] = [];
   for (const unit of units) {
     if (unit.start) stops.push(await unit.start(rt));
@@ -76,5 +76,5 @@ export async function serveUnits(rt: Runtime, units: UnitDefinition[], devMode: 
       // 4. Only now the listener and the pool close.
       await rt.close();
     })());
-  return { server, port: boundPort, stop };
+  return { server, handler, port: boundPort, stop };
 }

@@ -1,5 +1,4 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { CexError } from '../errors/index.js';
 import {
   allowHeader,
@@ -8,19 +7,24 @@ import {
   matchRoute,
   readBody,
   routePath,
+  runRoute,
   sendJson,
   sendMethodNotAllowed,
   sendProblem,
   type CompiledRoute,
+  type RouteMatch,
 } from '../http/index.js';
+import type { Runtime } from '../runtime/index.js';
+import type { Services } from '../roots/services.js';
 import { answerPreflight, applyCors, isPreflight } from './cors.js';
-import { withRuntime, type Runtime } from '../runtime/index.js';
-import type { UnitDefinition } from './units.js';
+import { CLOUDEVENT_PATH, compileUnitRoutes, servesHttp, type UnitDefinition } from './units.js';
 import { answerClientError } from './client-error.js';
 import { assetsFor } from './assets.js';
+import { parseHttpCloudEvent } from './cloudevents.js';
+import { requireInternalCredential } from '../auth/internal.js';
 
-// The host reads bodies itself (so limits and errors are ours, not express's):
-// REST handlers enforce CEX_MAX_PAYLOAD_BYTES per route; this cap only keeps a
+// The host reads bodies itself (so limits and errors are ours): REST
+// handlers enforce CEX_MAX_PAYLOAD_BYTES per route; this cap only keeps a
 // hostile client from making the process buffer an unbounded body.
 const HARD_BODY_CAP_EXTRA = 4 * 1024 * 1024;
 
@@ -32,17 +36,23 @@ export interface HostOptions {
   version: string;
 }
 
+/** A request as the host sees it; under functions-framework (tests) the body may have been read already. */
+type HostRequest = IncomingMessage & { body?: unknown; rawBody?: Buffer };
+
+/** The request listener of a process: `(req, res)`, never throws (errors answer problem+json). */
+export type HostHandler = (req: HostRequest, res: ServerResponse) => void;
+
 /**
- * The HTTP server of a process: operations routes (/healthz, /readyz,
- * /metrics, /openapi.json) for every unit, then each request handed to the
- * functions-framework server of the unit it belongs to.
+ * The one dispatch of a process: operations routes (/healthz, /readyz,
+ * /metrics, /openapi.json) for every unit, static assets, then the route
+ * matched once and its handler called with the services, or the unit's
+ * CloudEvent handler with the event parsed once. The same handler serves a
+ * unit's Knative Service (shared/roots/unit.ts, also registered with
+ * functions-framework there) and every unit of the dev host.
  */
-export function createHostServer(rt: Runtime, options: HostOptions): Server {
-  const frameworks = new Map<string, Server>();
-  for (const unit of options.units) {
-    if (unit.routes || unit.internalRoutes || unit.cloudEvent) frameworks.set(unit.name, getTestServer(unit.name));
-  }
-  const routes: CompiledRoute[] = options.units.flatMap((u) => (u.routes ?? []).map(compileRoute));
+export function createHostHandler(services: Services, options: HostOptions): HostHandler {
+  const served = new Map(options.units.filter(servesHttp).map((u) => [u.name, { unit: u, routes: compileUnitRoutes(u) }]));
+  const routes: CompiledRoute<Services>[] = options.units.flatMap((u) => (u.routes ?? []).map(compileRoute));
   // Built on the first GET /openapi.json, not at start: converting every
   // route's zod schemas took 150-300 ms of a cold start on this (loaded) host.
   let openapi: Record<string, unknown> | undefined;
@@ -50,19 +60,19 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
     (openapi ??= buildOpenApi(
       options.units.flatMap((u) => u.routes ?? []),
       { title: 'CEX — Command Execution Extension', version: options.version },
-      { awaitTimeout: rt.config.maxAwaitTimeoutSeconds },
+      { awaitTimeout: services.config.maxAwaitTimeoutSeconds },
     ));
   const single = options.units.length === 1 ? options.units[0] : undefined;
-  const bodyCap = rt.config.maxPayloadBytes + HARD_BODY_CAP_EXTRA;
+  const bodyCap = services.config.maxPayloadBytes + HARD_BODY_CAP_EXTRA;
 
-  async function serve(req: IncomingMessage & { body?: unknown; rawBody?: Buffer }, res: ServerResponse): Promise<void> {
+  async function serve(req: HostRequest, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     if (req.headers.host === undefined && req.httpVersion === '1.1') {
       // Closed after the answer, like every malformed request (README, Operations).
       res.setHeader('connection', 'close');
       throw new CexError('MISSING_HOST', 'an HTTP/1.1 request needs a Host header');
     }
-    const { pathname } = routePath(req.url);
+    const { pathname, query } = routePath(req.url);
     const operation = OPERATIONS.has(pathname);
     const internal = options.devMode && pathname.startsWith('/units/');
     let unitName = single?.name ?? 'host';
@@ -70,15 +80,15 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
     let routeLabel = operation ? pathname : internal ? '/units' : 'unmatched';
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      rt.metrics.httpDuration.observe({ unit: unitName, route: routeLabel, method: req.method ?? '', status: String(res.statusCode) }, seconds);
+      services.metrics.httpDuration.observe({ unit: unitName, route: routeLabel, method: req.method ?? '', status: String(res.statusCode) }, seconds);
     });
 
     if (!internal) {
-      applyCors(rt.config, req, res);
+      applyCors(services.config, req, res);
       const methods = operation ? ['GET'] : methodsAt(pathname);
       if (req.method === 'OPTIONS') {
         if (methods.length === 0) throw new CexError('ROUTE_NOT_FOUND', `no route for ${pathname}`);
-        if (isPreflight(req)) return answerPreflight(rt.config, req, res, allowHeader(methods));
+        if (isPreflight(req)) return answerPreflight(services.config, req, res, allowHeader(methods));
         res.writeHead(204, { allow: allowHeader(methods) }).end();
         return;
       }
@@ -88,47 +98,59 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
       }
     }
     if (operation) {
-      await serveOperations(rt, pathname, res, openapiDocument);
+      await serveOperations(services, pathname, res, openapiDocument);
       return;
     }
     const assets = assetsFor(options.units, req, pathname);
     if (assets?.assets) {
       unitName = assets.name;
       routeLabel = assets.assets.prefix;
-      return assets.assets.serve(rt, req, res, pathname);
+      return assets.assets.serve(services, req, res, pathname);
     }
+
+    // Which unit, and (REST on the dev host) which route: matched once, here.
+    let unitPath = pathname;
+    let matched: RouteMatch<Services> | undefined;
     if (internal) {
       const [, , name, ...rest] = pathname.split('/');
       unitName = name ?? '';
-      req.url = '/' + rest.join('/') + (req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '');
-    } else {
+      unitPath = '/' + rest.join('/');
+      req.url = unitPath + (req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '');
+    } else if (!single) {
       const match = matchRoute(routes, req.method ?? 'GET', pathname);
-      if (match && 'route' in match) {
-        unitName = match.route.unit;
-        routeLabel = match.route.path;
-      } else if (!single || !frameworks.has(single.name)) {
-        throw new CexError('ROUTE_NOT_FOUND', `no route for ${pathname}`);
-      }
+      if (!match || !('route' in match)) throw new CexError('ROUTE_NOT_FOUND', `no route for ${pathname}`);
+      matched = match;
+      unitName = match.route.unit;
+      routeLabel = match.route.path;
     }
-    const framework = frameworks.get(unitName);
-    if (!framework) throw new CexError('UNIT_NOT_FOUND', `no unit named ${unitName} here`);
-    if (rt.shuttingDown) {
+    const target = served.get(unitName);
+    if (!target) {
+      if (internal) throw new CexError('UNIT_NOT_FOUND', `no unit named ${unitName} here`);
+      // A unit with no HTTP routes of its own (the console): only assets and operations.
+      throw new CexError('ROUTE_NOT_FOUND', `no route for ${pathname}`);
+    }
+    const { unit } = target;
+    const isEvent = !matched && !!unit.cloudEvent && req.method === 'POST' && (unit.routes?.length ? unitPath === CLOUDEVENT_PATH : true);
+    if (!matched && !isEvent) {
+      const match = matchRoute(target.routes, req.method ?? 'GET', unitPath);
+      if (!match) {
+        if (!target.routes.length) {
+          sendProblem(res, new CexError('METHOD_NOT_ALLOWED', `${unit.name} takes CloudEvents by POST only`), { allow: 'POST' });
+          return;
+        }
+        throw new CexError('ROUTE_NOT_FOUND', `no route for ${unitPath}`);
+      }
+      if ('allowed' in match) return sendMethodNotAllowed(res, req.method, allowHeader(match.allowed));
+      matched = match;
+      if (!internal) routeLabel = match.route.path;
+    }
+    if (services.shuttingDown) {
       res.setHeader('connection', 'close');
       throw new CexError('SHUTTING_DOWN', 'this instance is shutting down; retry');
     }
-    const body = await readBody(req, bodyCap);
-    req.rawBody = body;
-    req.body = body;
-    if (String(req.headers['content-type'] ?? '').startsWith('application/cloudevents+json')) {
-      try {
-        req.body = JSON.parse(body.toString('utf8'));
-      } catch {
-        throw new CexError('INVALID_CLOUDEVENT', 'structured CloudEvent body is not valid JSON');
-      }
-    }
-    // The body stream is consumed, so the framework's body parsers skip it and
-    // the handler sees our Buffer (or the parsed structured event).
-    withRuntime(rt, () => framework.emit('request', req, res));
+    const body = await requestBody(req, bodyCap);
+    if (matched) return runRoute(matched, req, res, query, body, services);
+    return serveCloudEvent(services, unit, req, res, body);
   }
 
   /** Methods of the public routes whose path matches (none: no such route). */
@@ -136,19 +158,23 @@ export function createHostServer(rt: Runtime, options: HostOptions): Server {
     return [...new Set(routes.filter((c) => c.regex.test(pathname)).map((c) => c.route.method))];
   }
 
+  return (req, res) => {
+    serve(req, res).catch((err) => {
+      if (sendProblem(res, err) >= 500) services.log.error({ err }, 'request failed');
+    });
+  };
+}
+
+/** The HTTP server of a process, answering with `handle` (createHostHandler's dispatch). */
+export function createHostServer(services: Services, handle: HostHandler): Server {
   // requestTimeout bounds receiving the request (headers and body), not the
   // sync wait that follows it: 60 s is ample for a 256 KiB body on any link,
   // and a client trickling its body cannot hold a socket for ever. Node checks
   // both every connectionsCheckingInterval (30 s by default); a shorter
   // headers timeout (tests) checks as often as it.
-  const { headersTimeoutMs, requestTimeoutMs } = rt.config.http;
-  // Node's own Host check answers a bare 400; serve() answers it as problem+json.
-  const server = http.createServer(
-    { requireHostHeader: false, connectionsCheckingInterval: Math.min(30_000, headersTimeoutMs) },
-    (req, res) => {
-      serve(req, res).catch((err) => sendProblem(res, err));
-    },
-  );
+  const { headersTimeoutMs, requestTimeoutMs } = services.config.http;
+  // Node's own Host check answers a bare 400; the handler answers it as problem+json.
+  const server = http.createServer({ requireHostHeader: false, connectionsCheckingInterval: Math.min(30_000, headersTimeoutMs) }, handle);
   server.requestTimeout = requestTimeoutMs;
   server.headersTimeout = headersTimeoutMs;
   server.on('clientError', answerClientError);
@@ -177,4 +203,37 @@ async function serveOperations(rt: Runtime, pathname: string, res: ServerRespons
     default:
       return sendJson(res, 200, openapi());
   }
+}
+
+/**
+ * The body of a request: read here (with the cap), or, when functions-framework
+ * served the request (its body parsers ran first), the bytes it kept.
+ */
+async function requestBody(req: HostRequest, cap: number): Promise<Buffer> {
+  if (Buffer.isBuffer(req.rawBody)) {
+    if (req.rawBody.length > cap) throw new CexError('PAYLOAD_TOO_LARGE', `the request body exceeds ${cap} bytes`);
+    return req.rawBody;
+  }
+  return readBody(req, cap);
+}
+
+/**
+ * A CloudEvent for `unit`, parsed once from the body (binary or structured
+ * mode), behind the internal credential; its answer as JSON (200) or 204.
+ * A bad event answers 400 problem+json and the bridge drops it.
+ */
+async function serveCloudEvent(services: Services, unit: UnitDefinition, req: HostRequest, res: ServerResponse, body: Buffer): Promise<void> {
+  requireInternalCredential(services, unit.name, req.headers, req.socket.remoteAddress);
+  let data: unknown = body;
+  if (String(req.headers['content-type'] ?? '').startsWith('application/cloudevents+json')) {
+    try {
+      data = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new CexError('INVALID_CLOUDEVENT', 'structured CloudEvent body is not valid JSON');
+    }
+  }
+  const event = parseHttpCloudEvent(req.headers, data);
+  const answer = await unit.cloudEvent!(event, services);
+  if (answer === undefined || answer === null) res.writeHead(204).end();
+  else sendJson(res, 200, answer);
 }

@@ -16,8 +16,13 @@ export interface RouteContext {
   body: Buffer;
 }
 
-/** One REST operation of a unit; `path` uses `{name}` placeholders relative to the host root. */
-export interface Route {
+/**
+ * One REST operation of a unit; `path` uses `{name}` placeholders relative
+ * to the host root. `S` is what the handler is given besides the request:
+ * the services of its process (shared/roots/services.ts), or the part of
+ * them it uses.
+ */
+export interface Route<S = unknown> {
   unit: string;
   method: HttpMethod;
   path: string;
@@ -34,7 +39,7 @@ export interface Route {
    * 401, 403, 500, 503), each with what it means; all are problem+json.
    */
   errors?: Record<number, string>;
-  handle(ctx: RouteContext): Promise<void>;
+  handle(ctx: RouteContext, services: S): Promise<void>;
 }
 
 /** A request or response header, for /openapi.json. */
@@ -55,14 +60,14 @@ export interface ResponseSpec {
   headers?: Record<string, HeaderSpec>;
 }
 
-export interface CompiledRoute {
-  route: Route;
+export interface CompiledRoute<S = unknown> {
+  route: Route<S>;
   regex: RegExp;
   names: string[];
 }
 
 /** Compiles `{name}` placeholders to one path segment each. */
-export function compileRoute(route: Route): CompiledRoute {
+export function compileRoute<S>(route: Route<S>): CompiledRoute<S> {
   const names: string[] = [];
   const source = route.path
     .split('/')
@@ -76,8 +81,8 @@ export function compileRoute(route: Route): CompiledRoute {
   return { route, regex: new RegExp(`^${source}/?$`), names };
 }
 
-export interface RouteMatch {
-  route: Route;
+export interface RouteMatch<S = unknown> {
+  route: Route<S>;
   params: Record<string, string>;
 }
 
@@ -86,11 +91,11 @@ export interface RouteMatch {
  * method gives `allowed` (405); none gives undefined (404). Literal segments
  * win over placeholders because routes are tried in declaration order.
  */
-export function matchRoute(
-  routes: readonly CompiledRoute[],
+export function matchRoute<S>(
+  routes: readonly CompiledRoute<S>[],
   method: string,
   pathname: string,
-): RouteMatch | { allowed: string[] } | undefined {
+): RouteMatch<S> | { allowed: string[] } | undefined {
   const allowed: string[] = [];
   for (const c of routes) {
     const m = c.regex.exec(pathname);
@@ -151,7 +156,7 @@ export function routePath(url: string | undefined): { pathname: string; query: U
  * `awaitTimout` would otherwise be ignored and the default used, silently.
  * Checked before the handler runs, so nothing is stored.
  */
-export function assertKnownQuery(route: Route, query: URLSearchParams): void {
+export function assertKnownQuery(route: Route<never>, query: URLSearchParams): void {
   const known = Object.keys(route.query?.shape ?? {});
   for (const name of new Set(query.keys())) {
     if (known.includes(name)) continue;
@@ -162,22 +167,17 @@ export function assertKnownQuery(route: Route, query: URLSearchParams): void {
 }
 
 /**
- * The request handler of a unit: matches its routes, runs the handler, and
- * turns anything thrown into problem+json. It never throws.
+ * Runs a matched route: unknown query parameters are refused first (nothing
+ * is stored), then the handler gets the request and `services`.
  */
-export function routeRequests(routes: readonly Route[], onServerError: (err: unknown) => void = () => undefined) {
-  const compiled = routes.map(compileRoute);
-  return async (req: IncomingMessage & { body?: unknown }, res: ServerResponse): Promise<void> => {
-    try {
-      const { pathname, query } = routePath(req.url);
-      const match = matchRoute(compiled, req.method ?? 'GET', pathname);
-      if (!match) throw new CexError('ROUTE_NOT_FOUND', `no route for ${pathname}`);
-      if ('allowed' in match) return sendMethodNotAllowed(res, req.method, allowHeader(match.allowed));
-      assertKnownQuery(match.route, query);
-      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      await match.route.handle({ req, res, params: match.params, query, body });
-    } catch (err) {
-      if (sendProblem(res, err) >= 500) onServerError(err);
-    }
-  };
+export async function runRoute<S>(
+  match: RouteMatch<S>,
+  req: RouteContext['req'],
+  res: ServerResponse,
+  query: URLSearchParams,
+  body: Buffer,
+  services: S,
+): Promise<void> {
+  assertKnownQuery(match.route as Route<never>, query);
+  await match.route.handle({ req, res, params: match.params, query, body }, services);
 }

@@ -1,5 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { ConfigError, type Config } from '../config/index.js';
 import { createLogger, type Logger } from '../log/index.js';
 import { createPool, migrationsApplied, PgListener, type Sql } from '../db/index.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
@@ -7,10 +6,11 @@ import { createMetrics, type Metrics } from '../metrics/index.js';
 export type ReadinessCheck = () => Promise<boolean>;
 
 /**
- * What every unit of a process shares: config, logger, the query pool, the
- * one LISTEN connection, metrics, readiness checks and shutdown hooks. Built
- * lazily on first use, so importing a function costs nothing (cold start) and
- * nothing connects until a request needs it.
+ * The core every service of a process stands on: config, logger, the query
+ * pool, the one LISTEN connection, metrics, readiness checks and shutdown
+ * hooks. Built by the process's composition root (shared/roots) and handed
+ * down explicitly; nothing connects until used (postgres.js connects lazily,
+ * the listener when its first subscriber starts it).
  */
 export interface Runtime {
   /** The unit (or `dev-host`) this runtime serves: names its connections in pg_stat_activity. */
@@ -19,8 +19,8 @@ export interface Runtime {
   readonly log: Logger;
   readonly sql: Sql;
   readonly metrics: Metrics;
-  /** The process's one dedicated LISTEN connection, started on first use. */
-  listener(): PgListener;
+  /** The process's one dedicated LISTEN connection; connects when a subscriber (the change feed, tenancy) starts it. */
+  readonly listener: PgListener;
   /** A check of what this pod itself can do (its migrations seen, the bridge's NATS connection); readiness needs all. */
   addReadinessCheck(name: string, check: ReadinessCheck): void;
   /**
@@ -58,7 +58,13 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
   const checks = new Map<string, ReadinessCheck>();
   const dependencyChecks = new Map<string, ReadinessCheck>();
   const hooks: (() => Promise<void> | void)[] = [];
-  let listener: PgListener | undefined;
+  const listener = new PgListener(listenUrl, {
+    applicationName: `cex-${unit}-listener`,
+    log: log.child({ component: 'listener' }),
+    onConnected: (reconnects) => {
+      if (reconnects > 0) metrics.listenerReconnects.inc();
+    },
+  });
   let migrated = false;
   let shuttingDown = false;
   let draining = false;
@@ -79,19 +85,7 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
     log,
     sql,
     metrics,
-    listener() {
-      if (!listener) {
-        listener = new PgListener(listenUrl, {
-          applicationName: `cex-${unit}-listener`,
-          log: log.child({ component: 'listener' }),
-          onConnected: (reconnects) => {
-            if (reconnects > 0) metrics.listenerReconnects.inc();
-          },
-        });
-        void listener.start();
-      }
-      return listener;
-    },
+    listener,
     addReadinessCheck(name, check) {
       checks.set(name, check);
     },
@@ -126,7 +120,7 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
       }
     },
     async close() {
-      await listener?.stop();
+      await listener.stop();
       await sql.end({ timeout: 5 }).catch(() => undefined);
     },
     async shutdown() {
@@ -143,28 +137,6 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
 /** The query pool's options: CEX_DB_POOL_MAX connections, prepared statements unless a transaction pooler is in front. */
 function poolOptions(config: Config, unit: string, log: Logger) {
   return { max: config.dbPoolMax, applicationName: `cex-${unit}`, log, prepare: config.dbPooler !== 'transaction' };
-}
-
-let current: Runtime | undefined;
-const scoped = new AsyncLocalStorage<Runtime>();
-
-/**
- * The runtime serving the current request: the one its host server bound
- * (so two hosts in one process, as in tests, never share state), else the
- * process-wide one, created from the environment on first use.
- */
-export function runtime(): Runtime {
-  return scoped.getStore() ?? (current ??= createRuntime(loadConfig()));
-}
-
-/** Runs `work` (a request's whole handling) with `rt` as its runtime. */
-export function withRuntime<T>(rt: Runtime, work: () => T): T {
-  return scoped.run(rt, work);
-}
-
-/** Installs a runtime built elsewhere (the dev host, tests). */
-export function installRuntime(rt: Runtime): void {
-  current = rt;
 }
 
 async function runChecks(checks: Map<string, ReadinessCheck>): Promise<Record<string, boolean>> {

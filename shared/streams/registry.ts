@@ -1,15 +1,17 @@
-import { CHANNELS, commandKey, type PgListener, type Sql } from '../db/index.js';
-import { isFinal, toDescriptor, type CommandRef } from '../domain/index.js';
+import type { ChangeFeed } from '../changes/index.js';
+import type { Sql } from '../db/index.js';
+import { isFinal, toDescriptor, type Command, type CommandRef } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
-import { readCommandsByKey, readEndpointChanges, type EndpointCursor } from '../store/index.js';
+import { readEndpointChanges, type EndpointCursor } from '../store/index.js';
 import { completeAt, encodeEndpointCursor, eventCursors } from './cursor.js';
 import type { EventSink } from './sse.js';
 
 export interface StreamRegistryOptions {
+  /** The process's change feed: command streams watch their command there, endpoint streams subscribe to it. */
+  changes: ChangeFeed;
   sql: Sql;
-  listener: () => PgListener;
   log: Logger;
-  /** The shared safety re-read of every stream (ms): NOTIFY is a hint, this the guarantee. */
+  /** The safety re-read of every endpoint stream (ms), on the feed's tick: NOTIFY is a hint, this the guarantee. */
   safetyTickMs?: number;
   /** Comment lines to every stream this often (ms). */
   heartbeatMs?: number;
@@ -18,7 +20,6 @@ export interface StreamRegistryOptions {
 
 interface CommandWatch {
   ref: CommandRef;
-  key: string;
   tenantId: string;
   /** The version last sent (or the client's Last-Event-ID). */
   version: number;
@@ -33,35 +34,48 @@ interface EndpointWatch {
   sink: EventSink;
 }
 
-// Streams re-read per statement in the shared tick; bounds one statement's size.
+// Streams re-read per statement; bounds one statement's size.
 const ENDPOINT_READ_CHUNK = 500;
 const RETRY_AFTER_FAILURE_MS = 1_000;
 
 /**
- * Live status streams of one process, fed by the ONE LISTEN connection the
- * sync waiters use (a second handler on the same channel, no new
- * connection): a NOTIFY of a command key marks the streams of that command
- * and of its endpoint; everything marked in one turn of the event loop is
- * re-read in one statement per kind, and what changed is written out. A
- * slow tick marks every stream, as do listener reconnects, so a lost NOTIFY
- * delays an event and never loses it. Reads for streams are serialized, so
- * one stream never sees two reads racing. 1,000 streams cost their sockets,
- * one query per NOTIFY burst and two per tick, and no timer each.
+ * Live status streams of one process, fed by the process's change feed
+ * (shared/changes), which the sync waiters share: a command stream watches
+ * its command there (a command watched by a waiter too is read once); an
+ * endpoint stream is marked by every NOTIFY naming one of the endpoint's
+ * commands, and everything marked in one turn of the event loop is re-read
+ * in one statement per chunk. A reconnect of the listener marks every
+ * stream, as does the safety tick, so a lost NOTIFY delays an event and
+ * never loses it. Endpoint reads are serialized, so one stream never sees
+ * two reads racing. 1,000 streams cost their sockets, one query per NOTIFY
+ * burst and two per tick, and no timer each.
  */
 export class StreamRegistry {
-  private readonly commands = new Map<string, Set<CommandWatch>>();
+  private readonly commands = new Set<CommandWatch>();
   private readonly endpoints = new Map<string, Set<EndpointWatch>>();
-  private readonly dirtyKeys = new Set<string>();
   private readonly dirtyEndpoints = new Set<EndpointWatch>();
-  private ready: Promise<void> | undefined;
-  private timers: NodeJS.Timeout[] = [];
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
+  private lastSweep = Date.now();
   private flushing = false;
   private scheduled = false;
   private nextSid = 1;
   private counts = { command: 0, endpoint: 0 };
   private stopped = false;
 
-  constructor(private readonly options: StreamRegistryOptions) {}
+  constructor(private readonly options: StreamRegistryOptions) {
+    this.unsubscribe = options.changes.subscribe({
+      onKeys: (keys) => this.onKeys(keys),
+      onReconnect: () => this.markAllEndpoints(),
+      onTick: (now) => {
+        if (now - this.lastSweep < (this.options.safetyTickMs ?? 5_000)) return;
+        this.lastSweep = now;
+        this.markAllEndpoints();
+      },
+    });
+    this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs ?? 15_000);
+    this.heartbeat.unref();
+  }
 
   get size(): { command: number; endpoint: number } {
     return { ...this.counts };
@@ -69,82 +83,71 @@ export class StreamRegistry {
 
   /** Streams one command's status after `afterVersion`; resolves when the stream ends. */
   async followCommand(ref: CommandRef, tenantId: string, afterVersion: number, sink: EventSink): Promise<void> {
-    const watch: CommandWatch = { ref, key: commandKey(ref), tenantId, version: afterVersion, sink };
-    await this.attach(sink, 'command', this.commands, watch.key, watch, () => this.mark(watch.key));
+    const watch: CommandWatch = { ref, tenantId, version: afterVersion, sink };
+    await this.options.changes.whenListening();
+    if (this.stopped) sink.end();
+    if (sink.closed) return;
+    this.commands.add(watch);
+    this.count('command', +1);
+    // The feed reads the row at once (LISTEN is in force: nothing after it is missed), then on every change.
+    const unwatch = this.options.changes.watchCommand(ref, (command) => this.sendCommand(watch, command));
+    await new Promise<void>((resolve) =>
+      sink.onClose(() => {
+        unwatch();
+        if (this.commands.delete(watch)) this.count('command', -1);
+        resolve();
+      }),
+    );
   }
 
   /** Streams an endpoint's status changes from `cursor` on; resolves when the stream ends. */
   async followEndpoint(endpointId: string, tenantId: string, cursor: EndpointCursor, sink: EventSink): Promise<void> {
     const watch: EndpointWatch = { sid: this.nextSid++, endpointId, tenantId, cursor, sink };
-    await this.attach(sink, 'endpoint', this.endpoints, endpointId, watch, () => this.markEndpoint(watch));
-  }
-
-  /** Shutdown: ends every stream (clients reconnect elsewhere with Last-Event-ID). */
-  stop(): void {
-    this.stopped = true;
-    for (const t of this.timers.splice(0)) clearInterval(t);
-    for (const set of [...this.commands.values(), ...this.endpoints.values()]) for (const w of [...set]) w.sink.end();
-  }
-
-  private async attach<W extends { sink: EventSink }>(
-    sink: EventSink, kind: 'command' | 'endpoint', map: Map<string, Set<W>>, key: string, watch: W, markNew: () => void,
-  ): Promise<void> {
-    await this.start();
+    await this.options.changes.whenListening();
     if (this.stopped) sink.end();
     if (sink.closed) return;
-    let set = map.get(key);
-    if (!set) map.set(key, (set = new Set()));
+    let set = this.endpoints.get(endpointId);
+    if (!set) this.endpoints.set(endpointId, (set = new Set()));
     set.add(watch);
-    this.count(kind, +1);
+    this.count('endpoint', +1);
     const closed = new Promise<void>((resolve) =>
       sink.onClose(() => {
-        const current = map.get(key);
+        const current = this.endpoints.get(endpointId);
         if (current?.delete(watch)) {
-          if (current.size === 0) map.delete(key);
-          this.count(kind, -1);
+          if (current.size === 0) this.endpoints.delete(endpointId);
+          this.count('endpoint', -1);
         }
         resolve();
       }),
     );
     // LISTEN is in force: the first read cannot miss a change made after it.
-    markNew();
+    this.markEndpoint(watch);
     await closed;
   }
 
-  private start(): Promise<void> {
-    if (!this.ready) {
-      const listener = this.options.listener();
-      listener.onReconnect(() => this.markAll());
-      this.ready = listener.listen(CHANNELS.command, (payload) => this.onNotify(payload)).then(() => undefined);
-      const tick = setInterval(() => this.markAll(), this.options.safetyTickMs ?? 5_000);
-      const heartbeat = setInterval(() => this.heartbeat(), this.options.heartbeatMs ?? 15_000);
-      tick.unref();
-      heartbeat.unref();
-      this.timers.push(tick, heartbeat);
-    }
-    return this.ready;
+  /** Shutdown: ends every stream (clients reconnect elsewhere with Last-Event-ID). */
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.heartbeat);
+    this.unsubscribe();
+    for (const w of [...this.commands]) w.sink.end();
+    for (const set of [...this.endpoints.values()]) for (const w of [...set]) w.sink.end();
   }
 
-  private onNotify(payload: string): void {
-    for (const key of payload.split('\n')) {
-      if (this.commands.has(key)) this.mark(key);
+  private onKeys(keys: readonly string[]): void {
+    for (const key of keys) {
       const endpoint = this.endpoints.get(key.slice(0, key.indexOf('/')));
       if (endpoint) for (const w of endpoint) this.markEndpoint(w);
     }
   }
 
-  private heartbeat(): void {
-    for (const set of [...this.commands.values(), ...this.endpoints.values()]) for (const w of set) w.sink.heartbeat();
+  private beat(): void {
+    for (const w of this.commands) w.sink.heartbeat();
+    for (const set of this.endpoints.values()) for (const w of set) w.sink.heartbeat();
   }
 
-  private markAll(): void {
-    for (const key of this.commands.keys()) this.dirtyKeys.add(key);
+  private markAllEndpoints(): void {
     for (const set of this.endpoints.values()) for (const w of set) this.dirtyEndpoints.add(w);
-    this.schedule();
-  }
-
-  private mark(key: string): void {
-    this.dirtyKeys.add(key);
     this.schedule();
   }
 
@@ -165,44 +168,29 @@ export class StreamRegistry {
     this.scheduled = false;
     this.flushing = true;
     try {
-      while (this.dirtyKeys.size > 0 || this.dirtyEndpoints.size > 0) {
-        const keys = [...this.dirtyKeys].filter((k) => this.commands.has(k));
+      while (this.dirtyEndpoints.size > 0) {
         const watches = [...this.dirtyEndpoints].filter((w) => !w.sink.closed);
-        this.dirtyKeys.clear();
         this.dirtyEndpoints.clear();
-        await Promise.all([this.readCommands(keys), this.readEndpoints(watches)]);
+        await this.readEndpoints(watches);
       }
     } finally {
       this.flushing = false;
     }
   }
 
-  private async readCommands(keys: string[]): Promise<void> {
-    if (keys.length === 0) return;
-    const refs = keys.map((k) => [...this.commands.get(k)!][0]!.ref);
-    let rows;
-    try {
-      rows = await readCommandsByKey(this.options.sql, refs);
-    } catch (err) {
-      return this.retryLater(err, () => keys.forEach((k) => this.dirtyKeys.add(k)));
+  private sendCommand(w: CommandWatch, command: Command | undefined): void {
+    if (w.sink.closed) return;
+    // Gone, or (after a DELETE) re-created by someone else: the stream's command no longer exists.
+    if (!command || command.tenantId !== w.tenantId) {
+      w.sink.send('deleted', String(w.version + 1), JSON.stringify(w.ref));
+      w.sink.end();
+      return;
     }
-    const found = new Map(rows.map((c) => [commandKey(c), c]));
-    for (const key of keys) {
-      const command = found.get(key);
-      for (const w of [...(this.commands.get(key) ?? [])]) {
-        // Gone, or (after a DELETE) re-created by someone else: the stream's command no longer exists.
-        if (!command || command.tenantId !== w.tenantId) {
-          w.sink.send('deleted', String(w.version + 1), JSON.stringify(w.ref));
-          w.sink.end();
-          continue;
-        }
-        if (command.version > w.version) {
-          w.version = command.version;
-          w.sink.send('status', String(command.version), JSON.stringify(toDescriptor(command)));
-        }
-        if (isFinal(command.status)) w.sink.end();
-      }
+    if (command.version > w.version) {
+      w.version = command.version;
+      w.sink.send('status', String(command.version), JSON.stringify(toDescriptor(command)));
     }
+    if (isFinal(command.status)) w.sink.end();
   }
 
   private async readEndpoints(watches: EndpointWatch[]): Promise<void> {

@@ -1,6 +1,7 @@
 import { CHANNELS, notify } from '../db/index.js';
 import { UnavailableError } from '../errors/index.js';
 import type { Runtime } from '../runtime/index.js';
+import { coalesced } from './coalesce.js';
 import { listRevokedTenants, loadTektonSnapshot, revokeTenant, restoreTenant, saveTektonSnapshot, type AppVersionEntry } from '../store/index.js';
 import { DEFAULT_TENANT, fetchTektonSnapshot } from './tekton.js';
 import { fetchTenants, normaliseIssuer } from './tenant-manager.js';
@@ -28,12 +29,20 @@ export class TenancyState {
   private timers: NodeJS.Timeout[] = [];
   private started: Promise<void> | undefined;
 
+  /** 17/SCMP re-fetches, coalesced: a burst of events costs one or two Tekton fetches. */
+  readonly refreshTektonOnScmp = coalesced(() => this.refreshTektonFromSource('scmp'));
+
   constructor(private readonly rt: Runtime) {}
 
-  /** Loads everything, subscribes to changes, and registers readiness checks. */
+  /** Loads everything, subscribes to changes, and registers readiness checks (the composition root calls it once). */
   start(): Promise<void> {
     this.started ??= this.doStart();
     return this.started;
+  }
+
+  /** Settles once the first load after start() is done (at once when not started: nothing to wait for). */
+  firstLoad(): Promise<void> {
+    return this.started ?? Promise.resolve();
   }
 
   private stopped = false;
@@ -55,15 +64,18 @@ export class TenancyState {
       this.issuers.set(normaliseIssuer(config.oauthIssuer), DEFAULT_TENANT);
       this.tenantsLoaded = true;
     }
-    const listener = this.rt.listener();
+    const { listener } = this.rt;
     listener.onReconnect(() => this.reloadAll());
     await listener.listen(CHANNELS.config, (payload) => void this.onConfigEvent(payload));
+    if (this.stopped) return;
     this.every(SAFETY_RELOAD_MS, () => this.reloadAll());
     if (config.auth && config.tenantManagerUrl) this.every(config.tenantRefreshSeconds * 1000, () => this.reloadTenants());
     await this.reloadAll();
   }
 
   private every(ms: number, work: () => Promise<void>): void {
+    // stop() may come while start() still waits for LISTEN: no timer may outlive it.
+    if (this.stopped) return;
     const timer = setInterval(() => void work(), ms);
     timer.unref();
     this.timers.push(timer);
@@ -222,18 +234,4 @@ export class TenancyState {
       .map(([issuer, tenantId]) => ({ tenantId, issuer }))
       .sort((a, b) => a.tenantId.localeCompare(b.tenantId));
   }
-}
-
-const states = new WeakMap<Runtime, TenancyState>();
-
-/** The tenancy state of a runtime, started on first use and stopped with it. */
-export function tenancyFor(rt: Runtime): TenancyState {
-  let state = states.get(rt);
-  if (!state) {
-    const created = new TenancyState(rt);
-    rt.onShutdown(() => created.stop());
-    states.set(rt, (state = created));
-    void created.start().catch((err) => rt.log.error({ err }, 'tenancy start failed'));
-  }
-  return state;
 }

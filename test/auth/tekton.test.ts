@@ -7,7 +7,6 @@ import { uniqueInstanceName } from '../helpers/nats.js';
 import { EVENT_TYPES } from '../../shared/bridge/contract.js';
 import { encodeBroadcastConfigurationUpdateEvent, encodeServiceSpecificConfigurationUpdateEvent } from '../../shared/protocol/index.js';
 import { noteAppVersion } from '../../shared/store/index.js';
-import { tenancyFor } from '../../shared/tenancy/index.js';
 
 let db: TestDatabase;
 let tekton: Tekton;
@@ -64,7 +63,7 @@ describe('Tekton configuration', () => {
   it('is fetched once at start, and read from Postgres by the second instance', async () => {
     expect(configHits()).toBe(1);
     expect(tekton.hits.get('/api/v1/applications')).toBe(1);
-    const t = tenancyFor(second.rt);
+    const t = second.rt.tenancy;
     // The application rule lives in SQL (cex_application_of); it reads the snapshot the first instance saved.
     const [row] = await second.rt.sql<{ app: string | null }[]>`SELECT cex_application_of('meter-v2', true) AS app`;
     expect(row!.app).toBe('meter');
@@ -78,10 +77,10 @@ describe('Tekton configuration', () => {
   it('is fetched again on an SCMP upsert, and a newly listed version is known on the other instance by NOTIFY', async () => {
     const before = configHits();
     tekton.apps.meter!.versions.push('meter-v3');
-    expect(tenancyFor(second.rt).isKnownAppVersion('meter-v3')).toBe(false);
+    expect(second.rt.tenancy.isKnownAppVersion('meter-v3')).toBe(false);
     expect((await postEvent(host.url, EVENT_TYPES.scmpBroadcast, upsert())).status).toBe(204);
     expect(configHits()).toBe(before + 1);
-    await until(() => tenancyFor(second.rt).isKnownAppVersion('meter-v3'), 15_000);
+    await until(() => second.rt.tenancy.isKnownAppVersion('meter-v3'), 15_000);
   });
 
   // Deterministic, whatever the load: Tekton holds the first fetch until all

@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { otherInstance, startRestHost, type RestHost } from '../helpers/rest-host.js';
 import { expireDue, recordEndpointResults } from '../../shared/commands/index.js';
 import { batchTaskPageSchema, batchTaskSchema } from '../../shared/rest/index.js';
-import type { Runtime } from '../../shared/runtime/index.js';
+import type { Services as Runtime } from '../../shared/roots/services.js';
 import { snapshotTables } from '../helpers/snapshot.js';
 import { untilDatabaseTimePasses } from '../helpers/wait.js';
 

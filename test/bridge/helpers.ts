@@ -5,8 +5,8 @@
 import http from 'node:http';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '../../shared/config/index.js';
-import { createRuntime, type Runtime } from '../../shared/runtime/index.js';
-import { startBridge, type Bridge, type BridgeSettings } from '../../shared/bridge/index.js';
+import { buildServices, type Services as Runtime } from '../../shared/roots/services.js';
+import { startBridge, type Bridge, type BridgeSettings } from '../../shared/nats-bridge/index.js';
 import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 import { testNatsUrl, uniqueInstanceName, uniquePrefix } from '../helpers/nats.js';
 
@@ -95,7 +95,7 @@ export function bridgeRuntime(databaseUrl: string, names: Names, functionsUrl: s
     CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
     ...env,
   });
-  return createRuntime(config, 'nats-bridge');
+  return buildServices(config, 'nats-bridge');
 }
 
 /**

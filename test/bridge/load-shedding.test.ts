@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { LogThrottle } from '../../shared/bridge/throttle.js';
+import { LogThrottle } from '../../shared/nats-bridge/throttle.js';
 import { encodeClientData, espClientDataSubject } from '../../shared/protocol/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';

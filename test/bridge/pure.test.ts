@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildPush, isPublishableSubject, parseAnswer, pushReason, WorkQueue } from '../../shared/bridge/index.js';
+import { buildPush, isPublishableSubject, parseAnswer, pushReason, WorkQueue } from '../../shared/nats-bridge/index.js';
 import { referenceType } from '../protocol/reference.js';
 
 describe('buildPush', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startRestHost, type RestHost } from '../helpers/rest-host.js';
-import { postCallback } from '../../shared/bridge/index.js';
+import { postCallback } from '../../shared/jobs/index.js';
 import { ConfigError, loadConfig } from '../../shared/config/index.js';
 import { startReceiver, type Receiver } from './receiver.js';
 

@@ -5,7 +5,7 @@ import { startDevHost, type DevHost } from '../helpers/dev-host.js';
 import { testNatsUrl, uniqueInstanceName } from '../helpers/nats.js';
 import { otherInstance } from '../helpers/rest-host.js';
 import { recordEndpointResults } from '../../shared/commands/index.js';
-import type { Runtime } from '../../shared/runtime/index.js';
+import type { Services as Runtime } from '../../shared/roots/services.js';
 import { startReceiver, type Receiver } from './receiver.js';
 
 /**

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bridgeRuntime, counterValue, FAST, runBridge, startFakeFunctions, uniqueNames, waitFor, type FakeFunctions, type RunningBridge } from '../bridge/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { otherInstance } from '../helpers/rest-host.js';
-import { callbackBackoffMs, postCallback } from '../../shared/bridge/index.js';
+import { callbackBackoffMs, postCallback } from '../../shared/jobs/index.js';
 import { expireDue, invokeCommand, recordEndpointResults } from '../../shared/commands/index.js';
 import { descriptorSchema } from '../../shared/rest/index.js';
-import type { Runtime } from '../../shared/runtime/index.js';
+import type { Services as Runtime } from '../../shared/roots/services.js';
 import { startReceiver, type Receiver } from './receiver.js';
 import { untilDatabaseTimePasses } from '../helpers/wait.js';
 

@@ -1,12 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import '../../functions/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { consoleDir } from '../../shared/console/index.js';
-import { serveUnits } from '../../shared/host/serve.js';
-import { allUnits, getUnit } from '../../shared/host/units.js';
-import { createRuntime } from '../../shared/runtime/index.js';
+import { serveProcess } from '../../shared/roots/serve.js';
+import { UNITS } from '../../functions/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testNatsUrl, uniqueInstanceName } from '../helpers/nats.js';
 import { startIssuer, startTenantManager, type Issuer, type TenantManager } from '../helpers/peers.js';
@@ -27,12 +25,9 @@ const hosts: Host[] = [];
 
 /** The console unit alone (its Knative Service), or every unit (the dev host). */
 async function host(env: Record<string, string>, which: 'console' | 'dev' = 'console'): Promise<Host> {
-  const rt = createRuntime(
-    loadConfig({ DATABASE_URL: db.url, NATS_URL: testNatsUrl(), CEX_INSTANCE_NAME: uniqueInstanceName(), CEX_LOG_LEVEL: 'warn', ...env }),
-    'console-test',
-  );
-  const units = which === 'console' ? [getUnit('console')!] : allUnits().filter((u) => u.routes || u.assets);
-  const running = await serveUnits(rt, units, which === 'dev', 0);
+  const config = loadConfig({ DATABASE_URL: db.url, NATS_URL: testNatsUrl(), CEX_INSTANCE_NAME: uniqueInstanceName(), CEX_LOG_LEVEL: 'warn', ...env });
+  const units = which === 'console' ? [UNITS.find((u) => u.name === 'console')!] : UNITS.filter((u) => u.routes || u.assets);
+  const { host: running } = await serveProcess(config, 'console-test', units, { devMode: which === 'dev', port: 0 });
   const h = { url: `http://127.0.0.1:${running.port}`, stop: () => running.stop() };
   hosts.push(h);
   return h;

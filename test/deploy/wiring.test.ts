@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import '../../functions/index.js';
 import { CONFIG_VARIABLES, FUNCTION_TARGETS, INTERNAL_CREDENTIAL_TARGETS, loadConfig } from '../../shared/config/index.js';
-import { allUnits } from '../../shared/host/units.js';
+import { UNITS } from '../../functions/index.js';
 import { compileRoute, matchRoute } from '../../shared/http/router.js';
 import {
   configMapData,
@@ -61,7 +60,7 @@ const NOT_EXPOSED = [
   ['GET', '/cex/api/v2/endpoints/commands'],
 ];
 
-const units = allUnits();
+const units = UNITS;
 const unitNames = units.map((u) => u.name);
 
 describe('the configuration reference', () => {

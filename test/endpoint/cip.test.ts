@@ -2,14 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import '../../functions/command-submit/index.js';
 import { EVENT_TYPES } from '../../shared/bridge/contract.js';
-import { loadConfig } from '../../shared/config/index.js';
 import { CLOUDEVENT_PATH } from '../../shared/host/units.js';
 import { encodeCommandInvocationRequest, type CommandInvocationRequest, type CommandInvocationResult } from '../../shared/protocol/index.js';
-import { createRuntime, installRuntime } from '../../shared/runtime/index.js';
 import { readCommand, recordResults } from '../../shared/store/index.js';
 import { referenceType } from '../protocol/reference.js';
 import { MODES, onlyMessage, postEvent, startFunctionHost, type FunctionHost, type Mode } from './function-host.js';
-import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 
 const resultType = referenceType('commandInvocationResult');
 const REPLY = 'kaa.v1.replica.caller-1.cip.command-result';
@@ -140,8 +137,10 @@ describe.each(MODES)('12/CIP in command-submit, %s mode', (mode: Mode) => {
 
 describe('12/CIP with the database down', () => {
   it('answers 503 problem+json so the bridge retries, and still refuses invalid requests at once', async () => {
-    const down = createRuntime(loadConfig({ DATABASE_URL: 'postgres://cex:cex@127.0.0.1:1/none', CEX_LOG_LEVEL: 'silent', CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN }), 'command-submit');
-    installRuntime(down);
+    // The same unit served on a database that cannot be reached; send() posts to it meanwhile.
+    const down = await startFunctionHost('command-submit', { DATABASE_URL: 'postgres://cex:cex@127.0.0.1:1/none' });
+    const up = url;
+    url = `${down.url}${CLOUDEVENT_PATH}`;
     try {
       const posted = await send('binary', request());
       expect(posted.status).toBe(503);
@@ -149,8 +148,8 @@ describe('12/CIP with the database down', () => {
       const { result } = await immediate('binary', request({ commandId: 0 }));
       expect(result.statusCode).toBe(400);
     } finally {
-      installRuntime(host.rt);
-      await down.shutdown();
+      url = up;
+      await down.close();
     }
   });
 });

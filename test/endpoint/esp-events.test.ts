@@ -1,14 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import '../../functions/esp-inbound/index.js';
 import { EVENT_TYPES } from '../../shared/bridge/contract.js';
-import { loadConfig } from '../../shared/config/index.js';
 import { CHANNELS } from '../../shared/db/index.js';
 import { encodeEndpointConnectedEvent, encodeEndpointDisconnectedEvent } from '../../shared/protocol/index.js';
-import { createRuntime, installRuntime } from '../../shared/runtime/index.js';
 import { createCommand, type NewCommand } from '../../shared/store/index.js';
 import { clientData, sendClientData } from './esp-client.js';
 import { MODES, postEvent, startFunctionHost, type FunctionHost, type Mode } from './function-host.js';
-import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 
 let host: FunctionHost;
 beforeAll(async () => {
@@ -106,21 +103,20 @@ describe.each(MODES)('esp-inbound 9/ELCE, %s mode', (mode: Mode) => {
 
 describe('esp-inbound with the database down', () => {
   it('answers no KP status but 503 problem+json, so the bridge retries; works again once the database is back', async () => {
-    const down = createRuntime(loadConfig({ DATABASE_URL: 'postgres://cex:cex@127.0.0.1:1/none', CEX_LOG_LEVEL: 'silent', CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN }), 'esp-inbound');
-    installRuntime(down);
+    // The same unit served on a database that cannot be reached.
+    const down = await startFunctionHost('esp-inbound', { DATABASE_URL: 'postgres://cex:cex@127.0.0.1:1/none' });
     try {
       for (const mode of MODES) {
-        const poll = await sendClientData(host.url, mode, clientData());
+        const poll = await sendClientData(down.url, mode, clientData());
         expect(poll.status).toBe(503);
         expect(JSON.parse(poll.text)).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE' });
-        const result = await sendClientData(host.url, mode, clientData({ resourcePath: '/result/reboot', payload: { id: 1, statusCode: 200 } }));
+        const result = await sendClientData(down.url, mode, clientData({ resourcePath: '/result/reboot', payload: { id: 1, statusCode: 200 } }));
         expect(result.status).toBe(503);
-        const elce = await postEvent(host.url, mode, EVENT_TYPES.elceConnected, encodeEndpointConnectedEvent(connectivity({ 'e-1': 'v' })));
+        const elce = await postEvent(down.url, mode, EVENT_TYPES.elceConnected, encodeEndpointConnectedEvent(connectivity({ 'e-1': 'v' })));
         expect(elce.status).toBe(503);
       }
     } finally {
-      installRuntime(host.rt);
-      await down.shutdown();
+      await down.close();
     }
     const again = await sendClientData(host.url, 'binary', clientData());
     expect(again.status).toBe(200);

@@ -1,14 +1,20 @@
 /**
- * In-process harness for the functions the bridge feeds: a Runtime on a test
- * database, the function's functions-framework server on a free port, and
- * CloudEvent posts in binary and structured mode.
+ * In-process harness for the functions the bridge feeds: the unit's services
+ * on a test database (built and started as its root does), its handler
+ * registered with functions-framework as the unit root registers it, the
+ * framework's server on a free port, and CloudEvent posts in binary and
+ * structured mode.
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { AVRO_CONTENT_TYPE, EXTENSIONS, type FunctionAnswer } from '../../shared/bridge/contract.js';
 import { loadConfig } from '../../shared/config/index.js';
-import { createRuntime, installRuntime, type Runtime } from '../../shared/runtime/index.js';
+import { UNITS } from '../../functions/index.js';
+import { CEX_VERSION } from '../../shared/host/serve.js';
+import { createHostHandler } from '../../shared/host/server.js';
+import { registerFunction } from '../../shared/roots/unit.js';
+import { buildServices, startServices, type Services as Runtime } from '../../shared/roots/services.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { internalAuthHeader, TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 import { uniqueInstanceName, uniquePrefix } from '../helpers/nats.js';
@@ -26,18 +32,21 @@ export interface FunctionHost {
 }
 
 /**
- * Creates a database and a Runtime (installed as the process runtime), and
- * serves the registered function `unit` (import its module first) on a free port.
+ * Creates a database and the unit's services, and serves the unit as a
+ * functions-framework function on a free port.
  */
 export async function startFunctionHost(unit: string, env: Record<string, string> = {}): Promise<FunctionHost> {
   const db = await createTestDatabase();
   const cex = uniqueInstanceName();
   const kpc = uniquePrefix('kpc');
-  const rt = createRuntime(
+  const rt = buildServices(
     loadConfig({ DATABASE_URL: db.url, CEX_INSTANCE_NAME: cex, KPC_INSTANCE_NAME: kpc, CEX_LOG_LEVEL: 'silent', CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN, ...env }),
     unit,
   );
-  installRuntime(rt);
+  startServices(rt);
+  const definition = UNITS.find((u) => u.name === unit);
+  if (!definition) throw new Error(`no unit named ${unit}`);
+  registerFunction(definition, createHostHandler(rt, { units: [definition], devMode: false, version: CEX_VERSION }));
   const server: Server = getTestServer(unit);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const address = server.address();

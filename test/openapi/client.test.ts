@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { otherInstance, startRestHost, type RestHost } from '../helpers/rest-host.js';
 import { recordEndpointResults } from '../../shared/commands/index.js';
-import type { Runtime } from '../../shared/runtime/index.js';
+import type { Services as Runtime } from '../../shared/roots/services.js';
 import { noteAppVersion } from '../../shared/store/index.js';
 import { answersSource, typeCheck } from './check-answers.js';
 import { bodyOf, TypedApi, type Recorded } from './typed-api.js';

@@ -7,7 +7,8 @@
 import fc from 'fast-check';
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { EVENT_TYPES, screenMessage } from '../../shared/bridge/index.js';
+import { EVENT_TYPES } from '../../shared/bridge/index.js';
+import { screenMessage } from '../../shared/nats-bridge/index.js';
 import { checkCipRequest } from '../../shared/endpoint/index.js';
 import { CexError } from '../../shared/errors/index.js';
 import { compileRoute, matchRoute, routePath, type Route } from '../../shared/http/index.js';

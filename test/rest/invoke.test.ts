@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startRestHost, otherInstance, type RestHost } from '../helpers/rest-host.js';
 import { recordEndpointResults, expireDue } from '../../shared/commands/index.js';
 import { descriptorSchema } from '../../shared/rest/index.js';
-import type { Runtime } from '../../shared/runtime/index.js';
+import type { Services as Runtime } from '../../shared/roots/services.js';
 import { waitUntil } from '../helpers/wait.js';
 
 let db: TestDatabase;
@@ -44,13 +44,12 @@ function invoke(endpointId: string, type: string, query = '', init: RequestInit 
  * waiter registered): the order a sync caller meets, reached by condition.
  */
 async function answerSoon(endpointId: string, type: string, result: { statusCode: number; reasonPhrase?: string; payload?: unknown }, waiting = true) {
-  const { waitersFor } = await import('../../shared/waiters/index.js');
   let id: number | undefined;
   await waitUntil(async () => {
     const [row] = await db.sql<{ id: number }[]>`
       SELECT command_id AS id FROM commands WHERE endpoint_id = ${endpointId} AND command_type = ${type} ORDER BY command_id DESC LIMIT 1`;
     id = row?.id;
-    return id !== undefined && (!waiting || waitersFor(host.rt).size > 0);
+    return id !== undefined && (!waiting || host.rt.waiters.size > 0);
   }, `command of ${endpointId}${waiting ? ' and its waiter' : ''}`);
   return recordEndpointResults(device, endpointId, type, [{ commandId: id!, ...result } as never], 'meter-v1');
 }
@@ -114,12 +113,11 @@ describe('invoke: parameters', () => {
       expect(await over.json()).toMatchObject({ code: 'INVALID_AWAIT_TIMEOUT', detail: 'awaitTimeout: "121" is not valid: must be at most 120 seconds' });
 
       const pending = fetch(`${raised.url}/api/v1/endpoints/e-raised/commands/reboot?awaitTimeout=90`, { method: 'POST' });
-      const { waitersFor } = await import('../../shared/waiters/index.js');
       let id: number | undefined;
       await waitUntil(async () => {
         const [row] = await db.sql<{ id: number }[]>`SELECT command_id AS id FROM commands WHERE endpoint_id = 'e-raised' AND command_type = 'reboot'`;
         id = row?.id;
-        return id !== undefined && waitersFor(raised.rt).size > 0;
+        return id !== undefined && raised.rt.waiters.size > 0;
       }, 'the 90 s sync invoke and its waiter');
       await recordEndpointResults(raised.rt, 'e-raised', 'reboot', [{ commandId: id!, statusCode: 200 }], 'meter-v1');
       const answered = await pending;
@@ -257,8 +255,7 @@ describe('invoke: responses', () => {
   it('answers 404 when the command is deleted while the caller waits', async () => {
     const endpointId = endpoint();
     const pending = invoke(endpointId, 'reboot', '?awaitTimeout=10');
-    const { waitersFor } = await import('../../shared/waiters/index.js');
-    await waitUntil(() => waitersFor(host.rt).size === 1, 'the caller waiting');
+    await waitUntil(() => host.rt.waiters.size === 1, 'the caller waiting');
     expect((await fetch(`${host.url}/api/v1/endpoints/${endpointId}/commands/reboot/1`, { method: 'DELETE' })).status).toBe(204);
     const res = await pending;
     expect(res.status).toBe(404);
@@ -309,14 +306,13 @@ describe('invoke: responses', () => {
   });
 
   it('releases the waiter when the client disconnects', async () => {
-    const { waitersFor } = await import('../../shared/waiters/index.js');
     const abort = new AbortController();
     const pending = invoke(endpoint(), 'reboot', '?awaitTimeout=60', { signal: abort.signal }).catch(() => 'aborted');
-    await waitUntil(() => waitersFor(host.rt).size === 1, 'the caller waiting');
+    await waitUntil(() => host.rt.waiters.size === 1, 'the caller waiting');
     abort.abort();
     expect(await pending).toBe('aborted');
     // Released by the socket's close: the deadline is far inside its 60 s awaitTimeout.
-    await waitUntil(() => waitersFor(host.rt).size === 0, 'the waiter released', 20_000);
+    await waitUntil(() => host.rt.waiters.size === 0, 'the waiter released', 20_000);
   });
 
   it('answers 405 with Allow for a method the path does not take', async () => {

@@ -3,7 +3,7 @@ import type { OpenAPIV3_1 } from 'openapi-types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startRestHost, type RestHost } from '../helpers/rest-host.js';
-import { allUnits } from '../../shared/host/units.js';
+import { UNITS } from '../../functions/index.js';
 import { connect, createServer, type Socket } from 'node:net';
 import { freePort } from '../../shared/devstack/index.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -27,7 +27,7 @@ describe('/openapi.json', () => {
     const doc = (await (await fetch(`${host.url}/openapi.json`)).json()) as Doc;
     expect(doc.openapi).toBe('3.1.0');
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
-    const routes = allUnits().flatMap((u) => u.routes ?? []);
+    const routes = UNITS.flatMap((u) => u.routes ?? []);
     expect(documented.sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
     for (const route of routes) {
       const op = doc.paths[route.path]![route.method.toLowerCase()]!;

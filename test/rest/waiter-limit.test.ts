@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startRestHost, type RestHost } from '../helpers/rest-host.js';
-import { waitersFor } from '../../shared/waiters/index.js';
 import { waitUntil } from '../helpers/wait.js';
 
 // CEX_MAX_WAITERS (README "Operations"): past the cap a sync invoke answers
@@ -35,7 +34,7 @@ describe('maximum waiters per instance', () => {
   it('answers 503 with Retry-After and problem+json once CEX_MAX_WAITERS callers wait, storing nothing', async () => {
     const abort = new AbortController();
     const waiting = Array.from({ length: CAP }, (_, i) => invoke(`wl-wait-${i}`, 30, abort.signal).catch(() => undefined));
-    const registry = waitersFor(host.rt);
+    const registry = host.rt.waiters;
     await waitUntil(() => registry.size === CAP, `${CAP} callers waiting`);
 
     const refused = await invoke('wl-refused', 5);

@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startRestHost, otherInstance, type RestHost } from '../helpers/rest-host.js';
 import { recordEndpointResults } from '../../shared/commands/index.js';
 import { notify, CHANNELS } from '../../shared/db/index.js';
-import type { Runtime } from '../../shared/runtime/index.js';
+import type { Services as Runtime } from '../../shared/roots/services.js';
 import { waitUntil } from '../helpers/wait.js';
 
 let db: TestDatabase;
@@ -93,8 +93,7 @@ describe('sync waiters', () => {
   }, 120_000);
 
   it('leave nothing behind once answered', async () => {
-    const { waitersFor } = await import('../../shared/waiters/index.js');
-    const registry = waitersFor(host.rt);
+    const registry = host.rt.waiters;
     const pending = invoke('tidy-1');
     const [id] = await waitForPending('tidy-1');
     await waitUntil(() => registry.size === 1, 'the caller waiting');

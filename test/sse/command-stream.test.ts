@@ -3,8 +3,9 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { otherInstance, startRestHost, type RestHost } from '../helpers/rest-host.js';
 import { expireDue, recordEndpointResults } from '../../shared/commands/index.js';
 import { descriptorSchema } from '../../shared/rest/index.js';
-import type { Runtime } from '../../shared/runtime/index.js';
-import { StreamRegistry, streamsFor, type EventSink } from '../../shared/streams/index.js';
+import type { Services as Runtime } from '../../shared/roots/services.js';
+import { ChangeFeed } from '../../shared/changes/index.js';
+import { StreamRegistry, type EventSink } from '../../shared/streams/index.js';
 import { descriptor, openSse } from './client.js';
 import { untilDatabaseTimePasses } from '../helpers/wait.js';
 
@@ -109,7 +110,7 @@ describe('live status of one command', () => {
 
   it('forgets a stream when its client disconnects, and ends every stream on shutdown', async () => {
     const { url } = await create();
-    const registry = streamsFor(host.rt);
+    const registry = host.rt.streams;
     const before = registry.size.command;
     const stream = await openSse(url);
     await stream.waitFor(1);
@@ -157,7 +158,9 @@ describe('stream registry', () => {
   }
 
   it('sends heartbeats to every stream and finds a change whose NOTIFY was lost, on its safety tick', async () => {
-    const registry = new StreamRegistry({ sql: host.rt.sql, listener: () => host.rt.listener(), log: host.rt.log, heartbeatMs: 50, safetyTickMs: 200 });
+    const changes = new ChangeFeed({ sql: host.rt.sql, listener: host.rt.listener, log: host.rt.log, safetyTickMs: 200 });
+    await changes.start();
+    const registry = new StreamRegistry({ changes, sql: host.rt.sql, log: host.rt.log, heartbeatMs: 50, safetyTickMs: 200 });
     const { endpointId } = await create();
     const sink = fakeSink();
     const following = registry.followCommand({ endpointId, commandType: 'reboot', commandId: 1 }, 'kaa', 0, sink);
@@ -169,6 +172,7 @@ describe('stream registry', () => {
     expect(sink.sent).toEqual(['status|1|PENDING', 'status|2|EXECUTED']);
     expect(sink.beats).toBeGreaterThanOrEqual(1);
     registry.stop();
+    changes.stop();
   });
 });
 

@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { otherInstance, startRestHost, type RestHost } from '../helpers/rest-host.js';
 import { recordEndpointResults } from '../../shared/commands/index.js';
 import { CHANNELS, notify } from '../../shared/db/index.js';
-import type { Runtime } from '../../shared/runtime/index.js';
+import type { Services as Runtime } from '../../shared/roots/services.js';
 import { descriptor, openSse, type SseEvent, type SseStream } from './client.js';
 
 let db: TestDatabase;

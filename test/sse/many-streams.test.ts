@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { otherInstance, startRestHost, type RestHost } from '../helpers/rest-host.js';
 import { recordEndpointResults } from '../../shared/commands/index.js';
-import type { Runtime } from '../../shared/runtime/index.js';
-import { streamsFor } from '../../shared/streams/index.js';
+import type { Services as Runtime } from '../../shared/roots/services.js';
 import { descriptor, openSse, type SseStream } from './client.js';
 
 let db: TestDatabase;
@@ -43,7 +42,7 @@ describe('1,000 concurrent live status streams on one instance', () => {
     // And 100 endpoint streams beside them.
     const endpointStreams = await Promise.all(endpoints.slice(0, 100).map((ep) => openSse(`${host.url}/api/v1/endpoints/${ep}/commands/events`)));
     await Promise.all([...streams, ...endpointStreams].map((s) => s.waitFor(1, 90_000)));
-    expect(streamsFor(host.rt).size).toEqual({ command: 1000, endpoint: 100 });
+    expect(host.rt.streams.size).toEqual({ command: 1000, endpoint: 100 });
 
     const backends = await db.sql<{ application_name: string; n: number; listening: number }[]>`
       SELECT application_name, count(*)::int AS n, count(*) FILTER (WHERE query ILIKE 'LISTEN%')::int AS listening

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordEndpointResults } from '../../shared/commands/index.js';
-import type { Runtime } from '../../shared/runtime/index.js';
+import type { Services as Runtime } from '../../shared/roots/services.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startPgBouncer, type PgBouncer } from '../helpers/pgbouncer.js';
 import { otherInstance, startRestHost, type RestHost } from '../helpers/rest-host.js';

@@ -1,6 +1,6 @@
 import { expireDue } from '../commands/index.js';
 import { CHANNELS, notify } from '../db/index.js';
-import type { Runtime } from '../runtime/index.js';
+import type { BridgeContext } from '../nats-bridge/context.js';
 import { enqueueDueRepushes, outboxLag, purgeHistory } from '../store/index.js';
 import { Loop } from './loop.js';
 
@@ -35,7 +35,7 @@ const PURGE_BATCH = 5_000;
  * replicas at once (SKIP LOCKED, ON CONFLICT), so each replica simply runs
  * all of them; none needs NATS.
  */
-export function startMaintenance(rt: Runtime, wakeDrainer: () => void, settings: MaintenanceSettings): Loop[] {
+export function startMaintenance(rt: BridgeContext, wakeDrainer: () => void, settings: MaintenanceSettings): Loop[] {
   const repush = new Loop('re-push scheduler', settings.repushIntervalMs, async () => {
     const written = await enqueueDueRepushes(rt.sql);
     if (written > 0) {

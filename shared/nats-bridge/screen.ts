@@ -10,7 +10,7 @@ import {
   isExpired,
   type Envelope,
 } from '../protocol/index.js';
-import { EVENT_TYPES, type EventType } from './contract.js';
+import { EVENT_TYPES, type EventType } from '../bridge/contract.js';
 
 // 17/SCMP events carry no timeout: they never expire.
 const noTimeout = <T extends { correlationId: string; timestamp: number }>(decode: (b: Uint8Array) => T) =>

@@ -1,4 +1,4 @@
-import type { PublishRequest } from './contract.js';
+import type { PublishRequest } from '../bridge/contract.js';
 
 /** How the bridge POSTs one event: per-attempt timeout and the pauses between attempts. */
 export interface ForwardSettings {

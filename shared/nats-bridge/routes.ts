@@ -10,7 +10,7 @@ import {
   scmpTargetedSubscription,
   tleSubscription,
 } from '../protocol/index.js';
-import { EVENT_TYPES, type EventType } from './contract.js';
+import { EVENT_TYPES, type EventType } from '../bridge/contract.js';
 
 /** Label of a subscription in metrics and logs. */
 export type SubjectKind = 'esp' | 'esp-replica' | 'cip' | 'elce' | 'scmp' | 'tle';

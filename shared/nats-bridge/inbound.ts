@@ -4,8 +4,8 @@ import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Msg } from '../nats/index.js';
 import { isExpired, type Envelope } from '../protocol/index.js';
-import { cloudEventHeaders, functionUrl, newEventId, type NatsEvent } from './cloudevent.js';
-import { EVENT_TARGETS } from './contract.js';
+import { cloudEventHeaders, functionUrl, newEventId, type NatsEvent } from '../bridge/cloudevent.js';
+import { EVENT_TARGETS } from '../bridge/contract.js';
 import { postEvent, type ForwardSettings } from './forward.js';
 import type { BridgeRoute, SubjectKind } from './routes.js';
 import { screenMessage } from './screen.js';
@@ -87,7 +87,24 @@ export class Inbound {
     await Promise.race([this.queue.idle(), new Promise((r) => setTimeout(r, 200))]);
   }
 
-  private async forward(item: Item): Promise<void> {
+  /**
+   * 9/ELCE events are forwarded one at a time, in arrival order: "connected"
+   * then "disconnected" of one endpoint must leave it offline, and two
+   * concurrent forwards could commit in either order (seen once the dev
+   * host's dispatch got faster: an endpoint stayed online after its
+   * session closed). They are rare (a session opening or closing), so the
+   * queue costs nothing; every other kind is forwarded concurrently.
+   */
+  private connectivityTail: Promise<void> = Promise.resolve();
+
+  private forward(item: Item): Promise<void> {
+    if (item.kind !== 'elce') return this.send(item);
+    const run = this.connectivityTail.then(() => this.send(item));
+    this.connectivityTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async send(item: Item): Promise<void> {
     const { config, metrics, settings, log } = this.deps;
     const { event, envelope } = item;
     // It may have waited in the backlog past its expiry.

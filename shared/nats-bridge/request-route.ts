@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { ValidationError, UnavailableError } from '../errors/index.js';
 import { sendJson, type Route } from '../http/index.js';
-import { runtime, type Runtime } from '../runtime/index.js';
-import { NATS_REQUEST_PATH, type NatsReplyBody } from './contract.js';
+import { NATS_REQUEST_PATH, type NatsReplyBody } from '../bridge/contract.js';
 import type { NatsRequests } from './requests.js';
 
 interface Served {
@@ -10,12 +9,26 @@ interface Served {
   connected(): boolean;
 }
 
-const served = new WeakMap<Runtime, Served>();
+/**
+ * Where POST /nats/request finds the bridge of its process: a part of the
+ * process's services (shared/roots/services.ts), which the bridge fills
+ * while it runs.
+ */
+export class NatsRequestDesk {
+  private served: Served | undefined;
 
-/** Called by startBridge: requests to this runtime's host go to this bridge. */
-export function serveNatsRequests(rt: Runtime, requests: NatsRequests, connected: () => boolean): () => void {
-  served.set(rt, { requests, connected });
-  return () => served.delete(rt);
+  /** Called by startBridge; returns the withdrawal its stop calls. */
+  serve(requests: NatsRequests, connected: () => boolean): () => void {
+    const served = { requests, connected };
+    this.served = served;
+    return () => {
+      if (this.served === served) this.served = undefined;
+    };
+  }
+
+  current(): Served | undefined {
+    return this.served;
+  }
 }
 
 const body = z.object({
@@ -30,15 +43,14 @@ const body = z.object({
  * the ingress never routes to the bridge, and the bridge only sends the
  * requests its table allows (requests.ts).
  */
-export const natsRequestRoute: Route = {
+export const natsRequestRoute: Route<{ natsRequests: NatsRequestDesk }> = {
   unit: 'nats-bridge',
   method: 'POST',
   path: NATS_REQUEST_PATH,
   operationId: 'natsRequest',
   summary: 'NATS request/reply on behalf of a function (internal)',
-  async handle({ res, body: raw }) {
-    const rt = runtime();
-    const bridge = served.get(rt);
+  async handle({ res, body: raw }, { natsRequests }) {
+    const bridge = natsRequests.current();
     if (!bridge) throw new UnavailableError('NATS_UNAVAILABLE', 'no nats-bridge runs in this process');
     let parsed: z.infer<typeof body>;
     try {

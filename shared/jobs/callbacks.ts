@@ -1,7 +1,7 @@
 import { CHANNELS } from '../db/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/index.js';
-import type { Runtime } from '../runtime/index.js';
+import type { BridgeContext } from '../nats-bridge/context.js';
 import { claimDueCallbacks, completeCallback, retryCallback, type CallbackRow } from '../store/index.js';
 import { postCallback, type AttemptResult } from './callback-post.js';
 import { Loop } from './loop.js';
@@ -47,13 +47,13 @@ export class CallbackDeliverer {
   private readonly log: Logger;
   private stopping = false;
 
-  constructor(private readonly rt: Runtime, private readonly settings: CallbackSettings) {
+  constructor(private readonly rt: BridgeContext, private readonly settings: CallbackSettings) {
     this.log = rt.log.child({ component: 'callbacks' });
     this.loop = new Loop('callback delivery', settings.intervalMs, () => this.claim(), rt.log);
   }
 
   start(): this {
-    const listener = this.rt.listener();
+    const listener = this.rt.listener;
     this.unlisten.push(listener.onReconnect(() => this.loop.trigger()));
     listener.listen(CHANNELS.outbox, () => this.loop.trigger()).then(
       (off) => this.unlisten.push(off),

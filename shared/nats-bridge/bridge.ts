@@ -1,12 +1,13 @@
 import { createPool } from '../db/index.js';
 import { connectNats, type NatsHandle, type Subscription } from '../nats/index.js';
 import type { Runtime } from '../runtime/index.js';
-import { CallbackDeliverer, callbackSettings, type CallbackSettings } from './callbacks.js';
+import type { BridgeContext } from './context.js';
+import { CallbackDeliverer, callbackSettings, type CallbackSettings } from '../jobs/callbacks.js';
 import { DEFAULT_DRAINER_SETTINGS, OutboxDrainer, type DrainerSettings } from './drainer.js';
 import { DEFAULT_FORWARD_SETTINGS, type ForwardSettings } from './forward.js';
 import { Inbound } from './inbound.js';
-import { DEFAULT_MAINTENANCE_SETTINGS, startMaintenance, type MaintenanceSettings } from './maintenance.js';
-import { serveNatsRequests } from './request-route.js';
+import { DEFAULT_MAINTENANCE_SETTINGS, startMaintenance, type MaintenanceSettings } from '../jobs/maintenance.js';
+import type { NatsRequestDesk } from './request-route.js';
 import { NatsRequests } from './requests.js';
 import { bridgeRoutes } from './routes.js';
 import { DEFAULT_WORK_QUEUE_LIMITS, type WorkQueueLimits } from './work-queue.js';
@@ -37,17 +38,21 @@ export interface Bridge {
  * start at once; NATS work starts when the connection is up (connectNats
  * waits for the server forever), and readiness stays false until then.
  */
-export function startBridge(sharedRt: Runtime, overrides: Partial<BridgeSettings> = {}): Bridge {
+export function startBridge(
+  shared: Runtime & { readonly natsRequests: NatsRequestDesk },
+  overrides: Partial<BridgeSettings> = {},
+): Bridge {
   // The bridge's own connection pool: in the dev host it shares the process
   // with the HTTP units, and a burst of invokes holding every pooled
   // connection must not starve the pushes (measured: 30 pushes/s under 64
   // concurrent invokes on a shared pool of 20, against ~200/s right after).
-  const pool = createPool(sharedRt.config.databaseUrl!, {
-    max: sharedRt.config.dbPoolMax,
-    applicationName: `cex-${sharedRt.unit}-bridge`,
-    log: sharedRt.log,
+  const pool = createPool(shared.config.databaseUrl!, {
+    max: shared.config.dbPoolMax,
+    applicationName: `cex-${shared.unit}-bridge`,
+    log: shared.log,
   });
-  const rt: Runtime = Object.create(sharedRt, { sql: { value: pool } });
+  // Everything else is the process's: its config, log, metrics and LISTEN connection.
+  const rt: BridgeContext = { unit: shared.unit, config: shared.config, log: shared.log, metrics: shared.metrics, listener: shared.listener, sql: pool };
   const settings: BridgeSettings = {
     forward: overrides.forward ?? DEFAULT_FORWARD_SETTINGS,
     limits: overrides.limits ?? DEFAULT_WORK_QUEUE_LIMITS,
@@ -64,15 +69,15 @@ export function startBridge(sharedRt: Runtime, overrides: Partial<BridgeSettings
   // Ready once connected AND every subscription reached the server: a message
   // published right after /readyz says 200 is not lost.
   let subscribed = false;
-  rt.addReadinessCheck('nats', async () => !stopping && subscribed && (handle?.connected() ?? false));
+  shared.addReadinessCheck('nats', async () => !stopping && subscribed && (handle?.connected() ?? false));
 
   const drainer = new OutboxDrainer(rt, () => handle, settings.drainer);
   const loops = startMaintenance(rt, () => drainer.trigger(), settings.maintenance);
   // Callbacks go over HTTP, not NATS: they are delivered even while NATS is down.
   const callbacks = new CallbackDeliverer(rt, settings.callbacks).start();
   const requests = new NatsRequests(rt.config, log);
-  // Registered under the shared runtime: the route looks it up by the request's runtime.
-  const unserve = serveNatsRequests(sharedRt, requests, () => !stopping && (handle?.connected() ?? false));
+  // POST /nats/request of this process finds these requests through its services.
+  const unserve = shared.natsRequests.serve(requests, () => !stopping && (handle?.connected() ?? false));
   const inbound = new Inbound({
     config: rt.config,
     log,

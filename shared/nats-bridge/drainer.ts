@@ -2,7 +2,7 @@ import { CHANNELS } from '../db/index.js';
 import { repushDelayMillis } from '../domain/index.js';
 import type { NatsHandle } from '../nats/index.js';
 import { espExtensionDataSubject } from '../protocol/index.js';
-import type { Runtime } from '../runtime/index.js';
+import type { BridgeContext } from './context.js';
 import {
   claimDueOutbox,
   completeCipResult,
@@ -16,7 +16,7 @@ import {
   type OutboxRow,
   type PushCommand,
 } from '../store/index.js';
-import { Loop } from './loop.js';
+import { Loop } from '../jobs/loop.js';
 import { buildCipResult, buildPush, isPublishableSubject } from './messages.js';
 
 export interface DrainerSettings {
@@ -57,7 +57,7 @@ export class OutboxDrainer {
   private readonly unlisten: (() => void)[] = [];
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: BridgeContext,
     private readonly nats: () => NatsHandle | undefined,
     private readonly settings: DrainerSettings,
   ) {
@@ -65,7 +65,7 @@ export class OutboxDrainer {
   }
 
   start(): void {
-    const listener = this.rt.listener();
+    const listener = this.rt.listener;
     this.unlisten.push(listener.onReconnect(() => this.loop.trigger()));
     listener.listen(CHANNELS.outbox, () => this.loop.trigger()).then(
       (off) => this.unlisten.push(off),
@@ -117,7 +117,7 @@ export class OutboxDrainer {
     }
   }
 
-  private async push(handle: NatsHandle, row: OutboxRow, log: Runtime['log']): Promise<void> {
+  private async push(handle: NatsHandle, row: OutboxRow, log: BridgeContext['log']): Promise<void> {
     const { sql, config, metrics } = this.rt;
     const state = await readEndpointState(sql, row.endpointId, row.commandType);
     if (state.online === false || !state.observes) {

@@ -1,0 +1,36 @@
+import * as functions from '@google-cloud/functions-framework';
+import type { Config } from '../config/index.js';
+import type { HostHandler } from '../host/server.js';
+import type { UnitDefinition } from '../host/units.js';
+import { stopOnSignals, warnIfAuthOff } from './process.js';
+import { serveProcess } from './serve.js';
+
+/**
+ * Composition root of FUNCTION_TARGET=<unit>: one unit as its Knative
+ * Service runs it. Never migrates (the Job does). In order:
+ * 1. the services (config, log, pool, LISTEN connection, metrics, tenancy,
+ *    JWKS, change feed, waiters, streams), built, then tenancy and the
+ *    change feed started;
+ * 2. the unit served on PORT by the host's one dispatch, and the same
+ *    handler registered with functions-framework under the unit's name,
+ *    so the unit stays a framework HTTP function (CloudEvents in binary and
+ *    structured mode, as Knative delivers them);
+ * 3. SIGTERM: readiness false, new requests 503, waiters released, in-flight
+ *    requests finish, then the listener and the pool close (host.stop()).
+ */
+export async function runUnit(config: Config, unit: UnitDefinition): Promise<void> {
+  const { services, host } = await serveProcess(config, unit.name, [unit], { devMode: false });
+  warnIfAuthOff(config, services.log);
+  registerFunction(unit, host.handler);
+  stopOnSignals(host, services.log, { after: async () => undefined });
+}
+
+/**
+ * Registers the unit's handler (the host's one dispatch) as the
+ * functions-framework HTTP function named like the unit: what the
+ * framework's own server runs for FUNCTION_TARGET (test/endpoint serves
+ * units that way, through the framework's express stack).
+ */
+export function registerFunction(unit: UnitDefinition, handler: HostHandler): void {
+  functions.http(unit.name, handler);
+}
