@@ -9,7 +9,8 @@ import { nowMs } from './lib/stats.js';
  */
 export async function measureBatch(t: CexTarget, count: number): Promise<{ endpoints: number; ms: number; perSecond: number } | null> {
   const client = new HttpClient(1);
-  const body = (prefix: string) => JSON.stringify({ payload: { firmware: '1.2.3' }, endpointIds: Array.from({ length: count }, (_, i) => `${prefix}-${i}`) });
+  const body = (prefix: string) =>
+    JSON.stringify({ payload: { firmware: '1.2.3' }, endpointIds: Array.from({ length: count }, (_, i) => `${prefix}-${i}`) });
   const url = `${t.host.url}/api/v1/endpoints/commands/update-firmware/batch/by-endpoints?commandTtl=600000`;
   const warm = await client.request('POST', url, body('batch-warm'));
   if (warm.status === 404 || warm.status === 405) {

@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
-import {
-  decodeExtensionData,
-  encodeClientData,
-  espClientDataSubject,
-  espExtensionDataSubject,
-} from '../shared/protocol/index.js';
+import { decodeExtensionData, encodeClientData, espClientDataSubject, espExtensionDataSubject } from '../shared/protocol/index.js';
 import type { CexTarget } from './cex.js';
 import { HttpClient } from './lib/http.js';
 import { nowMs, Samples } from './lib/stats.js';
@@ -19,7 +14,10 @@ import { nowMs, Samples } from './lib/stats.js';
  * These figures were upper bounds in test/bridge/latency.test.ts; speed is
  * measured here, never asserted in a test.
  */
-export async function measureBridgePaths(t: CexTarget, samples: number): Promise<{ push: { p50: number; p99: number; n: number }; forward: { p50: number; p99: number; n: number } }> {
+export async function measureBridgePaths(
+  t: CexTarget,
+  samples: number,
+): Promise<{ push: { p50: number; p99: number; n: number }; forward: { p50: number; p99: number; n: number } }> {
   const nc = await connect({ servers: t.natsUrl.split(','), name: 'cex-bench-bridge' });
   const client = new HttpClient(1);
   const seen = new Map<string, number>();
@@ -52,8 +50,15 @@ export async function measureBridgePaths(t: CexTarget, samples: number): Promise
   const forward = new Samples();
   for (let i = 0; i < samples; i++) {
     const bytes = encodeClientData({
-      correlationId: randomUUID(), timestamp: Date.now(), timeout: 0, appVersionName: 'bench-v1', endpointId: `bridge-poll-${i}`,
-      resourcePath: '/command/reboot', requestId: i + 1, payload: Buffer.from('{"observe":false}'), configName: null,
+      correlationId: randomUUID(),
+      timestamp: Date.now(),
+      timeout: 0,
+      appVersionName: 'bench-v1',
+      endpointId: `bridge-poll-${i}`,
+      resourcePath: '/command/reboot',
+      requestId: i + 1,
+      payload: Buffer.from('{"observe":false}'),
+      configName: null,
     });
     await forward.time(() => nc.request(espClientDataSubject(t.cex), bytes, { timeout: 30_000 }));
   }

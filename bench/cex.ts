@@ -33,7 +33,11 @@ const invokeUrl = (t: CexTarget, endpointId: string, query: string) =>
  * result → REST 200, at a given concurrency (each concurrent caller on its
  * own endpoint, as a fleet would be).
  */
-export async function measureSync(t: CexTarget, concurrency: number, total: number): Promise<{ p50: number; p99: number; n: number; perSecond: number; non200: number }> {
+export async function measureSync(
+  t: CexTarget,
+  concurrency: number,
+  total: number,
+): Promise<{ p50: number; p99: number; n: number; perSecond: number; non200: number }> {
   const sim = await simulatorFor(t, `sync${concurrency}-`, concurrency);
   const client = new HttpClient(concurrency);
   const samples = new Samples();
@@ -57,7 +61,11 @@ export async function measureSync(t: CexTarget, concurrency: number, total: numb
  * fast as CEX accepts; the simulator executes every push. Counted from the
  * database: commands that became EXECUTED per second in the measured window.
  */
-export async function measureAsync(t: CexTarget, concurrency: number, ms: number): Promise<{ acceptedPerSecond: number; executedPerSecond: number; backlogAtEnd: number }> {
+export async function measureAsync(
+  t: CexTarget,
+  concurrency: number,
+  ms: number,
+): Promise<{ acceptedPerSecond: number; executedPerSecond: number; backlogAtEnd: number }> {
   const endpoints = 500;
   const sim = await simulatorFor(t, 'async-', endpoints);
   const client = new HttpClient(concurrency);
@@ -79,10 +87,16 @@ export async function measureAsync(t: CexTarget, concurrency: number, ms: number
   stop = true;
   await Promise.all(loops);
   client.close();
-  const [backlog] = await t.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM commands WHERE endpoint_id LIKE 'async-%' AND status = 'PENDING'`;
+  const [backlog] = await t.sql<
+    { n: number }[]
+  >`SELECT count(*)::int AS n FROM commands WHERE endpoint_id LIKE 'async-%' AND status = 'PENDING'`;
   await sim.stop();
   const seconds = (t1 - t0) / 1000;
-  return { acceptedPerSecond: Math.round((a1 - a0) / seconds), executedPerSecond: Math.round((e1 - e0) / seconds), backlogAtEnd: backlog!.n };
+  return {
+    acceptedPerSecond: Math.round((a1 - a0) / seconds),
+    executedPerSecond: Math.round((e1 - e0) / seconds),
+    backlogAtEnd: backlog!.n,
+  };
 }
 
 /**
@@ -94,7 +108,15 @@ export async function measureWaiters(
   t: CexTarget,
   count: number,
   record: (endpointId: string, commandId: number) => Promise<void>,
-): Promise<{ waiters: number; answered200: number; otherAnswers: Record<string, number>; listenConnections: number; rssBeforeMiB: number; rssPeakMiB: number; wakeAllMs: number }> {
+): Promise<{
+  waiters: number;
+  answered200: number;
+  otherAnswers: Record<string, number>;
+  listenConnections: number;
+  rssBeforeMiB: number;
+  rssPeakMiB: number;
+  wakeAllMs: number;
+}> {
   const rssBeforeMiB = t.host.rssMiB();
   const client = new HttpClient(count + 10);
   const endpoints = Array.from({ length: count }, (_, i) => `waiter-${i}`);
@@ -117,7 +139,7 @@ export async function measureWaiters(
       },
     );
   });
-  for (let last = -1, stalled = 0; ; ) {
+  for (let last = -1, stalled = 0; ;) {
     const [row] = await t.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM commands WHERE endpoint_id LIKE 'waiter-%'`;
     progress(`waiters: ${row!.n}/${count} commands created`);
     if (row!.n >= count) break;

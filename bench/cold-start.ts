@@ -70,7 +70,11 @@ export async function measureColdStartDetail(
 }
 
 /** Milliseconds from process start to the first GET /readyz 200 of `target`. */
-export async function measureColdStart(target: string, env: Record<string, string | undefined>, options: ColdStartOptions = {}): Promise<number> {
+export async function measureColdStart(
+  target: string,
+  env: Record<string, string | undefined>,
+  options: ColdStartOptions = {},
+): Promise<number> {
   return (await measureColdStartDetail(target, env, options)).readyMs;
 }
 

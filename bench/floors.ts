@@ -98,7 +98,16 @@ async function httpHops(databaseUrl: string, n: number) {
   const services = buildServices(loadConfig({ DATABASE_URL: databaseUrl, CEX_AUTH: 'off', CEX_LOG_LEVEL: 'warn' }), 'bench-floor');
   const echo = defineUnit({
     name: 'bench-floor-echo',
-    routes: [{ unit: 'bench-floor-echo', method: 'GET', path: '/', operationId: 'echo', summary: 'echo', handle: async ({ res }) => sendJson(res, 200, { ok: true }) }],
+    routes: [
+      {
+        unit: 'bench-floor-echo',
+        method: 'GET',
+        path: '/',
+        operationId: 'echo',
+        summary: 'echo',
+        handle: async ({ res }) => sendJson(res, 200, { ok: true }),
+      },
+    ],
   });
   const host = createHostServer(services, createHostHandler(services, { units: [echo], devMode: false, version: CEX_VERSION }));
   const result = {
@@ -115,10 +124,12 @@ async function measureServer(server: http.Server, n: number): Promise<{ p50: num
   const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
   const get = () =>
     new Promise<void>((resolve, reject) => {
-      http.get(url, { agent }, (res) => {
-        res.resume();
-        res.on('end', resolve);
-      }).on('error', reject);
+      http
+        .get(url, { agent }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        })
+        .on('error', reject);
     });
   for (let i = 0; i < 200; i++) await get();
   const samples = new Samples();

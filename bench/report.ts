@@ -17,7 +17,15 @@ export interface Report {
   async: { acceptedPerSecond: number; executedPerSecond: number; backlogAtEnd: number };
   batch: { endpoints: number; ms: number; perSecond: number } | null;
   wake: Pct;
-  waiters: { waiters: number; answered200: number; otherAnswers: Record<string, number>; listenConnections: number; rssBeforeMiB: number; rssPeakMiB: number; wakeAllMs: number };
+  waiters: {
+    waiters: number;
+    answered200: number;
+    otherAnswers: Record<string, number>;
+    listenConnections: number;
+    rssBeforeMiB: number;
+    rssPeakMiB: number;
+    wakeAllMs: number;
+  };
   history: { rows: number; seedSeconds: number; keysetPage50: Pct; firstPage50: Pct; endpointPage50: Pct };
   ideal: { sync1: Pct; syncConcurrent: Pct & { perSecond: number; concurrency: number } };
   peer: { addedPerSecond: number; donePerSecond: number; addToDone: Pct };
@@ -37,44 +45,131 @@ export function rows(r: Report): [string, string, string, string][] {
     ['floor: NOTIFY → listener wake p50 / p99', `${ms(f.notifyWake.p50)} / ${ms(f.notifyWake.p99)}`, '', ''],
     ['floor: Postgres inserts/s, 64 concurrent', `${f.pgInsertCeilingPerSecond}/s`, '', ''],
     ['HTTP hop via the CEX host p50', ms(f.httpHost.p50), `bare node:http ${ms(f.httpBare.p50)}`, x(f.httpHost.p50, f.httpBare.p50)],
-    ['HTTP hop via the CEX host req/s', `${f.httpHost.requestsPerSecond}/s`, `bare ${f.httpBare.requestsPerSecond}/s`, x(f.httpBare.requestsPerSecond, f.httpHost.requestsPerSecond) + ' slower'],
+    [
+      'HTTP hop via the CEX host req/s',
+      `${f.httpHost.requestsPerSecond}/s`,
+      `bare ${f.httpBare.requestsPerSecond}/s`,
+      x(f.httpBare.requestsPerSecond, f.httpHost.requestsPerSecond) + ' slower',
+    ],
     ['sync invoke round trip c=1 p50', ms(r.sync1.p50), `floor sum ${ms(floorSum)}`, x(r.sync1.p50, floorSum)],
     ['sync invoke round trip c=1 p99', ms(r.sync1.p99), `floor sum ${ms(floorSum)}`, x(r.sync1.p99, floorSum)],
     ['sync invoke c=1 vs the one-process ideal p50', ms(r.sync1.p50), `ideal ${ms(r.ideal.sync1.p50)}`, x(r.sync1.p50, r.ideal.sync1.p50)],
-    ['sync invoke round trip c=200 p50 / p99', `${ms(r.sync200.p50)} / ${ms(r.sync200.p99)}`, `floor sum ${ms(floorSum)}`, x(r.sync200.p50, floorSum)],
-    ['sync invokes/s c=200', `${r.sync200.perSecond}/s`, `ideal ${r.ideal.syncConcurrent.perSecond}/s`, x(r.ideal.syncConcurrent.perSecond, r.sync200.perSecond) + ' below ideal'],
-    ['bridge: invoke 202 → push published p50 / p99', `${ms(r.bridge.push.p50)} / ${ms(r.bridge.push.p99)}`, `NOTIFY wake ${ms(f.notifyWake.p50)}`, x(r.bridge.push.p50, f.notifyWake.p50)],
-    ['bridge: 4/ESP poll → esp-inbound → answer p50 / p99', `${ms(r.bridge.forward.p50)} / ${ms(r.bridge.forward.p99)}`, `NATS round trip ${ms(f.natsRoundTrip.p50)}`, x(r.bridge.forward.p50, f.natsRoundTrip.p50)],
-    ['async: commands executed end to end/s', `${r.async.executedPerSecond}/s`, `insert ceiling ${f.pgInsertCeilingPerSecond}/s`, x(r.async.executedPerSecond, f.pgInsertCeilingPerSecond)],
-    ['async: CEX executed/s vs graphile-worker jobs done/s', `${r.async.executedPerSecond}/s`, `graphile-worker ${r.peer.donePerSecond}/s`, x(r.async.executedPerSecond, r.peer.donePerSecond)],
-    ['peer: graphile-worker add→done p50 / p99', `${ms(r.peer.addToDone.p50)} / ${ms(r.peer.addToDone.p99)}`, `CEX sync c=1 ${ms(r.sync1.p50)}`, x(r.sync1.p50, r.peer.addToDone.p50)],
-    ['waiter wake: result committed elsewhere → HTTP 200 p50 / p99', `${ms(r.wake.p50)} / ${ms(r.wake.p99)}`, `NOTIFY wake ${ms(f.notifyWake.p50)}`, x(r.wake.p50, f.notifyWake.p50)],
-    [`waiters: ${r.waiters.waiters} sync invokes held, answered 200`, `${r.waiters.answered200}${Object.keys(r.waiters.otherAnswers).length ? ` (other: ${JSON.stringify(r.waiters.otherAnswers)})` : ''}`, `LISTEN connections ${r.waiters.listenConnections}`, ''],
-    ['waiters: RSS before → at peak', `${r.waiters.rssBeforeMiB} → ${r.waiters.rssPeakMiB} MiB`, `all recorded and answered in ${r.waiters.wakeAllMs} ms`, ''],
-    [`history: keyset page of 50, ${r.history.rows.toLocaleString()} rows, p50 / p99`, `${ms(r.history.keysetPage50.p50)} / ${ms(r.history.keysetPage50.p99)}`, `commit ${ms(f.pgInsertCommit.p50)}`, x(r.history.keysetPage50.p50, f.pgInsertCommit.p50)],
-    ['history: first page of 50 (with totals) p50 / p99', `${ms(r.history.firstPage50.p50)} / ${ms(r.history.firstPage50.p99)}`, `commit ${ms(f.pgInsertCommit.p50)}`, x(r.history.firstPage50.p50, f.pgInsertCommit.p50)],
-    ['history: one endpoint, 50 newest p50 / p99', `${ms(r.history.endpointPage50.p50)} / ${ms(r.history.endpointPage50.p99)}`, `commit ${ms(f.pgInsertCommit.p50)}`, x(r.history.endpointPage50.p50, f.pgInsertCommit.p50)],
+    [
+      'sync invoke round trip c=200 p50 / p99',
+      `${ms(r.sync200.p50)} / ${ms(r.sync200.p99)}`,
+      `floor sum ${ms(floorSum)}`,
+      x(r.sync200.p50, floorSum),
+    ],
+    [
+      'sync invokes/s c=200',
+      `${r.sync200.perSecond}/s`,
+      `ideal ${r.ideal.syncConcurrent.perSecond}/s`,
+      x(r.ideal.syncConcurrent.perSecond, r.sync200.perSecond) + ' below ideal',
+    ],
+    [
+      'bridge: invoke 202 → push published p50 / p99',
+      `${ms(r.bridge.push.p50)} / ${ms(r.bridge.push.p99)}`,
+      `NOTIFY wake ${ms(f.notifyWake.p50)}`,
+      x(r.bridge.push.p50, f.notifyWake.p50),
+    ],
+    [
+      'bridge: 4/ESP poll → esp-inbound → answer p50 / p99',
+      `${ms(r.bridge.forward.p50)} / ${ms(r.bridge.forward.p99)}`,
+      `NATS round trip ${ms(f.natsRoundTrip.p50)}`,
+      x(r.bridge.forward.p50, f.natsRoundTrip.p50),
+    ],
+    [
+      'async: commands executed end to end/s',
+      `${r.async.executedPerSecond}/s`,
+      `insert ceiling ${f.pgInsertCeilingPerSecond}/s`,
+      x(r.async.executedPerSecond, f.pgInsertCeilingPerSecond),
+    ],
+    [
+      'async: CEX executed/s vs graphile-worker jobs done/s',
+      `${r.async.executedPerSecond}/s`,
+      `graphile-worker ${r.peer.donePerSecond}/s`,
+      x(r.async.executedPerSecond, r.peer.donePerSecond),
+    ],
+    [
+      'peer: graphile-worker add→done p50 / p99',
+      `${ms(r.peer.addToDone.p50)} / ${ms(r.peer.addToDone.p99)}`,
+      `CEX sync c=1 ${ms(r.sync1.p50)}`,
+      x(r.sync1.p50, r.peer.addToDone.p50),
+    ],
+    [
+      'waiter wake: result committed elsewhere → HTTP 200 p50 / p99',
+      `${ms(r.wake.p50)} / ${ms(r.wake.p99)}`,
+      `NOTIFY wake ${ms(f.notifyWake.p50)}`,
+      x(r.wake.p50, f.notifyWake.p50),
+    ],
+    [
+      `waiters: ${r.waiters.waiters} sync invokes held, answered 200`,
+      `${r.waiters.answered200}${Object.keys(r.waiters.otherAnswers).length ? ` (other: ${JSON.stringify(r.waiters.otherAnswers)})` : ''}`,
+      `LISTEN connections ${r.waiters.listenConnections}`,
+      '',
+    ],
+    [
+      'waiters: RSS before → at peak',
+      `${r.waiters.rssBeforeMiB} → ${r.waiters.rssPeakMiB} MiB`,
+      `all recorded and answered in ${r.waiters.wakeAllMs} ms`,
+      '',
+    ],
+    [
+      `history: keyset page of 50, ${r.history.rows.toLocaleString()} rows, p50 / p99`,
+      `${ms(r.history.keysetPage50.p50)} / ${ms(r.history.keysetPage50.p99)}`,
+      `commit ${ms(f.pgInsertCommit.p50)}`,
+      x(r.history.keysetPage50.p50, f.pgInsertCommit.p50),
+    ],
+    [
+      'history: first page of 50 (with totals) p50 / p99',
+      `${ms(r.history.firstPage50.p50)} / ${ms(r.history.firstPage50.p99)}`,
+      `commit ${ms(f.pgInsertCommit.p50)}`,
+      x(r.history.firstPage50.p50, f.pgInsertCommit.p50),
+    ],
+    [
+      'history: one endpoint, 50 newest p50 / p99',
+      `${ms(r.history.endpointPage50.p50)} / ${ms(r.history.endpointPage50.p99)}`,
+      `commit ${ms(f.pgInsertCommit.p50)}`,
+      x(r.history.endpointPage50.p50, f.pgInsertCommit.p50),
+    ],
   ];
   if (r.batch) {
-    out.push([`batch: ${r.batch.endpoints} endpoints accepted`, `${r.batch.ms} ms (${r.batch.perSecond}/s)`, `insert ceiling ${f.pgInsertCeilingPerSecond}/s`, x(r.batch.perSecond, f.pgInsertCeilingPerSecond)]);
+    out.push([
+      `batch: ${r.batch.endpoints} endpoints accepted`,
+      `${r.batch.ms} ms (${r.batch.perSecond}/s)`,
+      `insert ceiling ${f.pgInsertCeilingPerSecond}/s`,
+      x(r.batch.perSecond, f.pgInsertCeilingPerSecond),
+    ]);
   }
-  for (const [target, value] of Object.entries(r.coldStartMs)) out.push([`cold start ${target} (start → /readyz 200)`, `${value} ms`, '', '']);
+  for (const [target, value] of Object.entries(r.coldStartMs))
+    out.push([`cold start ${target} (start → /readyz 200)`, `${value} ms`, '', '']);
   return out;
 }
 
 export function printReport(r: Report): void {
   const table = rows(r);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...table.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  process.stdout.write(`\nCEX bench (${String(r.settings.mode)}) on ${machine().cpu} × ${machine().cores}, ${machine().memoryGiB} GiB, Node ${process.version}; ` +
-    `Postgres ${r.sources.postgres}, NATS ${r.sources.nats}; ${r.durationSeconds} s\n\n`);
+  const line = (row: string[]) =>
+    row
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  process.stdout.write(
+    `\nCEX bench (${String(r.settings.mode)}) on ${machine().cpu} × ${machine().cores}, ${machine().memoryGiB} GiB, Node ${process.version}; ` +
+      `Postgres ${r.sources.postgres}, NATS ${r.sources.nats}; ${r.durationSeconds} s\n\n`,
+  );
   process.stdout.write(line(['figure', 'value', 'floor / reference', 'ratio']) + '\n');
   for (const row of table) process.stdout.write(line(row) + '\n');
 }
 
 function machine() {
   const cpus = os.cpus();
-  return { cpu: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()}` };
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+  };
 }
 
 /** Writes bench/results/<date>.json with the machine, versions, settings and every figure. */
@@ -82,6 +177,9 @@ export async function writeReport(r: Report): Promise<string> {
   const dir = path.resolve(fileURLToPath(new URL('../../bench/results/', import.meta.url)));
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), machine: machine(), node: process.version, ...r, table: rows(r) }, null, 2));
+  await writeFile(
+    file,
+    JSON.stringify({ date: new Date().toISOString(), machine: machine(), node: process.version, ...r, table: rows(r) }, null, 2),
+  );
   return file;
 }

@@ -22,21 +22,35 @@ const FULL = process.env.BENCH === 'full';
 // BENCH=smoke: tiny sizes, to check that every measurement still runs.
 const SMOKE = process.env.BENCH === 'smoke';
 const SETTINGS = SMOKE
-  ? { mode: 'smoke', floorSamples: 50, ceilingMs: 500, sync1: 20, sync200: 200, asyncConcurrency: 8, asyncMs: 1000, waiters: 200, wake: 20, bridgeSamples: 20, historyRows: 20_000, historyPages: 5, batchEndpoints: 500 }
+  ? {
+      mode: 'smoke',
+      floorSamples: 50,
+      ceilingMs: 500,
+      sync1: 20,
+      sync200: 200,
+      asyncConcurrency: 8,
+      asyncMs: 1000,
+      waiters: 200,
+      wake: 20,
+      bridgeSamples: 20,
+      historyRows: 20_000,
+      historyPages: 5,
+      batchEndpoints: 500,
+    }
   : {
-  mode: FULL ? 'full' : 'quick',
-  floorSamples: FULL ? 3000 : 500,
-  ceilingMs: FULL ? 10_000 : 3000,
-  sync1: FULL ? 2000 : 300,
-  sync200: FULL ? 20_000 : 3000,
-  asyncConcurrency: 64,
-  asyncMs: FULL ? 30_000 : 8000,
-  waiters: 10_000,
-  wake: FULL ? 1000 : 200,
-  bridgeSamples: FULL ? 1000 : 200,
-  historyRows: 1_000_000,
-  historyPages: FULL ? 500 : 100,
-  batchEndpoints: 10_000,
+      mode: FULL ? 'full' : 'quick',
+      floorSamples: FULL ? 3000 : 500,
+      ceilingMs: FULL ? 10_000 : 3000,
+      sync1: FULL ? 2000 : 300,
+      sync200: FULL ? 20_000 : 3000,
+      asyncConcurrency: 64,
+      asyncMs: FULL ? 30_000 : 8000,
+      waiters: 10_000,
+      wake: FULL ? 1000 : 200,
+      bridgeSamples: FULL ? 1000 : 200,
+      historyRows: 1_000_000,
+      historyPages: FULL ? 500 : 100,
+      batchEndpoints: 10_000,
     };
 
 async function main(): Promise<void> {
@@ -52,14 +66,25 @@ async function main(): Promise<void> {
 
     progress('cold start of each function target');
     // A unit that takes internal requests does not start without its credential.
-    const coldEnv = { DATABASE_URL: env.databaseUrl, NATS_URL: env.natsUrl, CEX_AUTH: 'off', CEX_INSTANCE_NAME: `${cex}-cold`, CEX_INTERNAL_TOKEN: randomBytes(32).toString('hex') };
+    const coldEnv = {
+      DATABASE_URL: env.databaseUrl,
+      NATS_URL: env.natsUrl,
+      CEX_AUTH: 'off',
+      CEX_INSTANCE_NAME: `${cex}-cold`,
+      CEX_INTERNAL_TOKEN: randomBytes(32).toString('hex'),
+    };
     report.coldStartMs = {};
     for (const target of ['command-submit', 'command-lookup', 'history-listing', 'esp-inbound', 'scmp-config-reload', 'nats-bridge']) {
       report.coldStartMs[target] = Math.round(await measureColdStart(target, coldEnv));
     }
 
     progress('starting CEX (dev host: every unit plus the bridge)');
-    const host = await startBenchHost({ DATABASE_URL: env.databaseUrl, NATS_URL: env.natsUrl, CEX_INSTANCE_NAME: cex, KPC_INSTANCE_NAME: kpc });
+    const host = await startBenchHost({
+      DATABASE_URL: env.databaseUrl,
+      NATS_URL: env.natsUrl,
+      CEX_INSTANCE_NAME: cex,
+      KPC_INSTANCE_NAME: kpc,
+    });
     const target: CexTarget = { host, sql: env.sql, natsUrl: env.natsUrl, cex, kpc };
     try {
       progress('sync invoke round trip, concurrency 1');
@@ -72,7 +97,10 @@ async function main(): Promise<void> {
       report.async = await measureAsync(target, SETTINGS.asyncConcurrency, SETTINGS.asyncMs);
       progress('batch creation');
       report.batch = await measureBatch(target, SETTINGS.batchEndpoints);
-      const recorder = buildServices(loadConfig({ DATABASE_URL: env.databaseUrl, CEX_AUTH: 'off', CEX_LOG_LEVEL: 'warn' }), 'bench-recorder');
+      const recorder = buildServices(
+        loadConfig({ DATABASE_URL: env.databaseUrl, CEX_AUTH: 'off', CEX_LOG_LEVEL: 'warn' }),
+        'bench-recorder',
+      );
       const record = async (endpointId: string, commandId: number) => {
         await recordEndpointResults(recorder, endpointId, 'reboot', [{ commandId, statusCode: 200, payload: 'done' }], null);
       };

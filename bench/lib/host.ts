@@ -33,7 +33,10 @@ export async function startBenchHost(env: Record<string, string>): Promise<Bench
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`CEX exited with ${proc.exitCode}: ${stderr}`);
-    const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) throw new Error(`CEX not ready within 60 s: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));

@@ -12,7 +12,11 @@ export class HttpClient {
     return new Promise((resolve, reject) => {
       const req = http.request(
         url,
-        { method, agent: this.agent, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          method,
+          agent: this.agent,
+          headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

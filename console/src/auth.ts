@@ -120,7 +120,9 @@ class Auth {
     }).catch(() => null);
     const body = res ? ((await res.json().catch(() => ({}))) as { access_token?: string; error?: string; error_description?: string }) : {};
     if (!res || !res.ok || typeof body.access_token !== 'string') {
-      throw new Error(`The token could not be obtained: ${body.error_description ?? body.error ?? (res ? `HTTP ${res.status}` : 'the provider could not be reached')}`);
+      throw new Error(
+        `The token could not be obtained: ${body.error_description ?? body.error ?? (res ? `HTTP ${res.status}` : 'the provider could not be reached')}`,
+      );
     }
     this.accessToken = body.access_token;
     this.tenant = pending.tenant;

@@ -18,7 +18,8 @@ export interface CommandTableOptions {
   onDelete?: (d: Descriptor) => void;
 }
 
-export const commandKey = (d: Pick<Descriptor, 'endpointId' | 'commandType' | 'commandId'>): string => `${d.endpointId}/${d.commandType}/${d.commandId}`;
+export const commandKey = (d: Pick<Descriptor, 'endpointId' | 'commandType' | 'commandId'>): string =>
+  `${d.endpointId}/${d.commandType}/${d.commandId}`;
 
 /** Newest first: createdAt, then commandId, descending (the order of GET /endpoints/commands). */
 function newerFirst(a: Descriptor, b: Descriptor): number {
@@ -54,7 +55,15 @@ export class CommandTable {
       'table',
       { class: 'commands' },
       h('caption', { class: 'visually-hidden' }, options.caption),
-      h('thead', null, h('tr', null, heads.map((t) => h('th', { scope: 'col' }, t)))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          heads.map((t) => h('th', { scope: 'col' }, t)),
+        ),
+      ),
       this.body,
     );
     this.element = h('div', { class: 'table-wrap' }, table, this.empty);
@@ -118,14 +127,22 @@ export class CommandTable {
   private fill(r: Row): void {
     const { d } = r;
     const name = `${d.commandType}/${d.commandId}`;
-    const toggle = h('button', { type: 'button', class: 'link', 'aria-expanded': String(r.open), 'aria-controls': r.detail.id, 'aria-label': `Details of ${name}` }, 'Details');
+    const toggle = h(
+      'button',
+      { type: 'button', class: 'link', 'aria-expanded': String(r.open), 'aria-controls': r.detail.id, 'aria-label': `Details of ${name}` },
+      'Details',
+    );
     toggle.addEventListener('click', () => {
       r.open = !r.open;
       this.fill(r);
       (r.row.querySelector('button[aria-expanded]') as HTMLButtonElement | null)?.focus();
     });
     const del = this.options.onDelete
-      ? h('button', { type: 'button', class: 'link danger', 'aria-label': `Delete ${name}`, onClick: () => this.options.onDelete!(d) }, 'Delete')
+      ? h(
+          'button',
+          { type: 'button', class: 'link danger', 'aria-label': `Delete ${name}`, onClick: () => this.options.onDelete!(d) },
+          'Delete',
+        )
       : null;
     const delivery = [
       d.delivery.pushes > 0 ? `pushed ${d.delivery.pushes}×` : 'not pushed',
@@ -135,7 +152,9 @@ export class CommandTable {
     const result = d.statusCode === null ? h('span', { class: 'muted' }, '—') : `${d.statusCode} ${d.reasonPhrase ?? ''}`.trim();
     replace(
       r.row,
-      this.options.showEndpoint ? h('td', null, h('a', { href: href(`endpoints/${encodeURIComponent(d.endpointId)}`) }, d.endpointId)) : null,
+      this.options.showEndpoint
+        ? h('td', null, h('a', { href: href(`endpoints/${encodeURIComponent(d.endpointId)}`) }, d.endpointId))
+        : null,
       h('th', { scope: 'row' }, name),
       h('td', null, statusBadge(d.status)),
       h('td', null, result),
@@ -152,9 +171,24 @@ export class CommandTable {
         h(
           'td',
           { colspan: this.columns },
-          h('div', { class: 'payloads' },
+          h(
+            'div',
+            { class: 'payloads' },
             h('section', null, h('h3', null, `Request payload of ${name}`), h('pre', null, json(d.requestPayload))),
-            h('section', null, h('h3', null, `Response payload of ${name}`), h('pre', null, d.status === 'EXECUTED' ? json(d.responsePayload) : d.status === 'EXPIRED' ? '(expired without a result)' : '(no result yet)')),
+            h(
+              'section',
+              null,
+              h('h3', null, `Response payload of ${name}`),
+              h(
+                'pre',
+                null,
+                d.status === 'EXECUTED'
+                  ? json(d.responsePayload)
+                  : d.status === 'EXPIRED'
+                    ? '(expired without a result)'
+                    : '(no result yet)',
+              ),
+            ),
             h('p', { class: 'muted' }, `App version ${d.appVersionName ?? 'unknown'} · last pushed `, time(d.delivery.lastPushedAt)),
           ),
         ),

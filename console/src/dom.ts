@@ -9,7 +9,11 @@ export type Props = Record<string, string | number | boolean | null | undefined 
  * `false`/null/undefined nothing, anything else an attribute (its text).
  * `value` and `checked` are set as properties, as the user would see them.
  */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props | null = null, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Props | null = null,
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(props ?? {})) {
     if (typeof value === 'function') el.addEventListener(key.slice(2).toLowerCase(), value);

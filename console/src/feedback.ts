@@ -31,9 +31,7 @@ export class Feedback {
 export function describeError(err: unknown): string {
   if (err instanceof ApiProblem) {
     if (err.status === 403) {
-      return err.missingScope
-        ? `Not allowed: your sign-in lacks the scope "${err.missingScope}".`
-        : `Not allowed: ${err.detail}`;
+      return err.missingScope ? `Not allowed: your sign-in lacks the scope "${err.missingScope}".` : `Not allowed: ${err.detail}`;
     }
     if (err.status === 0) return err.detail;
     return `${err.detail} (${err.status} ${err.code})`;

@@ -16,7 +16,12 @@ let signInFailure: string | null = null;
 function notFound(): Page {
   return {
     title: 'Not found',
-    element: h('div', { class: 'page' }, h('h1', null, 'Not found'), h('p', null, 'The console has no such page. ', h('a', { href: './' }, 'Go to the start page'), '.')),
+    element: h(
+      'div',
+      { class: 'page' },
+      h('h1', null, 'Not found'),
+      h('p', null, 'The console has no such page. ', h('a', { href: './' }, 'Go to the start page'), '.'),
+    ),
   };
 }
 
@@ -39,7 +44,12 @@ function showSession(): void {
   const tenant = auth.signedInTenant();
   if (!auth.required) replace(box, h('span', { class: 'muted' }, 'Authentication off'));
   else if (!tenant) replace(box);
-  else replace(box, h('span', null, `Tenant ${tenant.tenantId}`), h('button', { type: 'button', class: 'link', onClick: () => auth.signOut() }, 'Sign out'));
+  else
+    replace(
+      box,
+      h('span', null, `Tenant ${tenant.tenantId}`),
+      h('button', { type: 'button', class: 'link', onClick: () => auth.signOut() }, 'Sign out'),
+    );
 }
 
 async function main(): Promise<void> {
@@ -63,5 +73,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  replace(document.getElementById('main')!, h('h1', null, 'The console could not start'), h('p', { role: 'alert' }, (err as Error).message));
+  replace(
+    document.getElementById('main')!,
+    h('h1', null, 'The console could not start'),
+    h('p', { role: 'alert' }, (err as Error).message),
+  );
 });

@@ -28,7 +28,7 @@ export const commandEventsRoute: UnitRoute = {
   method: 'GET',
   path: '/api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}/events',
   operationId: 'streamCommandStatus',
-  summary: "Live status of one command (server-sent events); ends after its final state",
+  summary: 'Live status of one command (server-sent events); ends after its final state',
   responses: {
     200: { description: 'event: status, data: the descriptor, id: its version', schema: descriptorSchema, contentType: EVENT_STREAM },
     204: { description: 'The client (Last-Event-ID) already saw the final state' },
@@ -40,7 +40,8 @@ export const commandEventsRoute: UnitRoute = {
     const caller = await authorize(rt, req, SCOPES.read);
     const ref = parsePath(oneCommandPath, params);
     const after = decodeVersion(lastEventId(req));
-    if (after === undefined) throw new ValidationError('INVALID_LAST_EVENT_ID', 'Last-Event-ID must be an id this stream sent (a version number)');
+    if (after === undefined)
+      throw new ValidationError('INVALID_LAST_EVENT_ID', 'Last-Event-ID must be an id this stream sent (a version number)');
     const command = await readCommand(rt.sql, caller.tenantId, ref);
     if (!command) throw new NotFoundError('COMMAND_NOT_FOUND', 'no such command');
     if (isFinal(command.status) && after >= command.version) {
@@ -65,9 +66,13 @@ export const endpointEventsRoute: UnitRoute = {
   method: 'GET',
   path: '/api/v1/endpoints/{endpointId}/commands/events',
   operationId: 'streamEndpointStatus',
-  summary: "Live status of every command of an endpoint (server-sent events)",
+  summary: 'Live status of every command of an endpoint (server-sent events)',
   responses: {
-    200: { description: 'event: status, data: a descriptor, id: an opaque resume cursor', schema: descriptorSchema, contentType: EVENT_STREAM },
+    200: {
+      description: 'event: status, data: a descriptor, id: an opaque resume cursor',
+      schema: descriptorSchema,
+      contentType: EVENT_STREAM,
+    },
   },
   params: endpointPath,
   headers: { 'Last-Event-ID': { description: 'Resume exactly after this event id (an opaque cursor this stream sent)' } },

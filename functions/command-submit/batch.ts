@@ -7,7 +7,19 @@ import { PayloadTooLargeError, sendJson, type RouteContext } from '../../shared/
 import type { UnitRoute } from '../../shared/host/units.js';
 import type { Services } from '../../shared/roots/services.js';
 import { forwardedPrefix } from '../../shared/rest/location.js';
-import { authorize, commandPath, endpointIdSchema, intString, mediaType, param, parseCommandPayload, parsePath, parseQuery, SCOPES, UnsupportedMediaTypeError } from '../../shared/rest/index.js';
+import {
+  authorize,
+  commandPath,
+  endpointIdSchema,
+  intString,
+  mediaType,
+  param,
+  parseCommandPayload,
+  parsePath,
+  parseQuery,
+  SCOPES,
+  UnsupportedMediaTypeError,
+} from '../../shared/rest/index.js';
 import { batchAcceptedSchema } from '../../shared/rest/schemas.js';
 import { parseJsonPayload } from '../../shared/protocol/index.js';
 import type { BatchEndpoint } from '../../shared/store/index.js';
@@ -16,11 +28,19 @@ import { resolveFilter } from './efmp.js';
 /** At most this many ids per by-endpoints batch (docs/rest-api.md, Batch). */
 export const MAX_BATCH_ENDPOINTS = 10_000;
 
-const ttlParam = param(intString(0, 2_147_483_647, 'milliseconds').optional(), 'INVALID_COMMAND_TTL', 'Milliseconds each command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once');
+const ttlParam = param(
+  intString(0, 2_147_483_647, 'milliseconds').optional(),
+  'INVALID_COMMAND_TTL',
+  'Milliseconds each command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once',
+);
 const batchPath = commandPath.pick({ commandType: true });
 
 const filterQuery = z.object({
-  filterId: param(z.string().regex(/^[A-Za-z0-9._~:-]{1,256}$/, 'must be 1-256 characters of A-Z a-z 0-9 . _ ~ : -'), 'INVALID_FILTER_ID', 'The endpoint filter (20/EFMP) whose endpoints, resolved once, get the command'),
+  filterId: param(
+    z.string().regex(/^[A-Za-z0-9._~:-]{1,256}$/, 'must be 1-256 characters of A-Z a-z 0-9 . _ ~ : -'),
+    'INVALID_FILTER_ID',
+    'The endpoint filter (20/EFMP) whose endpoints, resolved once, get the command',
+  ),
   commandTtl: ttlParam,
 });
 
@@ -29,7 +49,11 @@ const endpointsQuery = z.object({ commandTtl: ttlParam });
 const endpointsBody = z
   .object({
     payload: z.unknown().optional().describe('The command payload (any JSON; absent = null)'),
-    endpointIds: z.array(endpointIdSchema).min(1).max(MAX_BATCH_ENDPOINTS).describe(`1-${MAX_BATCH_ENDPOINTS} endpoint ids; repeats count once`),
+    endpointIds: z
+      .array(endpointIdSchema)
+      .min(1)
+      .max(MAX_BATCH_ENDPOINTS)
+      .describe(`1-${MAX_BATCH_ENDPOINTS} endpoint ids; repeats count once`),
   })
   .strict();
 
@@ -125,7 +149,13 @@ async function answer(rt: Services, req: IncomingMessage, res: RouteContext['res
     b.filterId === null ? 'endpoints' : 'filter',
   );
   rt.log.info(
-    { taskId: created.taskId, commandType: b.commandType, filterId: b.filterId, commands: created.commands.length, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+    {
+      taskId: created.taskId,
+      commandType: b.commandType,
+      filterId: b.filterId,
+      commands: created.commands.length,
+      ms: Number(process.hrtime.bigint() - started) / 1e6,
+    },
     'batch created',
   );
   const location = `${forwardedPrefix(req)}/api/v1/endpoints/commands/batch/tasks/${created.taskId}`;
@@ -141,7 +171,8 @@ function parseEndpointsBody(req: IncomingMessage, raw: Buffer, maxPayloadBytes: 
   const type = mediaType(req);
   if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) throw new UnsupportedMediaTypeError(type || '(none)');
   // Room for the payload and 10,000 ids of 128 characters, quoted and separated.
-  if (raw.length > maxPayloadBytes + MAX_BATCH_ENDPOINTS * 131 + 1024) throw new PayloadTooLargeError(maxPayloadBytes + MAX_BATCH_ENDPOINTS * 131 + 1024);
+  if (raw.length > maxPayloadBytes + MAX_BATCH_ENDPOINTS * 131 + 1024)
+    throw new PayloadTooLargeError(maxPayloadBytes + MAX_BATCH_ENDPOINTS * 131 + 1024);
   if (raw.length === 0) throw new ValidationError('INVALID_BODY', 'a body {"payload": …, "endpointIds": […]} is required');
   let value: unknown;
   try {

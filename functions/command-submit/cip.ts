@@ -10,7 +10,14 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { answer, type FunctionAnswer } from '../../shared/bridge/contract.js';
 import { invokeCommand } from '../../shared/commands/index.js';
-import { checkCipRequest, encodeCipRefusal, eventBytes, eventResponseSubject, eventSummary, tenantOfEndpoint } from '../../shared/endpoint/index.js';
+import {
+  checkCipRequest,
+  encodeCipRefusal,
+  eventBytes,
+  eventResponseSubject,
+  eventSummary,
+  tenantOfEndpoint,
+} from '../../shared/endpoint/index.js';
 import { kpStatusOf, toCexError } from '../../shared/errors/index.js';
 import { forCommand, type Logger } from '../../shared/log/index.js';
 import { decodeCommandInvocationRequest, isExpired, MESSAGE_TYPES, type CommandInvocationRequest } from '../../shared/protocol/index.js';

@@ -36,7 +36,10 @@ export async function resolveFilter(rt: Runtime, filterId: string, log: Logger):
     reply = await natsRequest(config, subject, request, config.efmpTimeoutMs);
   } catch (err) {
     if (err instanceof CexError && err.status === 504) {
-      throw new CexError('EFMP_TIMEOUT', `the endpoint registry did not answer for filter ${filterId} within ${config.efmpTimeoutMs} ms; nothing was created`);
+      throw new CexError(
+        'EFMP_TIMEOUT',
+        `the endpoint registry did not answer for filter ${filterId} within ${config.efmpTimeoutMs} ms; nothing was created`,
+      );
     }
     throw err;
   }
@@ -51,7 +54,10 @@ export async function resolveFilter(rt: Runtime, filterId: string, log: Logger):
   }
   if (response.statusCode < 200 || response.statusCode > 299) {
     const reason = response.reasonPhrase ? `: ${response.reasonPhrase}` : '';
-    throw new CexError('EFMP_ERROR', `the endpoint registry answered ${response.statusCode} for filter ${filterId}${reason}; nothing was created`);
+    throw new CexError(
+      'EFMP_ERROR',
+      `the endpoint registry answered ${response.statusCode} for filter ${filterId}${reason}; nothing was created`,
+    );
   }
   const seen = new Set<string>();
   const endpoints: BatchEndpoint[] = [];
@@ -67,7 +73,10 @@ export async function resolveFilter(rt: Runtime, filterId: string, log: Logger):
   }
   if (invalid > 0) log.warn({ filterId, correlationId, invalid }, 'endpoint ids from 20/EFMP that fail the id pattern left out');
   if (endpoints.length > MAX_FILTER_ENDPOINTS) {
-    throw new CexError('FILTER_TOO_LARGE', `filter ${filterId} matches ${endpoints.length} endpoints; at most ${MAX_FILTER_ENDPOINTS} per batch`);
+    throw new CexError(
+      'FILTER_TOO_LARGE',
+      `filter ${filterId} matches ${endpoints.length} endpoints; at most ${MAX_FILTER_ENDPOINTS} per batch`,
+    );
   }
   log.info({ filterId, correlationId, endpoints: endpoints.length }, '20/EFMP filter resolved');
   return endpoints;

@@ -20,8 +20,16 @@ const invokeQuery = z.object({
     'INVALID_AWAIT_TIMEOUT',
     'Seconds to wait for the result, 0 to CEX_MAX_AWAIT_TIMEOUT_SECONDS (default 5); 0 = do not wait',
   ),
-  commandTtl: param(intString(0, 2_147_483_647, 'milliseconds').optional(), 'INVALID_COMMAND_TTL', 'Milliseconds the command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once'),
-  callbackUrl: param(callbackUrlSchema().optional(), 'INVALID_CALLBACK_URL', 'http(s) URL that receives the descriptor when the command becomes EXECUTED or EXPIRED; no user or password'),
+  commandTtl: param(
+    intString(0, 2_147_483_647, 'milliseconds').optional(),
+    'INVALID_COMMAND_TTL',
+    'Milliseconds the command stays eligible for execution (default CEX_COMMAND_TTL_MILLIS); 0 = push once',
+  ),
+  callbackUrl: param(
+    callbackUrlSchema().optional(),
+    'INVALID_CALLBACK_URL',
+    'http(s) URL that receives the descriptor when the command becomes EXECUTED or EXPIRED; no user or password',
+  ),
 });
 
 /**
@@ -45,7 +53,11 @@ function callbackUrlSchema() {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
         ctx.addIssue({ code: 'custom', message: `only http and https are allowed, not ${url.protocol.slice(0, -1)}` });
       } else if (url.username || url.password) {
-        ctx.addIssue({ code: 'custom', message: 'must not contain a user name or password (user:password@); verify deliveries by X-CEX-Signature (CEX_CALLBACK_SECRET) instead' });
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'must not contain a user name or password (user:password@); verify deliveries by X-CEX-Signature (CEX_CALLBACK_SECRET) instead',
+        });
       }
     })
     .meta({ format: 'uri' });
@@ -69,26 +81,34 @@ export const invokeRoute: UnitRoute = {
   query: invokeQuery,
   headers: {
     'Idempotency-Key': {
-      description: 'Up to 255 visible ASCII characters: a repeat with the same key, endpoint and type within the TTL returns the first command (409 if its body differs)',
+      description:
+        'Up to 255 visible ASCII characters: a repeat with the same key, endpoint and type within the TTL returns the first command (409 if its body differs)',
       schema: z.string().regex(IDEMPOTENCY_KEY),
     },
   },
   requestBody: { contentTypes: ['application/json', 'text/plain'] },
   responses: {
     200: {
-      description: "The endpoint's result arrived in time: the body is its payload as JSON (null when it sent none); the X-Command-* headers carry its status",
+      description:
+        "The endpoint's result arrived in time: the body is its payload as JSON (null when it sent none); the X-Command-* headers carry its status",
       schema: z.unknown().describe("The endpoint's result payload, any JSON value"),
       headers: {
         Location: { description: 'The command: /api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}', required: true },
         'X-Command-Id': { description: 'The command id', required: true, schema: z.string().regex(/^\d+$/) },
-        'X-Command-Status-Code': { description: "The endpoint's statusCode (any: a non-2xx still answers 200)", required: true, schema: z.string().regex(/^\d*$/) },
+        'X-Command-Status-Code': {
+          description: "The endpoint's statusCode (any: a non-2xx still answers 200)",
+          required: true,
+          schema: z.string().regex(/^\d*$/),
+        },
         'X-Command-Reason-Phrase': { description: "The endpoint's reasonPhrase, percent-encoded; absent when it sent none" },
       },
     },
     202: {
       description: 'No result within awaitTimeout (or awaitTimeout=0, or expired while waiting): the command descriptor',
       schema: descriptorSchema,
-      headers: { Location: { description: 'The command: /api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}', required: true } },
+      headers: {
+        Location: { description: 'The command: /api/v1/endpoints/{endpointId}/commands/{commandType}/{commandId}', required: true },
+      },
     },
   },
   errors: {
@@ -110,7 +130,10 @@ async function invoke({ req, res, params, query, body }: RouteContext, rt: Servi
     // Worded as the schema words its own bound (CEX_MAX_AWAIT_TIMEOUT_SECONDS sets this one).
     const given = query.get('awaitTimeout') ?? String(awaitTimeout);
     const shown = given.length > 64 ? `${given.slice(0, 64)}…` : given;
-    throw new ValidationError('INVALID_AWAIT_TIMEOUT', `awaitTimeout: "${shown}" is not valid: must be at most ${rt.config.maxAwaitTimeoutSeconds} seconds`);
+    throw new ValidationError(
+      'INVALID_AWAIT_TIMEOUT',
+      `awaitTimeout: "${shown}" is not valid: must be at most ${rt.config.maxAwaitTimeoutSeconds} seconds`,
+    );
   }
   if (q.callbackUrl) {
     const url = new URL(q.callbackUrl);
@@ -126,7 +149,10 @@ async function invoke({ req, res, params, query, body }: RouteContext, rt: Servi
   await assertEndpointVisible(rt, caller.tenantId, endpointId);
   if (awaitTimeout > 0 && !rt.waiters.hasRoom()) {
     res.setHeader('retry-after', WAITERS_RETRY_AFTER_SECONDS);
-    throw new UnavailableError('TOO_MANY_WAITERS', `${rt.config.maxWaiters} sync invocations are waiting here already; nothing was stored, retry later or use awaitTimeout=0`);
+    throw new UnavailableError(
+      'TOO_MANY_WAITERS',
+      `${rt.config.maxWaiters} sync invocations are waiting here already; nothing was stored, retry later or use awaitTimeout=0`,
+    );
   }
 
   const { command } = await invokeCommand(rt, {

@@ -18,20 +18,31 @@ import { countApplication, listApplicationPage, type SortField, type SortOrder }
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 const applicationPath = z.object({
-  applicationName: param(z.string().regex(/^[A-Za-z0-9._~-]{1,256}$/, 'must be 1-256 characters of A-Z a-z 0-9 . _ ~ -'), 'INVALID_APPLICATION_NAME', 'Application name'),
+  applicationName: param(
+    z.string().regex(/^[A-Za-z0-9._~-]{1,256}$/, 'must be 1-256 characters of A-Z a-z 0-9 . _ ~ -'),
+    'INVALID_APPLICATION_NAME',
+    'Application name',
+  ),
 });
 
 const applicationQuery = z.object({
   page: param(intString(0, 1_000_000).optional(), 'INVALID_PAGE', '0-based page number (default 0); prefer cursor for deep pages'),
   size: param(intString(1, 1000).optional(), 'INVALID_SIZE', 'Page size, 1–1000 (default 20)'),
   sort: param(
-    z.string().regex(/^(createdAt|updatedAt|commandId)(,(asc|desc))?$/, 'must be createdAt|updatedAt|commandId, optionally ,asc or ,desc').optional(),
+    z
+      .string()
+      .regex(/^(createdAt|updatedAt|commandId)(,(asc|desc))?$/, 'must be createdAt|updatedAt|commandId, optionally ,asc or ,desc')
+      .optional(),
     'INVALID_SORT',
     'Sort field and order (default createdAt,desc)',
   ),
   commandTypes: commandTypeList,
   status: statusList,
-  cursor: param(z.string().max(4096).optional(), 'INVALID_CURSOR', 'Keyset cursor from a previous nextCursor: constant cost at any depth; its pages report the totals counted for the first page'),
+  cursor: param(
+    z.string().max(4096).optional(),
+    'INVALID_CURSOR',
+    'Keyset cursor from a previous nextCursor: constant cost at any depth; its pages report the totals counted for the first page',
+  ),
 });
 
 /**

@@ -21,7 +21,11 @@ const historyQuery = z.object({
   commandTypes: commandTypeList,
   status: statusList,
   limit: param(intString(1, 1000).optional(), 'INVALID_LIMIT', 'Commands per endpoint, 1–1000 (default 100)'),
-  offset: param(intString(0, 1_000_000).optional(), 'INVALID_OFFSET', 'Commands to skip per endpoint, newest first (default 0): offset = page × limit'),
+  offset: param(
+    intString(0, 1_000_000).optional(),
+    'INVALID_OFFSET',
+    'Commands to skip per endpoint, newest first (default 0): offset = page × limit',
+  ),
 });
 
 /**

@@ -2,7 +2,17 @@ import { z } from 'zod';
 import { NotFoundError } from '../../shared/errors/index.js';
 import { sendJson } from '../../shared/http/index.js';
 import type { UnitRoute } from '../../shared/host/units.js';
-import { authorize, batchTaskPageSchema, batchTaskSchema, commandTypeSchema, intString, param, parsePath, parseQuery, SCOPES } from '../../shared/rest/index.js';
+import {
+  authorize,
+  batchTaskPageSchema,
+  batchTaskSchema,
+  commandTypeSchema,
+  intString,
+  param,
+  parsePath,
+  parseQuery,
+  SCOPES,
+} from '../../shared/rest/index.js';
 import { listBatchTasks, readBatchTask, type BatchTaskSummary, type TaskSortField } from '../../shared/store/index.js';
 
 const taskPath = z.object({
@@ -10,10 +20,21 @@ const taskPath = z.object({
 });
 
 const taskListQuery = z.object({
-  appName: param(z.string().regex(/^[A-Za-z0-9._~-]{1,256}$/, 'must be 1-256 characters of A-Z a-z 0-9 . _ ~ -').optional(), 'INVALID_APP_NAME', "Only tasks whose endpoints all belong to this application"),
+  appName: param(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._~-]{1,256}$/, 'must be 1-256 characters of A-Z a-z 0-9 . _ ~ -')
+      .optional(),
+    'INVALID_APP_NAME',
+    'Only tasks whose endpoints all belong to this application',
+  ),
   commandType: param(commandTypeSchema.optional(), 'INVALID_COMMAND_TYPE', 'Only tasks of this command type'),
   filterId: param(z.string().min(1).max(256).optional(), 'INVALID_FILTER_ID', 'Only tasks of this endpoint filter'),
-  sortBy: param(z.enum(['createdAt', 'commandType', 'filterId']).optional(), 'INVALID_SORT_BY', 'createdAt (default), commandType or filterId'),
+  sortBy: param(
+    z.enum(['createdAt', 'commandType', 'filterId']).optional(),
+    'INVALID_SORT_BY',
+    'createdAt (default), commandType or filterId',
+  ),
   sortOrder: param(z.enum(['asc', 'desc', 'ASC', 'DESC']).optional(), 'INVALID_SORT_ORDER', 'asc or desc (default desc)'),
   offset: param(intString(0, 1_000_000).optional(), 'INVALID_OFFSET', 'Tasks to skip (default 0)'),
   limit: param(intString(1, 100).optional(), 'INVALID_LIMIT', 'Tasks per page, 1–100 (default 20)'),

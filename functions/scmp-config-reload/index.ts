@@ -32,13 +32,19 @@ async function handleConfigEvent(event: CloudEvent<unknown>, rt: Services): Prom
   switch (event.type) {
     case EVENT_TYPES.scmpBroadcast: {
       const msg = decodeBroadcastConfigurationUpdateEvent(bytes);
-      log.info({ correlationId: msg.correlationId, tenantId: msg.tenantID, appName: msg.appName, appVersionName: msg.appVerName }, 'SCMP configuration update');
+      log.info(
+        { correlationId: msg.correlationId, tenantId: msg.tenantID, appName: msg.appName, appVersionName: msg.appVerName },
+        'SCMP configuration update',
+      );
       if (rt.config.tekton.enabled) await rt.tenancy.refreshTektonOnScmp();
       return undefined;
     }
     case EVENT_TYPES.scmpTargeted: {
       const msg = decodeServiceSpecificConfigurationUpdateEvent(bytes);
-      log.info({ correlationId: msg.correlationId, tenantId: msg.tenantID, appName: msg.appName, appVersionName: msg.appVerName }, 'SCMP configuration update');
+      log.info(
+        { correlationId: msg.correlationId, tenantId: msg.tenantID, appName: msg.appName, appVersionName: msg.appVerName },
+        'SCMP configuration update',
+      );
       if (rt.config.tekton.enabled) await rt.tenancy.refreshTektonOnScmp();
       return undefined;
     }

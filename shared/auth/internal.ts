@@ -55,7 +55,10 @@ export function requireInternalCredential(rt: Runtime, unit: string, headers: In
   rt.metrics.internalRefused.inc({ unit, reason: verdict });
   rt.log.warn({ unit, reason: verdict, remote, ceType: headers['ce-type'] }, 'internal request without a valid credential refused');
   if (verdict === 'missing') {
-    throw new CexError('INTERNAL_CREDENTIAL_MISSING', `${unit} takes internal requests only, with the internal credential (Authorization: Bearer)`);
+    throw new CexError(
+      'INTERNAL_CREDENTIAL_MISSING',
+      `${unit} takes internal requests only, with the internal credential (Authorization: Bearer)`,
+    );
   }
   throw new CexError('INTERNAL_CREDENTIAL_INVALID', `the internal credential given to ${unit} is not accepted`);
 }

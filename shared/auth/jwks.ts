@@ -63,11 +63,15 @@ export class JwksCache {
     this.discoveries++;
     let doc: { jwks_uri?: unknown };
     try {
-      doc = (await fetchPeerJson(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, undefined, this.options.timeoutMs)) as { jwks_uri?: unknown };
+      doc = (await fetchPeerJson(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, undefined, this.options.timeoutMs)) as {
+        jwks_uri?: unknown;
+      };
     } catch (err) {
       // One code for an issuer that cannot be reached, whether this is the
       // failure itself or the back-off after it (the detail says which peer).
-      throw new UnavailableError('ISSUER_UNREACHABLE', `the token issuer's discovery document is unavailable: ${(err as Error).message}`, { cause: err });
+      throw new UnavailableError('ISSUER_UNREACHABLE', `the token issuer's discovery document is unavailable: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     if (typeof doc?.jwks_uri !== 'string') {
       throw new UnavailableError('ISSUER_BAD_DISCOVERY', 'the issuer discovery document has no jwks_uri');

@@ -36,7 +36,10 @@ export async function verifyBearer(token: string, tenancy: TenancyState, jwks: J
     throw new AuthenticationError('MALFORMED_TOKEN', 'the bearer token is not a JWT', { cause: err });
   }
   if (typeof alg !== 'string' || !ACCEPTED_ALGORITHMS.includes(alg)) {
-    throw new AuthenticationError('UNSUPPORTED_ALGORITHM', `tokens signed with "${String(alg)}" are not accepted; use an asymmetric algorithm`);
+    throw new AuthenticationError(
+      'UNSUPPORTED_ALGORITHM',
+      `tokens signed with "${String(alg)}" are not accepted; use an asymmetric algorithm`,
+    );
   }
   if (typeof claims.iss !== 'string') throw new AuthenticationError('UNKNOWN_ISSUER', 'the token has no issuer');
   const tenantId = tenancy.tenantOfIssuer(claims.iss);
@@ -72,12 +75,15 @@ function mapJoseError(err: unknown): CexError {
     const code = err.claim === 'nbf' ? 'TOKEN_NOT_YET_VALID' : 'INVALID_CLAIMS';
     return new AuthenticationError(code, `the token's "${err.claim}" claim is not valid: ${err.reason}`, { cause: err });
   }
-  if (err instanceof errors.JWKSNoMatchingKey) return new AuthenticationError('UNKNOWN_KEY', "no key of the issuer matches the token's kid", { cause: err });
+  if (err instanceof errors.JWKSNoMatchingKey)
+    return new AuthenticationError('UNKNOWN_KEY', "no key of the issuer matches the token's kid", { cause: err });
   if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) {
     return new UnavailableError('ISSUER_UNREACHABLE', "the issuer's keys could not be fetched; retry later", { cause: err });
   }
-  if (err instanceof errors.JWSSignatureVerificationFailed) return new AuthenticationError('INVALID_SIGNATURE', 'the token signature does not verify', { cause: err });
-  if (err instanceof errors.JOSEAlgNotAllowed) return new AuthenticationError('UNSUPPORTED_ALGORITHM', 'the token algorithm is not accepted', { cause: err });
+  if (err instanceof errors.JWSSignatureVerificationFailed)
+    return new AuthenticationError('INVALID_SIGNATURE', 'the token signature does not verify', { cause: err });
+  if (err instanceof errors.JOSEAlgNotAllowed)
+    return new AuthenticationError('UNSUPPORTED_ALGORITHM', 'the token algorithm is not accepted', { cause: err });
   if (err instanceof errors.JOSEError) return new AuthenticationError('INVALID_TOKEN', 'the token is not valid', { cause: err });
   // fetch failures of the JWKS URL surface as plain errors
   return new UnavailableError('ISSUER_UNREACHABLE', "the issuer's keys could not be fetched; retry later", { cause: err });

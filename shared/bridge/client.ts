@@ -40,9 +40,13 @@ export async function natsRequest(
   }
   const code = problemCode(text);
   // The bridge's own code is passed on when it is one of CEX's codes for that status.
-  if (res.status === 504) throw new CexError(errorCodeWithStatus(code, 504) ?? 'NATS_REQUEST_TIMEOUT', `no reply on ${subject} within ${timeoutMs} ms`);
+  if (res.status === 504)
+    throw new CexError(errorCodeWithStatus(code, 504) ?? 'NATS_REQUEST_TIMEOUT', `no reply on ${subject} within ${timeoutMs} ms`);
   if (res.status === 503) {
-    throw new UnavailableError(errorCodeWithStatus(code, 503) ?? 'NATS_UNAVAILABLE', 'NATS cannot be reached through the bridge; nothing was stored');
+    throw new UnavailableError(
+      errorCodeWithStatus(code, 503) ?? 'NATS_UNAVAILABLE',
+      'NATS cannot be reached through the bridge; nothing was stored',
+    );
   }
   // Anything else is a bug between two CEX units, not the caller's mistake.
   throw new CexError('BRIDGE_REFUSED', `the nats-bridge answered ${res.status} ${code ?? ''}`.trim());

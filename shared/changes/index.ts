@@ -157,7 +157,10 @@ export class ChangeFeed {
     if (keys.length === 0) return;
     let rows: Command[];
     try {
-      rows = await readCommandsByKey(this.options.sql, keys.map((k) => this.watches.get(k)!.ref));
+      rows = await readCommandsByKey(
+        this.options.sql,
+        keys.map((k) => this.watches.get(k)!.ref),
+      );
     } catch (err) {
       // Read again soon; a waiter that times out meanwhile answers 202, a stream just waits.
       this.options.log.warn({ err: (err as Error).message, keys: keys.length }, 'change feed re-read failed; retrying');

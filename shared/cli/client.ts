@@ -13,7 +13,12 @@ export interface Api {
 /** A non-2xx answer, with the problem+json code when there was one. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
-  constructor(readonly status: number, readonly code: string, message: string, readonly retryAfterSeconds?: number) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
     super(message);
   }
 }
@@ -35,7 +40,10 @@ export interface ApiAnswer {
  * Undefined when it is not an http(s) URL.
  */
 export function baseUrl(raw: string): string | undefined {
-  const url = raw.trim().replace(/\/+$/, '').replace(/\/api\/v1$/, '');
+  const url = raw
+    .trim()
+    .replace(/\/+$/, '')
+    .replace(/\/api\/v1$/, '');
   return /^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(url) ? url : undefined;
 }
 
@@ -55,12 +63,7 @@ export function apiUrl(api: Api, path: string, query: Record<string, string | nu
 }
 
 /** One JSON call; throws ApiError for 4xx/5xx, NetworkError when CEX cannot be reached. */
-export async function call(
-  api: Api,
-  method: string,
-  path: string,
-  options: CallOptions = {},
-): Promise<ApiAnswer> {
+export async function call(api: Api, method: string, path: string, options: CallOptions = {}): Promise<ApiAnswer> {
   let res: Response;
   try {
     res = await fetch(apiUrl(api, path, options.query), {
@@ -84,7 +87,12 @@ export async function call(
   if (res.status >= 400) {
     const problem = (body ?? {}) as { code?: string; detail?: string; title?: string };
     const retryAfter = Number(res.headers.get('retry-after') ?? Number.NaN);
-    throw new ApiError(res.status, problem.code ?? `HTTP_${res.status}`, problem.detail ?? problem.title ?? `HTTP ${res.status}`, Number.isFinite(retryAfter) ? retryAfter : undefined);
+    throw new ApiError(
+      res.status,
+      problem.code ?? `HTTP_${res.status}`,
+      problem.detail ?? problem.title ?? `HTTP ${res.status}`,
+      Number.isFinite(retryAfter) ? retryAfter : undefined,
+    );
   }
   return { status: res.status, headers: res.headers, body };
 }
@@ -138,7 +146,12 @@ export interface SseEvent {
  * 'ended' when the server closed it, 'done' on 204 (nothing more will ever
  * come). Throws ApiError / NetworkError like `call`.
  */
-export async function* readEvents(api: Api, path: string, lastEventId: string | undefined, signal: AbortSignal): AsyncGenerator<SseEvent, 'ended' | 'done'> {
+export async function* readEvents(
+  api: Api,
+  path: string,
+  lastEventId: string | undefined,
+  signal: AbortSignal,
+): AsyncGenerator<SseEvent, 'ended' | 'done'> {
   let res: Response;
   try {
     res = await fetch(apiUrl(api, path), {

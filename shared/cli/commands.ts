@@ -28,7 +28,8 @@ export const enc = encodeURIComponent;
 export function int(value: string | boolean | undefined, name: string, min: number, max: number): number | undefined {
   if (value === undefined || typeof value === 'boolean') return undefined;
   const n = Number(value);
-  if (!/^-?\d+$/.test(value) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not "${value}"`);
+  if (!/^-?\d+$/.test(value) || n < min || n > max)
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not "${value}"`);
   return n;
 }
 
@@ -72,9 +73,14 @@ export async function invoke(c: Context): Promise<number> {
   try {
     const query = { awaitTimeout: Math.min(wait, 60), commandTtl: ttl, callbackUrl: c.opts.callback as string | undefined };
     const res = await callRetrying(
-      c.api, 'POST', `/endpoints/${enc(endpoint)}/commands/${enc(type)}`,
+      c.api,
+      'POST',
+      `/endpoints/${enc(endpoint)}/commands/${enc(type)}`,
       { query, headers: { 'idempotency-key': key }, ...(payload === undefined ? {} : { body: payload }), signal: c.signal },
-      { retries: INVOKE_RETRIES, onRetry: (why, ms) => c.note(`${why}; retrying in ${(ms / 1000).toFixed(1)} s with the same Idempotency-Key`) },
+      {
+        retries: INVOKE_RETRIES,
+        onRetry: (why, ms) => c.note(`${why}; retrying in ${(ms / 1000).toFixed(1)} s with the same Idempotency-Key`),
+      },
     );
     const location = res.headers.get('location')!;
     // 200 carries only the endpoint's result; the descriptor has the rest.
@@ -121,7 +127,10 @@ export async function watch(c: Context): Promise<number> {
   const path = id === undefined ? `/endpoints/${enc(endpoint)}/commands/events` : `${commandPath(c)}/events`;
   let last: CommandDescriptor | undefined;
   const end = await follow({
-    api: c.api, path, signal: c.signal, deadline: timeout === undefined ? undefined : Date.now() + timeout * 1000,
+    api: c.api,
+    path,
+    signal: c.signal,
+    deadline: timeout === undefined ? undefined : Date.now() + timeout * 1000,
     onEvent: (d) => {
       last = d;
       c.out(c.json ? JSON.stringify(d) + '\n' : eventLine(d));

@@ -50,7 +50,15 @@ export function descriptorTable(list: readonly CommandDescriptor[]): string {
   if (list.length === 0) return 'no commands\n';
   return table(
     ['ENDPOINT', 'TYPE', 'ID', 'STATUS', 'CREATED', 'PUSHES', 'FETCHED'],
-    list.map((d) => [d.endpointId, d.commandType, d.commandId, statusText(d), time(d.createdAt), d.delivery.pushes, d.delivery.fetchedAt ? time(d.delivery.fetchedAt) : '-']),
+    list.map((d) => [
+      d.endpointId,
+      d.commandType,
+      d.commandId,
+      statusText(d),
+      time(d.createdAt),
+      d.delivery.pushes,
+      d.delivery.fetchedAt ? time(d.delivery.fetchedAt) : '-',
+    ]),
   );
 }
 

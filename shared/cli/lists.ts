@@ -23,12 +23,17 @@ export async function list(c: Context): Promise<number> {
     const size = limit ?? APP_PAGE;
     const query = { ...filters, size, page: page - 1 };
     const body = (await call(c.api, 'GET', `/endpoints/commands/${enc(c.opts.app)}`, { query })).body as {
-      content: CommandDescriptor[]; totalElements: number; page: number; totalPages: number;
+      content: CommandDescriptor[];
+      totalElements: number;
+      page: number;
+      totalPages: number;
     };
     if (c.json) c.out(JSON.stringify(body) + '\n');
     else {
       const next = body.page + 1 < body.totalPages ? ` (--page ${body.page + 2} for the next)` : '';
-      c.out(descriptorTable(body.content) + `page ${body.page + 1} of ${Math.max(body.totalPages, 1)}, ${body.totalElements} commands${next}\n`);
+      c.out(
+        descriptorTable(body.content) + `page ${body.page + 1} of ${Math.max(body.totalPages, 1)}, ${body.totalElements} commands${next}\n`,
+      );
     }
     return EXIT.ok;
   }
@@ -90,9 +95,19 @@ export async function task(c: Context): Promise<number> {
 
 type Pair = { endpointId: string; commandId: number; statusCode?: number };
 interface TaskView {
-  taskId: string; commandType: string; filterId: string | null; createdAt: string;
-  pendingCount: number; executedCount: number; succeededCount: number; failedCount: number; expiredCount: number;
-  pending: Pair[]; succeeded: Pair[]; failed: Pair[]; expired: Pair[];
+  taskId: string;
+  commandType: string;
+  filterId: string | null;
+  createdAt: string;
+  pendingCount: number;
+  executedCount: number;
+  succeededCount: number;
+  failedCount: number;
+  expiredCount: number;
+  pending: Pair[];
+  succeeded: Pair[];
+  failed: Pair[];
+  expired: Pair[];
 }
 
 async function showTask(c: Context, taskId: string): Promise<number> {
@@ -117,16 +132,35 @@ async function showTask(c: Context, taskId: string): Promise<number> {
 /** cex tasks [--app A] [--type T] [--filter F] [--limit N] [--offset N] */
 export async function tasks(c: Context): Promise<number> {
   const query = {
-    appName: c.opts.app as string | undefined, commandType: c.opts.type as string | undefined, filterId: c.opts.filter as string | undefined,
-    limit: int(c.opts.limit, 'limit', 1, 100), offset: int(c.opts.offset, 'offset', 0, 1_000_000),
+    appName: c.opts.app as string | undefined,
+    commandType: c.opts.type as string | undefined,
+    filterId: c.opts.filter as string | undefined,
+    limit: int(c.opts.limit, 'limit', 1, 100),
+    offset: int(c.opts.offset, 'offset', 0, 1_000_000),
   };
   const body = (await call(c.api, 'GET', '/endpoints/commands/batch/tasks', { query })).body as {
-    totalElements: number; content: (Omit<TaskView, 'pending' | 'succeeded' | 'failed' | 'expired'> & { requestPayload: unknown })[];
+    totalElements: number;
+    content: (Omit<TaskView, 'pending' | 'succeeded' | 'failed' | 'expired'> & { requestPayload: unknown })[];
   };
   if (c.json) c.out(JSON.stringify(body) + '\n');
   else {
-    c.out(table(['TASK', 'TYPE', 'FILTER', 'CREATED', 'PENDING', 'EXECUTED', 'SUCCEEDED', 'FAILED', 'EXPIRED', 'PAYLOAD'],
-      body.content.map((t) => [t.taskId, t.commandType, t.filterId, time(t.createdAt), t.pendingCount, t.executedCount, t.succeededCount, t.failedCount, t.expiredCount, json(t.requestPayload)])));
+    c.out(
+      table(
+        ['TASK', 'TYPE', 'FILTER', 'CREATED', 'PENDING', 'EXECUTED', 'SUCCEEDED', 'FAILED', 'EXPIRED', 'PAYLOAD'],
+        body.content.map((t) => [
+          t.taskId,
+          t.commandType,
+          t.filterId,
+          time(t.createdAt),
+          t.pendingCount,
+          t.executedCount,
+          t.succeededCount,
+          t.failedCount,
+          t.expiredCount,
+          json(t.requestPayload),
+        ]),
+      ),
+    );
     c.out(`${body.totalElements} tasks\n`);
   }
   return EXIT.ok;

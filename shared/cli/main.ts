@@ -65,7 +65,14 @@ A progress line is drawn on stderr while waiting, when stderr is a terminal.
 `;
 
 const SUBCOMMANDS: Record<string, (c: Context) => Promise<number>> = {
-  invoke, get, delete: remove, list, watch, batch, task, tasks,
+  invoke,
+  get,
+  delete: remove,
+  list,
+  watch,
+  batch,
+  task,
+  tasks,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -89,7 +96,11 @@ async function main(argv: string[]): Promise<number> {
     const interrupt = new AbortController();
     process.once('SIGINT', () => interrupt.abort());
     const context: Context = {
-      api, args, opts, json: opts.json === true, signal: interrupt.signal,
+      api,
+      args,
+      opts,
+      json: opts.json === true,
+      signal: interrupt.signal,
       out: (t) => void process.stdout.write(t),
       note: (t) => void process.stderr.write(`cex: ${t}\n`),
     };

@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 // A DNS name or IPv4 address (labels of letters, digits and inner hyphens),
 // or an IPv6 address in brackets; then an optional :port.
-const ENTRY = /^(?:((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)|(\[[0-9a-f:.]+\]))(?::(\d{1,5}))?$/;
+const ENTRY =
+  /^(?:((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)|(\[[0-9a-f:.]+\]))(?::(\d{1,5}))?$/;
 
 /**
  * CEX_CALLBACK_ALLOWED_HOSTS: comma-separated `host` (any port) or
@@ -21,7 +22,11 @@ export const allowedHostList = z
       if (!entry) continue;
       const normal = normalize(entry);
       if (normal) entries.push(normal);
-      else ctx.addIssue({ code: 'custom', message: `"${raw.trim()}" is not host or host:port (e.g. hooks.example.com, 127.0.0.1:18666, [::1]:8080)` });
+      else
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${raw.trim()}" is not host or host:port (e.g. hooks.example.com, 127.0.0.1:18666, [::1]:8080)`,
+        });
     }
     return entries;
   });
@@ -73,12 +78,17 @@ export const allowedOriginList = z
       let origin: string | undefined;
       try {
         const url = new URL(entry);
-        if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin === entry.toLowerCase().replace(/:(80|443)$/, '')) origin = url.origin;
+        if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin === entry.toLowerCase().replace(/:(80|443)$/, ''))
+          origin = url.origin;
       } catch {
         origin = undefined;
       }
       if (origin) entries.push(origin);
-      else ctx.addIssue({ code: 'custom', message: `"${entry}" is not an origin (scheme://host[:port], no path; e.g. https://app.example.com) or *` });
+      else
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${entry}" is not an origin (scheme://host[:port], no path; e.g. https://app.example.com) or *`,
+        });
     }
     return entries;
   });

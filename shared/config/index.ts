@@ -16,8 +16,7 @@ const booleanFlag = (fallback: boolean) =>
     .optional()
     .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes', 'on'].includes(v)));
 
-const integer = (fallback: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+const integer = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
 // Instance names end up inside NATS subjects: one token, no wildcards or dots.
 const subjectToken = (fallback: string) =>
@@ -27,7 +26,6 @@ const subjectToken = (fallback: string) =>
     .default(fallback);
 
 const optionalUrl = z.url().optional();
-
 
 export const FUNCTION_TARGETS = [
   'command-submit',
@@ -46,7 +44,12 @@ export type FunctionTarget = (typeof FUNCTION_TARGETS)[number];
  * CloudEvents, command-submit's /nats/request): they refuse to start without
  * CEX_INTERNAL_TOKEN, rather than start and answer every event 401.
  */
-export const INTERNAL_CREDENTIAL_TARGETS: readonly FunctionTarget[] = ['command-submit', 'esp-inbound', 'scmp-config-reload', 'nats-bridge'];
+export const INTERNAL_CREDENTIAL_TARGETS: readonly FunctionTarget[] = [
+  'command-submit',
+  'esp-inbound',
+  'scmp-config-reload',
+  'nats-bridge',
+];
 
 // Sent in an Authorization header: visible ASCII only; 32 characters or more
 // so it cannot be guessed (`openssl rand -base64 32` gives 44).
@@ -99,7 +102,10 @@ const envSchema = z.object({
   CEX_OAUTH_ISSUER: optionalUrl,
   // The OAuth client the operator console signs in with (a public client:
   // authorization code + PKCE, no secret), registered at each tenant's issuer.
-  CEX_CONSOLE_CLIENT_ID: z.string().regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 visible ASCII characters').default('cex-console'),
+  CEX_CONSOLE_CLIENT_ID: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 visible ASCII characters')
+    .default('cex-console'),
   CEX_AUTH: booleanFlag(true),
   CEX_AUTHZ: booleanFlag(true),
   CEX_SERVICE_TOKEN: z.string().min(1).optional(),
@@ -216,9 +222,7 @@ export class ConfigError extends Error {
 /** Resolves the environment into a frozen Config, or throws ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings count as unset: `FOO= make run` must behave like no FOO.
-  const cleaned = Object.fromEntries(
-    Object.keys(envSchema.shape).map((key) => [key, env[key] === '' ? undefined : env[key]]),
-  );
+  const cleaned = Object.fromEntries(Object.keys(envSchema.shape).map((key) => [key, env[key] === '' ? undefined : env[key]]));
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
@@ -229,7 +233,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('invalid configuration: NATS_NKEY_SEED_FILE: set NATS_CREDS_FILE or NATS_NKEY_SEED_FILE, not both');
   }
   if (e.FUNCTION_TARGET && INTERNAL_CREDENTIAL_TARGETS.includes(e.FUNCTION_TARGET) && !e.CEX_INTERNAL_TOKEN) {
-    throw new ConfigError(`invalid configuration: CEX_INTERNAL_TOKEN: required for FUNCTION_TARGET=${e.FUNCTION_TARGET} (the nats-bridge and the functions it calls authenticate each other with it)`);
+    throw new ConfigError(
+      `invalid configuration: CEX_INTERNAL_TOKEN: required for FUNCTION_TARGET=${e.FUNCTION_TARGET} (the nats-bridge and the functions it calls authenticate each other with it)`,
+    );
   }
   const local = (unit: string) => `http://127.0.0.1:${e.PORT}/units/${unit}`;
   return deepFreeze({
@@ -285,9 +291,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAgeMs: e.CEX_CALLBACK_MAX_AGE_MS,
     },
     maxWaiters: e.CEX_MAX_WAITERS,
-    http: { headersTimeoutMs: e.CEX_HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: Math.max(e.CEX_HTTP_REQUEST_TIMEOUT_MS, e.CEX_HTTP_HEADERS_TIMEOUT_MS) },
+    http: {
+      headersTimeoutMs: e.CEX_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: Math.max(e.CEX_HTTP_REQUEST_TIMEOUT_MS, e.CEX_HTTP_HEADERS_TIMEOUT_MS),
+    },
     peerTimeoutMs: e.CEX_PEER_TIMEOUT_MS,
-    oidc: { timeoutMs: e.CEX_OIDC_TIMEOUT_MS, retryMs: e.CEX_OIDC_RETRY_MS, jwksCooldownMs: e.CEX_JWKS_COOLDOWN_MS, jwksMaxAgeMs: e.CEX_JWKS_MAX_AGE_MS },
+    oidc: {
+      timeoutMs: e.CEX_OIDC_TIMEOUT_MS,
+      retryMs: e.CEX_OIDC_RETRY_MS,
+      jwksCooldownMs: e.CEX_JWKS_COOLDOWN_MS,
+      jwksMaxAgeMs: e.CEX_JWKS_MAX_AGE_MS,
+    },
   });
 }
 

@@ -13,9 +13,7 @@ export const CONSOLE_SCOPES = ['openid', 'endpoint:read', 'endpoint:update', 'ap
  */
 export interface ConsoleConfig {
   apiBase: string;
-  auth:
-    | { mode: 'off' }
-    | { mode: 'oidc'; clientId: string; scope: string; tenants: { tenantId: string; issuer: string }[] };
+  auth: { mode: 'off' } | { mode: 'oidc'; clientId: string; scope: string; tenants: { tenantId: string; issuer: string }[] };
 }
 
 // A request arriving before the first tenant load waits this long, as a REST call does (shared/auth).

@@ -22,7 +22,12 @@ let files: Promise<Map<string, ConsoleFile> | undefined> | undefined;
  * a <base href> naming the console's root, so Vite's relative asset URLs
  * resolve from any deep link and under any ingress prefix.
  */
-export async function serveConsole(rt: Runtime & { readonly tenancy: TenancyState }, req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+export async function serveConsole(
+  rt: Runtime & { readonly tenancy: TenancyState },
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+): Promise<void> {
   const rel = pathname.slice(CONSOLE_PREFIX.length).replace(/^\/+/, '');
   const prefix = forwardedPrefix(req);
   const config = await consoleConfig(rt, prefix);
@@ -72,7 +77,14 @@ function contentSecurityPolicy(config: ConsoleConfig): string {
   ].join('; ');
 }
 
-function send(req: IncomingMessage, res: ServerResponse, body: Buffer, contentType: string, cacheControl: string, headers: Record<string, string> = {}): void {
+function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+  contentType: string,
+  cacheControl: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(200, {
     'content-type': contentType,
     'content-length': body.length,

@@ -38,7 +38,10 @@ export class PgListener {
   private pingTimer: NodeJS.Timeout | undefined;
   private reconnects = 0;
 
-  constructor(url: string, private readonly options: ListenerOptions) {
+  constructor(
+    url: string,
+    private readonly options: ListenerOptions,
+  ) {
     // `onnotify` is a postgres.js connection option its typings leave out.
     // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- {} is postgres.js's own "no custom types"
     const connectionOptions: postgres.Options<{}> & { onnotify: (channel: string, payload: string) => void } = {

@@ -65,7 +65,9 @@ for (const file of ['src/connection.js', 'cjs/src/connection.js']) {
   for (const [marker, before, after] of FIXES) {
     if (source.includes(marker)) continue;
     if (!source.includes(before)) {
-      process.stderr.write(`patch-postgres: ${target} is not the postgres.js 3.4.9 this patch fixes; check whether upstream fixed nextWrite and onexecute, and drop the patch\n`);
+      process.stderr.write(
+        `patch-postgres: ${target} is not the postgres.js 3.4.9 this patch fixes; check whether upstream fixed nextWrite and onexecute, and drop the patch\n`,
+      );
       process.exit(1);
     }
     source = source.replace(before, after);

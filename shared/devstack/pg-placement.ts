@@ -70,7 +70,8 @@ export async function removeEmbeddedPostgresData(requested: string): Promise<voi
   const target = await readlink(asked).catch(() => undefined);
   if (target) {
     const home = path.dirname(target);
-    if ((await readFile(path.join(home, 'origin'), 'utf8').catch(() => undefined)) === asked) await rm(home, { recursive: true, force: true });
+    if ((await readFile(path.join(home, 'origin'), 'utf8').catch(() => undefined)) === asked)
+      await rm(home, { recursive: true, force: true });
   }
   await rm(asked, { recursive: true, force: true });
 }
@@ -115,7 +116,10 @@ async function relocateDataDir(asked: string, root: string, log: Logger): Promis
   // Written after the link: a home without `origin` is never pruned.
   await writeFile(path.join(home, 'origin'), asked, { mode: 0o644 });
   await pruneOrphans(clusters, home, log);
-  log.info({ dataDir, link: asked }, 'embedded postgres: the postgres OS user cannot reach the checkout; the cluster lives in a shared directory, linked from the checkout');
+  log.info(
+    { dataDir, link: asked },
+    'embedded postgres: the postgres OS user cannot reach the checkout; the cluster lives in a shared directory, linked from the checkout',
+  );
   return dataDir;
 }
 
@@ -161,7 +165,10 @@ async function placeBinaries(root: string, log: Logger): Promise<PgPlacement['bi
       await rm(temporary, { recursive: true, force: true });
       if (!existsSync(path.join(copy, 'package.json'))) throw err; // another start won the race
     });
-    log.info({ from: packageDir, to: copy, ms: Math.round(performance.now() - t0) }, 'embedded postgres: binaries copied where the postgres OS user can run them');
+    log.info(
+      { from: packageDir, to: copy, ms: Math.round(performance.now() - t0) },
+      'embedded postgres: binaries copied where the postgres OS user can run them',
+    );
   }
   return { specifier, url: pathToFileURL(path.join(copy, path.relative(packageDir, entry))).href };
 }
@@ -171,7 +178,9 @@ async function sharedRoot(root: string): Promise<string> {
   await mkdirOpen(root);
   const st = await lstat(root);
   if (!st.isDirectory() || st.uid !== (process.getuid?.() ?? 0) || (st.mode & 0o022) !== 0) {
-    throw new Error(`embedded postgres: ${root} must be a directory owned by root and writable by root only; remove it or fix its owner and mode`);
+    throw new Error(
+      `embedded postgres: ${root} must be a directory owned by root and writable by root only; remove it or fix its owner and mode`,
+    );
   }
   if (!(await reachableByOthers(root))) throw new Error(`embedded postgres: ${root} is not searchable by the postgres OS user`);
   return root;

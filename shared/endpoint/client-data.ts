@@ -147,7 +147,10 @@ async function act(rt: ClientDataServices, message: ClientData, endpointId: stri
     ...(r.payload === null ? {} : { payload: r.payload as ResultInput['payload'] }),
   }));
   const recorded = await recordEndpointResults(rt, endpointId, path.commandType, results, message.appVersionName || null);
-  const reply = resultAnswer(items.map((r) => r.id), recorded.outcomes);
+  const reply = resultAnswer(
+    items.map((r) => r.id),
+    recorded.outcomes,
+  );
   const logLine = { commandType: path.commandType, results: items.length, executed: recorded.executed.length };
   if (reply.statusCode === 200) log.debug(logLine, 'results recorded');
   else log.info({ ...logLine, statusCode: reply.statusCode, reason: reply.reasonPhrase }, 'results partly refused');

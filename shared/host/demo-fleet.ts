@@ -13,7 +13,12 @@ const POLL_INTERVAL_MS = 30_000;
 const answer: CommandHandler = (command) => ({
   statusCode: 200,
   reasonPhrase: 'OK',
-  payload: { endpointId: command.endpointId, command: command.commandType, received: command.payload, executedAt: new Date().toISOString() },
+  payload: {
+    endpointId: command.endpointId,
+    command: command.commandType,
+    received: command.payload,
+    executedAt: new Date().toISOString(),
+  },
 });
 
 /**
@@ -35,7 +40,13 @@ export async function startDemoFleet(config: Config, log: Logger): Promise<Simul
     defaultHandler: answer,
     onExecuted: (command, result) =>
       fleetLog.info(
-        { endpointId: command.endpointId, commandType: command.commandType, commandId: command.commandId, via: command.via, statusCode: result.statusCode },
+        {
+          endpointId: command.endpointId,
+          commandType: command.commandType,
+          commandId: command.commandId,
+          via: command.via,
+          statusCode: result.statusCode,
+        },
         'demo endpoint executed a command',
       ),
   });

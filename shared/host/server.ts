@@ -80,7 +80,10 @@ export function createHostHandler(services: Services, options: HostOptions): Hos
     let routeLabel = operation ? pathname : internal ? '/units' : 'unmatched';
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      services.metrics.httpDuration.observe({ unit: unitName, route: routeLabel, method: req.method ?? '', status: String(res.statusCode) }, seconds);
+      services.metrics.httpDuration.observe(
+        { unit: unitName, route: routeLabel, method: req.method ?? '', status: String(res.statusCode) },
+        seconds,
+      );
     });
 
     if (!internal) {
@@ -93,7 +96,10 @@ export function createHostHandler(services: Services, options: HostOptions): Hos
         return;
       }
       const get = req.method === 'GET' || req.method === 'HEAD';
-      if ((operation && !get) || (!operation && methods.length > 0 && !methods.includes(req.method === 'HEAD' ? 'GET' : req.method ?? ''))) {
+      if (
+        (operation && !get) ||
+        (!operation && methods.length > 0 && !methods.includes(req.method === 'HEAD' ? 'GET' : (req.method ?? '')))
+      ) {
         return sendMethodNotAllowed(res, req.method, allowHeader(methods));
       }
     }
@@ -222,7 +228,13 @@ async function requestBody(req: HostRequest, cap: number): Promise<Buffer> {
  * mode), behind the internal credential; its answer as JSON (200) or 204.
  * A bad event answers 400 problem+json and the bridge drops it.
  */
-async function serveCloudEvent(services: Services, unit: UnitDefinition, req: HostRequest, res: ServerResponse, body: Buffer): Promise<void> {
+async function serveCloudEvent(
+  services: Services,
+  unit: UnitDefinition,
+  req: HostRequest,
+  res: ServerResponse,
+  body: Buffer,
+): Promise<void> {
   requireInternalCredential(services, unit.name, req.headers, req.socket.remoteAddress);
   let data: unknown = body;
   if (String(req.headers['content-type'] ?? '').startsWith('application/cloudevents+json')) {

@@ -82,7 +82,9 @@ export function buildOpenApi(
       };
     }
     const errors = { ...COMMON_ERRORS, ...route.errors };
-    for (const status of Object.keys(errors).map(Number).sort((a, b) => a - b)) {
+    for (const status of Object.keys(errors)
+      .map(Number)
+      .sort((a, b) => a - b)) {
       responses[status] = {
         description: errors[status],
         ...(ERROR_HEADERS[status] ? { headers: headersOf(ERROR_HEADERS[status]) } : {}),
@@ -99,7 +101,10 @@ export function buildOpenApi(
         ? {
             requestBody: {
               content: Object.fromEntries(
-                route.requestBody.contentTypes.map((t) => [t, { schema: route.requestBody?.schema ? convert(route.requestBody.schema, 'input') : {} }]),
+                route.requestBody.contentTypes.map((t) => [
+                  t,
+                  { schema: route.requestBody?.schema ? convert(route.requestBody.schema, 'input') : {} },
+                ]),
               ),
             },
           }
@@ -123,7 +128,11 @@ export function buildOpenApi(
  * (3.1's default dialect is 2020-12 already).
  */
 function toSchema(schema: z.ZodType, io: 'input' | 'output', components: Record<string, unknown>): unknown {
-  const { $schema: _dialect, $defs, ...root } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+  const {
+    $schema: _dialect,
+    $defs,
+    ...root
+  } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
   for (const [id, def] of Object.entries(($defs ?? {}) as Record<string, unknown>)) {
     const clean = tidy(def);
     if (id in components && JSON.stringify(components[id]) !== JSON.stringify(clean)) {

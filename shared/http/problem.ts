@@ -37,7 +37,7 @@ export function toProblem(err: CexError): Problem {
     title: TITLES[err.status] ?? 'Error',
     status: err.status,
     // A 500's message may carry internals; 502-504 name which peer failed and how.
-    detail: err.status >= 500 && ![502, 503, 504].includes(err.status) ? 'internal error' : err.detail ?? err.message,
+    detail: err.status >= 500 && ![502, 503, 504].includes(err.status) ? 'internal error' : (err.detail ?? err.message),
     code: err.code,
   };
 }

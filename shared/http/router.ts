@@ -162,7 +162,10 @@ export function assertKnownQuery(route: Route<never>, query: URLSearchParams): v
     if (known.includes(name)) continue;
     const guess = closest(name, known);
     const takes = known.length ? `this route takes ${known.join(', ')}` : 'this route takes no query parameters';
-    throw new ValidationError('UNKNOWN_PARAMETER', `unknown query parameter "${name.slice(0, 64)}"${guess ? `; did you mean "${guess}"?` : ''} (${takes})`);
+    throw new ValidationError(
+      'UNKNOWN_PARAMETER',
+      `unknown query parameter "${name.slice(0, 64)}"${guess ? `; did you mean "${guess}"?` : ''} (${takes})`,
+    );
   }
 }
 

@@ -23,9 +23,7 @@ export interface CallbackAttempt {
  * - refused: the host is not (or no longer) allowed: never retried.
  */
 export type AttemptResult =
-  | { outcome: 'delivered'; status: number }
-  | { outcome: 'failed'; status?: number; error: string }
-  | { outcome: 'refused'; error: string };
+  { outcome: 'delivered'; status: number } | { outcome: 'failed'; status?: number; error: string } | { outcome: 'refused'; error: string };
 
 // A receiver behind a proxy may answer 307/308 to its own canonical URL once
 // or twice; more is a loop.
@@ -55,7 +53,8 @@ export async function postCallback(a: CallbackAttempt): Promise<AttemptResult> {
   }
   // Stored before invoke refused them: fetch cannot send them, so it never can be delivered.
   if (url.username || url.password) return { outcome: 'refused', error: 'the callback URL carries a user name or password' };
-  if (!callbackHostAllowed(url, a.allowedHosts)) return { outcome: 'refused', error: `host ${url.host} is not in CEX_CALLBACK_ALLOWED_HOSTS` };
+  if (!callbackHostAllowed(url, a.allowedHosts))
+    return { outcome: 'refused', error: `host ${url.host} is not in CEX_CALLBACK_ALLOWED_HOSTS` };
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': 'cex-callbacks/1',

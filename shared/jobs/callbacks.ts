@@ -26,7 +26,11 @@ export function callbackSettings(config: Config): CallbackSettings {
 }
 
 /** Delay before the attempt after `attempts` failed ones: initial, doubling, capped, jittered. */
-export function callbackBackoffMs(attempts: number, settings: Pick<CallbackSettings, 'initialBackoffMs' | 'maxBackoffMs'>, random = Math.random()): number {
+export function callbackBackoffMs(
+  attempts: number,
+  settings: Pick<CallbackSettings, 'initialBackoffMs' | 'maxBackoffMs'>,
+  random = Math.random(),
+): number {
   const base = Math.min(settings.maxBackoffMs, settings.initialBackoffMs * 2 ** Math.min(Math.max(attempts - 1, 0), 30));
   return Math.round(base * (0.8 + 0.4 * random));
 }
@@ -47,7 +51,10 @@ export class CallbackDeliverer {
   private readonly log: Logger;
   private stopping = false;
 
-  constructor(private readonly rt: BridgeContext, private readonly settings: CallbackSettings) {
+  constructor(
+    private readonly rt: BridgeContext,
+    private readonly settings: CallbackSettings,
+  ) {
     this.log = rt.log.child({ component: 'callbacks' });
     this.loop = new Loop('callback delivery', settings.intervalMs, () => this.claim(), rt.log);
   }
@@ -55,10 +62,12 @@ export class CallbackDeliverer {
   start(): this {
     const listener = this.rt.listener;
     this.unlisten.push(listener.onReconnect(() => this.loop.trigger()));
-    listener.listen(CHANNELS.outbox, () => this.loop.trigger()).then(
-      (off) => this.unlisten.push(off),
-      (err) => this.log.error({ err }, 'LISTEN on the outbox channel failed; the catch-up scan remains'),
-    );
+    listener
+      .listen(CHANNELS.outbox, () => this.loop.trigger())
+      .then(
+        (off) => this.unlisten.push(off),
+        (err) => this.log.error({ err }, 'LISTEN on the outbox channel failed; the catch-up scan remains'),
+      );
     this.loop.start();
     return this;
   }
@@ -100,8 +109,11 @@ export class CallbackDeliverer {
   private async deliver(row: CallbackRow, shutdown: AbortSignal): Promise<void> {
     const { sql, config, metrics } = this.rt;
     const log = this.log.child({
-      endpointId: row.endpointId, commandType: row.commandType, commandId: row.commandId,
-      deliveryId: row.deliveryId, attempt: row.attempts,
+      endpointId: row.endpointId,
+      commandType: row.commandType,
+      commandId: row.commandId,
+      deliveryId: row.deliveryId,
+      attempt: row.attempts,
     });
     const message = row.message;
     if (!message || typeof message.url !== 'string' || typeof message.body !== 'string') {
@@ -144,8 +156,10 @@ export class CallbackDeliverer {
     const deadline = new Date(row.createdAt).getTime() + this.settings.maxAgeMs;
     if (Date.now() + delay > deadline) {
       metrics.callbacks.inc({ outcome: 'gave_up' });
-      log.error({ error: result.error, status: result.status, attempts: row.attempts, maxAgeMs: this.settings.maxAgeMs },
-        'callback given up: no 2xx within the retry window');
+      log.error(
+        { error: result.error, status: result.status, attempts: row.attempts, maxAgeMs: this.settings.maxAgeMs },
+        'callback given up: no 2xx within the retry window',
+      );
       return completeCallback(sql, row.id);
     }
     metrics.callbacks.inc({ outcome: 'failed' });

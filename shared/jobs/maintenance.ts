@@ -36,37 +36,57 @@ const PURGE_BATCH = 5_000;
  * all of them; none needs NATS.
  */
 export function startMaintenance(rt: BridgeContext, wakeDrainer: () => void, settings: MaintenanceSettings): Loop[] {
-  const repush = new Loop('re-push scheduler', settings.repushIntervalMs, async () => {
-    const written = await enqueueDueRepushes(rt.sql);
-    if (written > 0) {
-      // Other replicas share the work; this one starts at once.
-      await notify(rt.sql, CHANNELS.outbox);
-      wakeDrainer();
-    }
-  }, rt.log);
+  const repush = new Loop(
+    're-push scheduler',
+    settings.repushIntervalMs,
+    async () => {
+      const written = await enqueueDueRepushes(rt.sql);
+      if (written > 0) {
+        // Other replicas share the work; this one starts at once.
+        await notify(rt.sql, CHANNELS.outbox);
+        wakeDrainer();
+      }
+    },
+    rt.log,
+  );
 
-  const sweep = new Loop('expiry sweeper', settings.sweepIntervalMs, async () => {
-    // expireDue NOTIFYs the command and outbox channels (CIP 408 answers).
-    const expired = await expireDue(rt, settings.sweepBatch);
-    if (expired.length > 0) rt.log.debug({ count: expired.length }, 'commands expired');
-    return expired.length >= settings.sweepBatch;
-  }, rt.log);
+  const sweep = new Loop(
+    'expiry sweeper',
+    settings.sweepIntervalMs,
+    async () => {
+      // expireDue NOTIFYs the command and outbox channels (CIP 408 answers).
+      const expired = await expireDue(rt, settings.sweepBatch);
+      if (expired.length > 0) rt.log.debug({ count: expired.length }, 'commands expired');
+      return expired.length >= settings.sweepBatch;
+    },
+    rt.log,
+  );
 
-  const purge = new Loop('history purge', settings.purgeIntervalMs, async () => {
-    let total = 0;
-    for (let i = 0; i < PURGE_BATCHES_PER_RUN; i++) {
-      const deleted = await purgeHistory(rt.sql, rt.config.historyRetentionDays, PURGE_BATCH);
-      total += deleted;
-      if (deleted < PURGE_BATCH) break;
-    }
-    if (total > 0) rt.log.info({ deleted: total, retentionDays: rt.config.historyRetentionDays }, 'old commands purged');
-  }, rt.log);
+  const purge = new Loop(
+    'history purge',
+    settings.purgeIntervalMs,
+    async () => {
+      let total = 0;
+      for (let i = 0; i < PURGE_BATCHES_PER_RUN; i++) {
+        const deleted = await purgeHistory(rt.sql, rt.config.historyRetentionDays, PURGE_BATCH);
+        total += deleted;
+        if (deleted < PURGE_BATCH) break;
+      }
+      if (total > 0) rt.log.info({ deleted: total, retentionDays: rt.config.historyRetentionDays }, 'old commands purged');
+    },
+    rt.log,
+  );
 
-  const lag = new Loop('outbox lag', settings.lagIntervalMs, async () => {
-    const { push, cipResult } = await outboxLag(rt.sql);
-    rt.metrics.outboxLagSeconds.set({ kind: 'push' }, push);
-    rt.metrics.outboxLagSeconds.set({ kind: 'cip_result' }, cipResult);
-  }, rt.log);
+  const lag = new Loop(
+    'outbox lag',
+    settings.lagIntervalMs,
+    async () => {
+      const { push, cipResult } = await outboxLag(rt.sql);
+      rt.metrics.outboxLagSeconds.set({ kind: 'push' }, push);
+      rt.metrics.outboxLagSeconds.set({ kind: 'cip_result' }, cipResult);
+    },
+    rt.log,
+  );
 
   return [repush.start(), sweep.start(), purge.start(), lag.start()];
 }

@@ -42,7 +42,12 @@ export function createMetrics(): Metrics {
     pushes: new Counter({ name: 'cex_pushes_total', help: 'ExtensionData pushes published', labelNames: ['reason'], registers }),
     waitersInFlight: new Gauge({ name: 'cex_sync_waiters', help: 'Sync invocations waiting for a result', registers }),
     listenerReconnects: new Counter({ name: 'cex_listener_reconnects_total', help: 'LISTEN connection reconnects', registers }),
-    outboxLagSeconds: new Gauge({ name: 'cex_outbox_lag_seconds', help: 'Age of the oldest due outbox row', labelNames: ['kind'], registers }),
+    outboxLagSeconds: new Gauge({
+      name: 'cex_outbox_lag_seconds',
+      help: 'Age of the oldest due outbox row',
+      labelNames: ['kind'],
+      registers,
+    }),
     bridgeForwardDuration: new Histogram({
       name: 'cex_bridge_forward_duration_seconds',
       help: 'Bridge forward of a NATS message to its function, by target and outcome',

@@ -38,10 +38,7 @@ export interface Bridge {
  * start at once; NATS work starts when the connection is up (connectNats
  * waits for the server forever), and readiness stays false until then.
  */
-export function startBridge(
-  shared: Runtime & { readonly natsRequests: NatsRequestDesk },
-  overrides: Partial<BridgeSettings> = {},
-): Bridge {
+export function startBridge(shared: Runtime & { readonly natsRequests: NatsRequestDesk }, overrides: Partial<BridgeSettings> = {}): Bridge {
   // The bridge's own connection pool: in the dev host it shares the process
   // with the HTTP units, and a burst of invokes holding every pooled
   // connection must not starve the pushes (measured: 30 pushes/s under 64
@@ -52,7 +49,14 @@ export function startBridge(
     log: shared.log,
   });
   // Everything else is the process's: its config, log, metrics and LISTEN connection.
-  const rt: BridgeContext = { unit: shared.unit, config: shared.config, log: shared.log, metrics: shared.metrics, listener: shared.listener, sql: pool };
+  const rt: BridgeContext = {
+    unit: shared.unit,
+    config: shared.config,
+    log: shared.log,
+    metrics: shared.metrics,
+    listener: shared.listener,
+    sql: pool,
+  };
   const settings: BridgeSettings = {
     forward: overrides.forward ?? DEFAULT_FORWARD_SETTINGS,
     limits: overrides.limits ?? DEFAULT_WORK_QUEUE_LIMITS,
@@ -91,7 +95,12 @@ export function startBridge(
   });
 
   const ready = (async () => {
-    const h = await connectNats({ servers: natsUrl, name: `cex-bridge-${replicaId}`, log: rt.log.child({ component: 'nats' }), auth: rt.config.natsAuth });
+    const h = await connectNats({
+      servers: natsUrl,
+      name: `cex-bridge-${replicaId}`,
+      log: rt.log.child({ component: 'nats' }),
+      auth: rt.config.natsAuth,
+    });
     if (stopping) {
       await h.nc.close();
       return;
@@ -123,7 +132,10 @@ export function startBridge(
       const grace = rt.config.shutdownGraceMs;
       const deadline = Date.now() + grace * 0.9;
       const reserve = Math.min(3_000, grace * 0.3);
-      await within(ready.catch(() => undefined), Math.min(1_000, grace * 0.1));
+      await within(
+        ready.catch(() => undefined),
+        Math.min(1_000, grace * 0.1),
+      );
       // 1. No new messages: UNSUB each subscription; what was delivered already still arrives.
       await within(Promise.all(subscriptions.map((s) => s.drain().catch(() => undefined))), deadline - reserve - Date.now());
       // 2. Finish in-flight and queued forwards (their answers still get published);
@@ -133,14 +145,21 @@ export function startBridge(
       await inbound.finish(deadline - reserve);
       // 3. Stop the loops and callbacks (an unfinished one is released for
       //    the next bridge), then one last pass over the outbox.
-      await within(
-        Promise.all([...loops.map((l) => l.stop()), drainer.stop(), callbacks.stop(deadline - reserve)]),
-        deadline - Date.now(),
-      );
-      if (handle?.connected()) await within(drainer.drain().catch(() => 0), deadline - Date.now());
+      await within(Promise.all([...loops.map((l) => l.stop()), drainer.stop(), callbacks.stop(deadline - reserve)]), deadline - Date.now());
+      if (handle?.connected())
+        await within(
+          drainer.drain().catch(() => 0),
+          deadline - Date.now(),
+        );
       // 4. Flush what was published and close.
       if (handle && !handle.nc.isClosed()) {
-        const drained = await within(handle.nc.drain().then(() => true, () => false), Math.max(500, deadline - Date.now()));
+        const drained = await within(
+          handle.nc.drain().then(
+            () => true,
+            () => false,
+          ),
+          Math.max(500, deadline - Date.now()),
+        );
         if (!drained) await handle.nc.close().catch(() => undefined);
       }
       await pool.end({ timeout: 5 }).catch(() => undefined);
@@ -155,7 +174,13 @@ async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
   try {
-    return await Promise.race([promise.then(() => true, () => true), late]);
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }

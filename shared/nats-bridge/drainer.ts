@@ -37,7 +37,13 @@ export interface DrainerSettings {
  * at 3 s) and short enough that rows claimed by a bridge that was SIGKILLed
  * are pushed by its successor within ~10 s.
  */
-export const DEFAULT_DRAINER_SETTINGS: DrainerSettings = { batchSize: 100, leaseMs: 10_000, parallel: 8, flushTimeoutMs: 3_000, intervalMs: 1_000 };
+export const DEFAULT_DRAINER_SETTINGS: DrainerSettings = {
+  batchSize: 100,
+  leaseMs: 10_000,
+  parallel: 8,
+  flushTimeoutMs: 3_000,
+  intervalMs: 1_000,
+};
 
 // NATS's default max_payload, for the moment before the server's INFO is known.
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -67,10 +73,12 @@ export class OutboxDrainer {
   start(): void {
     const listener = this.rt.listener;
     this.unlisten.push(listener.onReconnect(() => this.loop.trigger()));
-    listener.listen(CHANNELS.outbox, () => this.loop.trigger()).then(
-      (off) => this.unlisten.push(off),
-      (err) => this.rt.log.error({ err }, 'LISTEN on the outbox channel failed; the catch-up scan remains'),
-    );
+    listener
+      .listen(CHANNELS.outbox, () => this.loop.trigger())
+      .then(
+        (off) => this.unlisten.push(off),
+        (err) => this.rt.log.error({ err }, 'LISTEN on the outbox channel failed; the catch-up scan remains'),
+      );
     this.loop.start();
   }
 
@@ -135,7 +143,8 @@ export class OutboxDrainer {
       extensionInstanceName: config.instanceName,
       maxBytes: handle.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
     });
-    if (push.oversize.length > 0) log.error({ commandIds: push.oversize }, 'commands too large for one NATS message are left out of the push');
+    if (push.oversize.length > 0)
+      log.error({ commandIds: push.oversize }, 'commands too large for one NATS message are left out of the push');
     if (push.included.length === 0) return void (await dropEmptyPush(sql, row));
     handle.nc.publish(espExtensionDataSubject(config.kpcInstanceName), push.bytes);
     await flushWithin(handle, this.settings.flushTimeoutMs);
@@ -171,7 +180,10 @@ export class OutboxDrainer {
     handle.nc.publish(message.replySubject, bytes);
     await flushWithin(handle, this.settings.flushTimeoutMs);
     await completeCipResult(this.rt.sql, row);
-    this.rt.log.debug({ correlationId: message.correlationId, commandId: row.commandId, statusCode: message.statusCode }, 'CIP result published');
+    this.rt.log.debug(
+      { correlationId: message.correlationId, commandId: row.commandId, statusCode: message.statusCode },
+      'CIP result published',
+    );
   }
 }
 

@@ -65,7 +65,12 @@ export class Inbound {
         id: newEventId(),
       };
       if (!this.queue.push(item, data.length)) {
-        this.drop(route.kind, 'overload', { subject: msg.subject, correlationId: item.envelope.correlationId }, 'bridge backlog full: message dropped');
+        this.drop(
+          route.kind,
+          'overload',
+          { subject: msg.subject, correlationId: item.envelope.correlationId },
+          'bridge backlog full: message dropped',
+        );
       }
     } catch (err) {
       this.drop(route.kind, 'error', { subject: msg.subject, err }, 'message handling failed; dropped');
@@ -112,7 +117,14 @@ export class Inbound {
     const target = EVENT_TARGETS[event.type];
     const started = process.hrtime.bigint();
     const headers = { ...cloudEventHeaders(event, item.id, config.replicaId), ...internalAuthHeaders(config) };
-    const result = await postEvent(functionUrl(config, event.type), headers, event.data, settings, this.abort.signal, () => !isExpired(envelope, Date.now()));
+    const result = await postEvent(
+      functionUrl(config, event.type),
+      headers,
+      event.data,
+      settings,
+      this.abort.signal,
+      () => !isExpired(envelope, Date.now()),
+    );
     let published = 0;
     for (const message of result.publish) {
       try {
@@ -124,32 +136,50 @@ export class Inbound {
     }
     metrics.bridgeForwardDuration.observe({ target, outcome: result.outcome }, Number(process.hrtime.bigint() - started) / 1e9);
     metrics.natsMessages.inc({ subject_kind: item.kind, outcome: result.outcome === 'answered' ? 'forwarded' : result.outcome });
-    const fields = { correlationId: envelope.correlationId, subject: event.subject, target, status: result.status, attempts: result.attempts };
+    const fields = {
+      correlationId: envelope.correlationId,
+      subject: event.subject,
+      target,
+      status: result.status,
+      attempts: result.attempts,
+    };
     switch (result.outcome) {
       case 'answered':
         log.debug({ ...fields, published }, 'event forwarded');
         break;
       case 'rejected':
         // A 401 is no fault of the message: this bridge and the function disagree on CEX_INTERNAL_TOKEN.
-        if (result.status === 401) log.error({ ...fields, error: result.error }, 'function refused the internal credential (check CEX_INTERNAL_TOKEN on both); dropped');
+        if (result.status === 401)
+          log.error(
+            { ...fields, error: result.error },
+            'function refused the internal credential (check CEX_INTERNAL_TOKEN on both); dropped',
+          );
         else this.drops.warn(`rejected:${target}`, { ...fields, error: result.error }, 'function rejected the event; dropped');
         break;
       case 'expired':
         this.dropExpired(item.kind, event.subject, envelope, false);
         break;
       default:
-        this.drops.warn(`${result.outcome}:${target}`, { ...fields, outcome: result.outcome, error: result.error }, 'event could not be forwarded; dropped');
+        this.drops.warn(
+          `${result.outcome}:${target}`,
+          { ...fields, outcome: result.outcome, error: result.error },
+          'event could not be forwarded; dropped',
+        );
     }
   }
 
   private dropExpired(kind: SubjectKind, subject: string, envelope: Envelope, count = true): void {
     if (count) this.deps.metrics.natsMessages.inc({ subject_kind: kind, outcome: 'expired' });
-    this.drops.info(`expired:${kind}`, {
-      subject,
-      correlationId: envelope.correlationId,
-      timestamp: envelope.timestamp,
-      timeout: envelope.timeout,
-    }, 'expired message dropped');
+    this.drops.info(
+      `expired:${kind}`,
+      {
+        subject,
+        correlationId: envelope.correlationId,
+        timestamp: envelope.timestamp,
+        timeout: envelope.timeout,
+      },
+      'expired message dropped',
+    );
   }
 
   private drop(kind: SubjectKind, outcome: string, fields: Record<string, unknown>, message: string): void {

@@ -104,5 +104,7 @@ export function buildCipResult(input: CipResultInput, nowMs = Date.now()): Buffe
  * refuse can never be answered, so its row is discarded rather than retried.
  */
 export function isPublishableSubject(subject: string): boolean {
-  return typeof subject === 'string' && /^[\x21-\x7e]+$/.test(subject) && !/[*>]/.test(subject) && subject.split('.').every((t) => t !== '');
+  return (
+    typeof subject === 'string' && /^[\x21-\x7e]+$/.test(subject) && !/[*>]/.test(subject) && subject.split('.').every((t) => t !== '')
+  );
 }

@@ -61,7 +61,10 @@ export class NatsRequests {
   private nc: NatsConnection | undefined;
   private stopped = false;
 
-  constructor(config: Config, private readonly log: Logger) {
+  constructor(
+    config: Config,
+    private readonly log: Logger,
+  ) {
     this.routes = requestRoutes(config);
   }
 

@@ -13,7 +13,8 @@ import {
 import { EVENT_TYPES, type EventType } from '../bridge/contract.js';
 
 // 17/SCMP events carry no timeout: they never expire.
-const noTimeout = <T extends { correlationId: string; timestamp: number }>(decode: (b: Uint8Array) => T) =>
+const noTimeout =
+  <T extends { correlationId: string; timestamp: number }>(decode: (b: Uint8Array) => T) =>
   (b: Uint8Array): Envelope => ({ ...decode(b), timeout: 0 });
 
 const DECODERS: Record<EventType, (bytes: Uint8Array) => Envelope> = {
@@ -50,4 +51,3 @@ export function screenMessage(type: EventType, data: Uint8Array, nowMs: number):
   if (isExpired(envelope, nowMs)) return { ok: false, reason: 'expired', envelope };
   return { ok: true, envelope };
 }
-

@@ -28,9 +28,7 @@ export const codecs = {
   commandInvocationRequest: createCodec<CommandInvocationRequest>(S.COMMAND_INVOCATION_REQUEST_SCHEMA),
   commandInvocationResult: createCodec<CommandInvocationResult>(S.COMMAND_INVOCATION_RESULT_SCHEMA),
   broadcastConfigurationUpdate: createCodec<BroadcastConfigurationUpdateEvent>(S.BROADCAST_CONFIGURATION_UPDATE_SCHEMA),
-  serviceSpecificConfigurationUpdate: createCodec<ServiceSpecificConfigurationUpdateEvent>(
-    S.SERVICE_SPECIFIC_CONFIGURATION_UPDATE_SCHEMA,
-  ),
+  serviceSpecificConfigurationUpdate: createCodec<ServiceSpecificConfigurationUpdateEvent>(S.SERVICE_SPECIFIC_CONFIGURATION_UPDATE_SCHEMA),
   tenantUpdated: createCodec<TenantUpdatedEvent>(S.TENANT_UPDATED_SCHEMA),
   tenantUnregistered: createCodec<TenantUnregisteredEvent>(S.TENANT_UNREGISTERED_SCHEMA),
   endpointConnected: createCodec<EndpointConnectedEvent>(S.ENDPOINT_CONNECTED_SCHEMA),
@@ -50,18 +48,14 @@ export const encodeExtensionData = (m: ExtensionData): Buffer => codecs.extensio
 export const decodeExtensionData = (b: Uint8Array): ExtensionData => codecs.extensionData.decode(b);
 
 /** 12/CIP CommandInvocationRequest → bytes. */
-export const encodeCommandInvocationRequest = (m: CommandInvocationRequest): Buffer =>
-  codecs.commandInvocationRequest.encode(m);
+export const encodeCommandInvocationRequest = (m: CommandInvocationRequest): Buffer => codecs.commandInvocationRequest.encode(m);
 /** bytes → 12/CIP CommandInvocationRequest. */
-export const decodeCommandInvocationRequest = (b: Uint8Array): CommandInvocationRequest =>
-  codecs.commandInvocationRequest.decode(b);
+export const decodeCommandInvocationRequest = (b: Uint8Array): CommandInvocationRequest => codecs.commandInvocationRequest.decode(b);
 
 /** 12/CIP CommandInvocationResult → bytes. */
-export const encodeCommandInvocationResult = (m: CommandInvocationResult): Buffer =>
-  codecs.commandInvocationResult.encode(m);
+export const encodeCommandInvocationResult = (m: CommandInvocationResult): Buffer => codecs.commandInvocationResult.encode(m);
 /** bytes → 12/CIP CommandInvocationResult. */
-export const decodeCommandInvocationResult = (b: Uint8Array): CommandInvocationResult =>
-  codecs.commandInvocationResult.decode(b);
+export const decodeCommandInvocationResult = (b: Uint8Array): CommandInvocationResult => codecs.commandInvocationResult.decode(b);
 
 /** 17/SCMP BroadcastConfigurationUpdateEvent → bytes. */
 export const encodeBroadcastConfigurationUpdateEvent = (m: BroadcastConfigurationUpdateEvent): Buffer =>
@@ -83,28 +77,22 @@ export const encodeTenantUpdatedEvent = (m: TenantUpdatedEvent): Buffer => codec
 export const decodeTenantUpdatedEvent = (b: Uint8Array): TenantUpdatedEvent => codecs.tenantUpdated.decode(b);
 
 /** 21/TLE UnregisteredEvent → bytes. */
-export const encodeTenantUnregisteredEvent = (m: TenantUnregisteredEvent): Buffer =>
-  codecs.tenantUnregistered.encode(m);
+export const encodeTenantUnregisteredEvent = (m: TenantUnregisteredEvent): Buffer => codecs.tenantUnregistered.encode(m);
 /** bytes → 21/TLE UnregisteredEvent. */
-export const decodeTenantUnregisteredEvent = (b: Uint8Array): TenantUnregisteredEvent =>
-  codecs.tenantUnregistered.decode(b);
+export const decodeTenantUnregisteredEvent = (b: Uint8Array): TenantUnregisteredEvent => codecs.tenantUnregistered.decode(b);
 
 /** 9/ELCE ConnectedEvent → bytes. */
 export const encodeEndpointConnectedEvent = (m: EndpointConnectedEvent): Buffer => codecs.endpointConnected.encode(m);
 /** bytes → 9/ELCE ConnectedEvent. */
-export const decodeEndpointConnectedEvent = (b: Uint8Array): EndpointConnectedEvent =>
-  codecs.endpointConnected.decode(b);
+export const decodeEndpointConnectedEvent = (b: Uint8Array): EndpointConnectedEvent => codecs.endpointConnected.decode(b);
 
 /** 9/ELCE DisconnectedEvent → bytes. */
-export const encodeEndpointDisconnectedEvent = (m: EndpointDisconnectedEvent): Buffer =>
-  codecs.endpointDisconnected.encode(m);
+export const encodeEndpointDisconnectedEvent = (m: EndpointDisconnectedEvent): Buffer => codecs.endpointDisconnected.encode(m);
 /** bytes → 9/ELCE DisconnectedEvent. */
-export const decodeEndpointDisconnectedEvent = (b: Uint8Array): EndpointDisconnectedEvent =>
-  codecs.endpointDisconnected.decode(b);
+export const decodeEndpointDisconnectedEvent = (b: Uint8Array): EndpointDisconnectedEvent => codecs.endpointDisconnected.decode(b);
 
 /** 20/EFMP EndpointListByFilterRequest → bytes. */
-export const encodeEndpointListByFilterRequest = (m: EndpointListByFilterRequest): Buffer =>
-  codecs.endpointListByFilterRequest.encode(m);
+export const encodeEndpointListByFilterRequest = (m: EndpointListByFilterRequest): Buffer => codecs.endpointListByFilterRequest.encode(m);
 /** bytes → 20/EFMP EndpointListByFilterRequest. */
 export const decodeEndpointListByFilterRequest = (b: Uint8Array): EndpointListByFilterRequest =>
   codecs.endpointListByFilterRequest.decode(b);

@@ -139,9 +139,7 @@ function fromZod(code: PayloadErrorCode, prefix: string, error: z.ZodError): Pay
   if (!issue) return new PayloadError(code, prefix, { cause: error });
   // The schema's own messages name their field; only unknown keys need spelling out.
   const message =
-    issue.code === 'unrecognized_keys'
-      ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${listKeys(issue.keys)}`
-      : issue.message;
+    issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${listKeys(issue.keys)}` : issue.message;
   return new PayloadError(code, `${prefix}: ${message}`, { cause: error });
 }
 

@@ -102,13 +102,7 @@ function walk(schema: AvroSchema, buf: Uint8Array, pos: number, path: string): n
  * the bytes left (every item needs at least `itemMin` bytes), so the number of
  * iterations can never exceed the buffer length.
  */
-function blocks(
-  buf: Uint8Array,
-  pos: number,
-  path: string,
-  itemMin: number,
-  item: (at: number, index: number) => number,
-): number {
+function blocks(buf: Uint8Array, pos: number, path: string, itemMin: number, item: (at: number, index: number) => number): number {
   let at = pos;
   let index = 0;
   for (;;) {

@@ -25,9 +25,7 @@ export const MESSAGE_TYPES = {
 /** Throws SubjectError unless `token` can stand as one literal subject token. */
 export function assertToken(token: string, what = 'subject token'): string {
   if (typeof token !== 'string' || !PRINTABLE.test(token) || RESERVED.test(token)) {
-    throw new SubjectError(
-      `invalid ${what} ${JSON.stringify(token)}: it must be printable ASCII without ".", "*", ">" or spaces`,
-    );
+    throw new SubjectError(`invalid ${what} ${JSON.stringify(token)}: it must be printable ASCII without ".", "*", ">" or spaces`);
   }
   return token;
 }
@@ -85,15 +83,12 @@ function splitSubject(subject: string): string[] {
 /** 4/ESP ClientData to this CEX instance (subscribe in queue group `{cex}`). */
 export const espClientDataSubject = (cex: string): string => serviceSubject(cex, 'esp', MESSAGE_TYPES.clientData);
 /** 4/ESP ClientData to one replica: the replyTo CEX gives when it needs the answer back itself. */
-export const espClientDataReplicaSubject = (replicaId: string): string =>
-  replicaSubject(replicaId, 'esp', MESSAGE_TYPES.clientData);
+export const espClientDataReplicaSubject = (replicaId: string): string => replicaSubject(replicaId, 'esp', MESSAGE_TYPES.clientData);
 /** 4/ESP ExtensionData to the communication service (pushes, and answers without replyTo). */
-export const espExtensionDataSubject = (kpc: string): string =>
-  serviceSubject(kpc, 'esp', MESSAGE_TYPES.extensionData);
+export const espExtensionDataSubject = (kpc: string): string => serviceSubject(kpc, 'esp', MESSAGE_TYPES.extensionData);
 
 /** 12/CIP command invocation requests to this CEX instance (queue group `{cex}`). */
-export const cipCommandRequestSubject = (cex: string): string =>
-  serviceSubject(cex, 'cip', MESSAGE_TYPES.commandRequest);
+export const cipCommandRequestSubject = (cex: string): string => serviceSubject(cex, 'cip', MESSAGE_TYPES.commandRequest);
 /** 12/CIP recommended replyTo of a caller replica for results. */
 export const cipCommandResultReplicaSubject = (callerReplicaId: string): string =>
   replicaSubject(callerReplicaId, 'cip', MESSAGE_TYPES.commandResult);
@@ -107,15 +102,12 @@ export const elceDisconnectedSubscription = (): string => 'kaa.v1.events.*.endpo
 export const scmpBroadcastSubscription = (provider: string): string =>
   `kaa.v1.events.${assertToken(provider, 'SCMP provider')}.service.configuration.*`;
 /** 17/SCMP configuration events targeted at this CEX instance. */
-export const scmpTargetedSubscription = (cex: string): string =>
-  `kaa.v1.service.${assertToken(cex, 'instance name')}.scmp.configuration.*`;
+export const scmpTargetedSubscription = (cex: string): string => `kaa.v1.service.${assertToken(cex, 'instance name')}.scmp.configuration.*`;
 
 /** 21/TLE tenant lifecycle events (updated/unregistered) from any originator. */
 export const tleSubscription = (): string => 'kaa.v1.events.*.tenant.lifecycle.*';
 
 /** 20/EFMP endpoint-list request to the endpoint registry `{epr}`. */
-export const efmpRequestSubject = (epr: string): string =>
-  serviceSubject(epr, 'efmp', MESSAGE_TYPES.endpointListRequest);
+export const efmpRequestSubject = (epr: string): string => serviceSubject(epr, 'efmp', MESSAGE_TYPES.endpointListRequest);
 /** 20/EFMP replyTo of this replica for the registry's response. */
-export const efmpReplySubject = (replicaId: string): string =>
-  replicaSubject(replicaId, 'efmp', MESSAGE_TYPES.endpointListResponse);
+export const efmpReplySubject = (replicaId: string): string => replicaSubject(replicaId, 'efmp', MESSAGE_TYPES.endpointListResponse);

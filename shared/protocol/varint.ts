@@ -49,7 +49,7 @@ export function readVarint(buf: Uint8Array, pos: number): { value: number; end: 
 /** Encodes a safe integer as a zig-zag varint. */
 export function writeVarint(value: number): Buffer {
   if (!Number.isSafeInteger(value)) throw new VarintError(`${value} is not a safe integer`);
-  let zigzag = value >= 0 ? BigInt(value) << 1n : ((-BigInt(value)) << 1n) - 1n;
+  let zigzag = value >= 0 ? BigInt(value) << 1n : (-BigInt(value) << 1n) - 1n;
   const out: number[] = [];
   while (zigzag > 0x7fn) {
     out.push(Number(zigzag & 0x7fn) | 0x80);

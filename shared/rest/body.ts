@@ -15,7 +15,10 @@ export class UnsupportedMediaTypeError extends CexError {
 
 /** The media type without parameters, lower-cased; '' when absent. */
 export function mediaType(req: IncomingMessage): string {
-  return String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
 }
 
 function charsetOf(req: IncomingMessage): string | undefined {

@@ -9,11 +9,7 @@ export const commandTypeSchema = z.string().regex(COMMAND_TYPE_PATTERN, 'must be
 
 export const endpointIdParam = param(endpointIdSchema, 'INVALID_ENDPOINT_ID', 'Endpoint id');
 export const commandTypeParam = param(commandTypeSchema, 'INVALID_COMMAND_TYPE', 'Command type');
-export const commandIdParam = param(
-  intString(1, MAX_COMMAND_ID),
-  'INVALID_COMMAND_ID',
-  'Command id, a positive 32-bit integer',
-);
+export const commandIdParam = param(intString(1, MAX_COMMAND_ID), 'INVALID_COMMAND_ID', 'Command id, a positive 32-bit integer');
 
 export const commandPath = z.object({ endpointId: endpointIdParam, commandType: commandTypeParam });
 export const oneCommandPath = commandPath.extend({ commandId: commandIdParam });
@@ -23,10 +19,4 @@ export const statusList = param(
   'INVALID_STATUS',
   'Comma-separated statuses: PENDING, EXECUTED, EXPIRED',
 );
-export const commandTypeList = param(
-  csv(commandTypeSchema, 100).optional(),
-  'INVALID_COMMAND_TYPES',
-  'Comma-separated command types',
-);
-
-
+export const commandTypeList = param(csv(commandTypeSchema, 100).optional(), 'INVALID_COMMAND_TYPES', 'Comma-separated command types');

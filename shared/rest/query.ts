@@ -22,16 +22,15 @@ function codeOf(schema: z.ZodType | undefined, fallback: ErrorCodeWithStatus<400
  * `repeatable` may repeat (their values are comma-joined); any other
  * parameter given twice is refused. Unknown parameters never get here: the router refuses them (assertKnownQuery).
  */
-export function parseQuery<S extends z.ZodObject>(
-  schema: S,
-  query: URLSearchParams,
-  repeatable: readonly string[] = [],
-): z.infer<S> {
+export function parseQuery<S extends z.ZodObject>(schema: S, query: URLSearchParams, repeatable: readonly string[] = []): z.infer<S> {
   const raw: Record<string, string | undefined> = {};
   for (const key of Object.keys(schema.shape)) {
     const values = query.getAll(key);
     if (values.length > 1 && !repeatable.includes(key)) {
-      throw new ValidationError(codeOf(schema.shape[key] as z.ZodType, 'INVALID_PARAMETER'), `query parameter ${key} is given more than once`);
+      throw new ValidationError(
+        codeOf(schema.shape[key] as z.ZodType, 'INVALID_PARAMETER'),
+        `query parameter ${key} is given more than once`,
+      );
     }
     raw[key] = values.length === 0 ? undefined : values.join(',');
   }
@@ -57,10 +56,7 @@ function parseWith<S extends z.ZodObject>(schema: S, raw: Record<string, unknown
   // A URL's user and password are never echoed (a refused callbackUrl may carry them).
   const text = typeof value === 'string' ? value.replace(/\/\/[^/?#@]*@/, '//…@') : undefined;
   const shown = text !== undefined ? `"${text.length > 64 ? text.slice(0, 64) + '…' : text}"` : 'missing value';
-  throw new ValidationError(
-    codeOf(shape, 'INVALID_PARAMETER'),
-    `${field}: ${shown} is not valid: ${issue.message}`,
-  );
+  throw new ValidationError(codeOf(shape, 'INVALID_PARAMETER'), `${field}: ${shown} is not valid: ${issue.message}`);
 }
 
 /**

@@ -30,9 +30,7 @@ export const descriptorSchema = z
   .strict()
   .meta({ id: 'CommandDescriptor' });
 
-export const endpointHistorySchema = z.array(
-  z.object({ endpointId: z.string(), commands: z.array(descriptorSchema) }).strict(),
-);
+export const endpointHistorySchema = z.array(z.object({ endpointId: z.string(), commands: z.array(descriptorSchema) }).strict());
 
 export const applicationPageSchema = z
   .object({

@@ -5,7 +5,8 @@ import type { Runtime } from '../runtime/index.js';
 
 /** Says loudly at start, whoever set it, that requests are not authenticated. */
 export function warnIfAuthOff(config: Config, log: Logger): void {
-  if (!config.auth) log.warn('authentication is OFF (CEX_AUTH=off): requests are NOT authenticated and act as tenant kaa (development only)');
+  if (!config.auth)
+    log.warn('authentication is OFF (CEX_AUTH=off): requests are NOT authenticated and act as tenant kaa (development only)');
 }
 
 /** Resolves true once the runtime reports ready, false if a shutdown began first. */

@@ -61,7 +61,12 @@ export function buildServices(config: Config, unit: string): Services {
   rt.onShutdown(() => waiters.stop());
   return Object.assign(rt, {
     tenancy,
-    jwks: new JwksCache({ timeoutMs: oidc.timeoutMs, discoveryRetryMs: oidc.retryMs, cooldownMs: oidc.jwksCooldownMs, maxAgeMs: oidc.jwksMaxAgeMs }),
+    jwks: new JwksCache({
+      timeoutMs: oidc.timeoutMs,
+      discoveryRetryMs: oidc.retryMs,
+      cooldownMs: oidc.jwksCooldownMs,
+      maxAgeMs: oidc.jwksMaxAgeMs,
+    }),
     changes,
     waiters,
     streams,

@@ -35,12 +35,24 @@ Options (defaults in brackets):
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      nats: { type: 'string' }, endpoints: { type: 'string' }, prefix: { type: 'string' },
-      'app-version': { type: 'string' }, kpc: { type: 'string' }, cex: { type: 'string' },
-      delay: { type: 'string' }, 'failure-rate': { type: 'string' }, 'failure-status': { type: 'string' },
-      observe: { type: 'string' }, 'poll-interval': { type: 'string' }, 'no-poll': { type: 'boolean' },
-      'no-announce': { type: 'boolean' }, 'batch-window': { type: 'string' }, report: { type: 'string' },
-      duration: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+      nats: { type: 'string' },
+      endpoints: { type: 'string' },
+      prefix: { type: 'string' },
+      'app-version': { type: 'string' },
+      kpc: { type: 'string' },
+      cex: { type: 'string' },
+      delay: { type: 'string' },
+      'failure-rate': { type: 'string' },
+      'failure-status': { type: 'string' },
+      observe: { type: 'string' },
+      'poll-interval': { type: 'string' },
+      'no-poll': { type: 'boolean' },
+      'no-announce': { type: 'boolean' },
+      'batch-window': { type: 'string' },
+      report: { type: 'string' },
+      duration: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -77,8 +89,12 @@ async function main(): Promise<void> {
 async function run(options: SimulatorOptions, reportMs: number, durationMs: number, json: boolean): Promise<void> {
   const started = Date.now();
   const print = (stats: SimulatorStats, final: boolean) =>
-    process.stdout.write(json ? `${JSON.stringify({ final, elapsedMs: Date.now() - started, ...stats })}\n` : format(stats, started, final));
-  process.stdout.write(`cex-sim: ${options.endpoints} endpoint(s) on ${options.natsUrl}, kpc=${options.kpcInstanceName}, cex=${options.cexInstanceName}\n`);
+    process.stdout.write(
+      json ? `${JSON.stringify({ final, elapsedMs: Date.now() - started, ...stats })}\n` : format(stats, started, final),
+    );
+  process.stdout.write(
+    `cex-sim: ${options.endpoints} endpoint(s) on ${options.natsUrl}, kpc=${options.kpcInstanceName}, cex=${options.cexInstanceName}\n`,
+  );
   const sim = await startSimulator(options);
   const reporter = reportMs > 0 ? setInterval(() => print(sim.stats(), false), reportMs) : undefined;
   await new Promise<void>((resolve) => {
@@ -93,7 +109,10 @@ async function run(options: SimulatorOptions, reportMs: number, durationMs: numb
 
 function format(s: SimulatorStats, started: number, final: boolean): string {
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  const errors = Object.entries(s.errorAnswers).map(([code, n]) => `${code}×${n}`).join(' ') || 'none';
+  const errors =
+    Object.entries(s.errorAnswers)
+      .map(([code, n]) => `${code}×${n}`)
+      .join(' ') || 'none';
   return (
     `${final ? 'total' : 'now'} ${seconds}s: pushes ${s.pushesReceived}, polls ${s.pollAnswers}/${s.pollsSent}, ` +
     `commands ${s.commandsReceived} (executed ${s.commandsExecuted}, duplicates ${s.duplicatesReceived}), ` +
@@ -107,7 +126,9 @@ class UsageError extends Error {}
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(err instanceof UsageError ? `${err.message}\n\n${USAGE}` : `cex-sim failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.stderr.write(
+      err instanceof UsageError ? `${err.message}\n\n${USAGE}` : `cex-sim failed: ${err instanceof Error ? err.stack : String(err)}\n`,
+    );
     process.exit(err instanceof UsageError ? 2 : 1);
   },
 );

@@ -42,13 +42,30 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const nc = options.nc ?? (await connectOwn(options.natsUrl, replicaId));
 
   const stats: SimulatorStats = {
-    endpoints: endpointIds.length, pushesReceived: 0, pollsSent: 0, pollAnswers: 0, commandsReceived: 0,
-    commandsExecuted: 0, duplicatesReceived: 0, resultMessagesSent: 0, resultsAccepted: 0, resultsRefused: 0,
-    resultsUndelivered: 0, resultsResent: 0, requestsTimedOut: 0, errorAnswers: {},
+    endpoints: endpointIds.length,
+    pushesReceived: 0,
+    pollsSent: 0,
+    pollAnswers: 0,
+    commandsReceived: 0,
+    commandsExecuted: 0,
+    duplicatesReceived: 0,
+    resultMessagesSent: 0,
+    resultsAccepted: 0,
+    resultsRefused: 0,
+    resultsUndelivered: 0,
+    resultsResent: 0,
+    requestsTimedOut: 0,
+    errorAnswers: {},
   };
   const endpoints = new Set(endpointIds);
   const replySubject = replicaSubject(replicaId, 'esp', MESSAGE_TYPES.extensionData);
-  const requester = new Requester(nc, espClientDataSubject(options.cexInstanceName ?? 'cex'), replySubject, appVersionName, options.requestTimeoutMs ?? 5000);
+  const requester = new Requester(
+    nc,
+    espClientDataSubject(options.cexInstanceName ?? 'cex'),
+    replySubject,
+    appVersionName,
+    options.requestTimeoutMs ?? 5000,
+  );
   const tracker = new WorkTracker();
   const sender = new ResultSender(requester, stats, tracker, options.batchWindowMs ?? 0, options.resultAttempts ?? 3);
   const seen = new Set<string>();
@@ -97,8 +114,13 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       stats.commandsReceived++;
       const key = `${endpointId}/${type}/${item.id}`;
       deliveries.push({
-        endpointId, commandType: type, commandId: item.id, via, at: Date.now(),
-        executedBefore: seen.has(key), resultAcceptedBefore: sender.accepted(endpointId, type, item.id),
+        endpointId,
+        commandType: type,
+        commandId: item.id,
+        via,
+        at: Date.now(),
+        executedBefore: seen.has(key),
+        resultAcceptedBefore: sender.accepted(endpointId, type, item.id),
       });
       if (seen.has(key)) {
         stats.duplicatesReceived++;
@@ -185,7 +207,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       (stopping ??= (async () => {
         if (timer) clearInterval(timer);
         await tracker.idle();
-        if (announce && !nc.isClosed()) await announceConnectivity(nc, kpc, replicaId, endpointIds, appVersionName, false).catch(() => undefined);
+        if (announce && !nc.isClosed())
+          await announceConnectivity(nc, kpc, replicaId, endpointIds, appVersionName, false).catch(() => undefined);
         requester.cancelAll();
         for (const sub of subscriptions) sub.unsubscribe();
         if (!options.nc) await nc.drain().catch(() => undefined);
@@ -200,7 +223,12 @@ async function connectOwn(natsUrl: string | undefined, replicaId: string): Promi
 
 /** 9/ELCE connected/disconnected for the endpoints, as the kpc publishes it. */
 async function announceConnectivity(
-  nc: NatsConnection, kpc: string, replicaId: string, endpointIds: readonly string[], appVersionName: string, connected: boolean,
+  nc: NatsConnection,
+  kpc: string,
+  replicaId: string,
+  endpointIds: readonly string[],
+  appVersionName: string,
+  connected: boolean,
 ): Promise<void> {
   const subject = eventSubject(kpc, 'endpoint', 'connectivity', connected ? 'connected' : 'disconnected');
   for (let i = 0; i < endpointIds.length; i += ENDPOINTS_PER_EVENT) {
@@ -223,7 +251,8 @@ function parseItems(payload: Buffer | null): { id: number; payload: unknown; typ
     const json: unknown = JSON.parse(payload.toString('utf8'));
     if (!Array.isArray(json)) return [];
     return json.filter(
-      (i): i is { id: number; payload: unknown; type?: unknown } => !!i && typeof i === 'object' && Number.isInteger((i as { id?: unknown }).id),
+      (i): i is { id: number; payload: unknown; type?: unknown } =>
+        !!i && typeof i === 'object' && Number.isInteger((i as { id?: unknown }).id),
     );
   } catch {
     return [];

@@ -58,7 +58,8 @@ const TASK_COLUMNS = `
 
 /** One task of `tenantId` with its lists; another tenant's task is "not found". */
 export async function readBatchTask(sql: Sql, tenantId: string, taskId: string): Promise<BatchTaskDetail | undefined> {
-  const [task] = await sql`SELECT ${sql.unsafe(TASK_COLUMNS)} FROM batch_tasks t WHERE t.task_id = ${taskId}::uuid AND t.tenant_id = ${tenantId}`;
+  const [task] =
+    await sql`SELECT ${sql.unsafe(TASK_COLUMNS)} FROM batch_tasks t WHERE t.task_id = ${taskId}::uuid AND t.tenant_id = ${tenantId}`;
   if (!task) return undefined;
   const commands = await sql<(TaskCommand & { status: CommandStatus; statusCode: number | null })[]>`
     SELECT endpoint_id AS "endpointId", command_id AS "commandId", status, status_code AS "statusCode"
@@ -69,7 +70,11 @@ export async function readBatchTask(sql: Sql, tenantId: string, taskId: string):
   for (const c of commands) {
     lists[c.status].push({ endpointId: c.endpointId, commandId: c.commandId });
     if (c.status === 'EXECUTED') {
-      outcomes[succeeded(c.statusCode) ? 'succeeded' : 'failed'].push({ endpointId: c.endpointId, commandId: c.commandId, statusCode: c.statusCode ?? 0 });
+      outcomes[succeeded(c.statusCode) ? 'succeeded' : 'failed'].push({
+        endpointId: c.endpointId,
+        commandId: c.commandId,
+        statusCode: c.statusCode ?? 0,
+      });
     }
   }
   return {

@@ -51,7 +51,9 @@ export async function createBatch(sql: Sql, input: NewBatch): Promise<CreatedBat
     return await withTransaction(sql, (tx) => createInTransaction(tx, input));
   } catch (err) {
     if (classifyPgError(err) === 'out_of_range') {
-      throw new ConflictError('COMMAND_ID_EXHAUSTED', `no command id is left for some endpoint's ${input.commandType} commands`, { cause: err });
+      throw new ConflictError('COMMAND_ID_EXHAUSTED', `no command id is left for some endpoint's ${input.commandType} commands`, {
+        cause: err,
+      });
     }
     throw err;
   }
@@ -61,7 +63,10 @@ async function createInTransaction(tx: TransactionSql, input: NewBatch): Promise
   const endpoints = await withKnownVersions(tx, input.endpoints);
   const hidden = input.visible ? endpoints.filter((e) => e.appVersionName !== null && !input.visible!(e.appVersionName)) : [];
   if (hidden.length > 0) {
-    const shown = hidden.slice(0, 5).map((e) => e.endpointId).join(', ');
+    const shown = hidden
+      .slice(0, 5)
+      .map((e) => e.endpointId)
+      .join(', ');
     throw new NotFoundError('ENDPOINT_NOT_FOUND', `no such endpoint: ${shown}${hidden.length > 5 ? ` and ${hidden.length - 5} more` : ''}`);
   }
   const versions = endpoints.map((e) => e.appVersionName);

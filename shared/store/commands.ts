@@ -180,7 +180,10 @@ async function retryOfExistingCipCommand(tx: TransactionSql, input: NewCommand, 
        FOR UPDATE`;
   const row = rows[0];
   if (!row || !row.samePayload || row.tenantId !== input.tenantId) {
-    throw new ConflictError('COMMAND_ID_IN_USE', `command ${input.endpointId}/${input.commandType}/${commandId} already exists with another payload`);
+    throw new ConflictError(
+      'COMMAND_ID_IN_USE',
+      `command ${input.endpointId}/${input.commandType}/${commandId} already exists with another payload`,
+    );
   }
   let command = toCommand(row);
   let outboxWritten = false;

@@ -125,7 +125,10 @@ function sortText(col: string): string {
 }
 
 /** Total count of an application's commands matching the filter (for totalElements). */
-export async function countApplication(sql: Sql, q: Pick<ApplicationQuery, 'tenantId' | 'applicationName' | 'commandTypes' | 'statuses'>): Promise<number> {
+export async function countApplication(
+  sql: Sql,
+  q: Pick<ApplicationQuery, 'tenantId' | 'applicationName' | 'commandTypes' | 'statuses'>,
+): Promise<number> {
   const [row] = await sql<{ n: number }[]>`
     SELECT count(*)::int AS n FROM commands
      WHERE tenant_id = ${q.tenantId} AND application_name = ${q.applicationName}

@@ -210,7 +210,11 @@ export class StreamRegistry {
       }
       for (const w of chunk) {
         const changes = bySid.get(w.sid) ?? [];
-        const ids = eventCursors(w.cursor, read.snapshot, changes.map((c) => ({ part: c.part, commandType: c.command.commandType, commandId: c.command.commandId })));
+        const ids = eventCursors(
+          w.cursor,
+          read.snapshot,
+          changes.map((c) => ({ part: c.part, commandType: c.command.commandType, commandId: c.command.commandId })),
+        );
         changes.forEach((c, n) => w.sink.send('status', encodeEndpointCursor(ids[n]!), JSON.stringify(toDescriptor(c.command))));
         w.cursor = completeAt(read.snapshot);
       }

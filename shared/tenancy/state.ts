@@ -2,7 +2,14 @@ import { CHANNELS, notify } from '../db/index.js';
 import { UnavailableError } from '../errors/index.js';
 import type { Runtime } from '../runtime/index.js';
 import { coalesced } from './coalesce.js';
-import { listRevokedTenants, loadTektonSnapshot, revokeTenant, restoreTenant, saveTektonSnapshot, type AppVersionEntry } from '../store/index.js';
+import {
+  listRevokedTenants,
+  loadTektonSnapshot,
+  revokeTenant,
+  restoreTenant,
+  saveTektonSnapshot,
+  type AppVersionEntry,
+} from '../store/index.js';
 import { DEFAULT_TENANT, fetchTektonSnapshot } from './tekton.js';
 import { fetchTenants, normaliseIssuer } from './tenant-manager.js';
 
@@ -161,7 +168,10 @@ export class TenancyState {
     const snapshot = await fetchTektonSnapshot(tekton.url, instanceName, serviceToken, peerTimeoutMs);
     await saveTektonSnapshot(this.rt.sql, snapshot);
     await notify(this.rt.sql, CHANNELS.config, [CONFIG_EVENTS.tekton]);
-    this.rt.log.info({ reason, versions: snapshot.versions.length, applications: snapshot.applications.length }, 'Tekton configuration fetched');
+    this.rt.log.info(
+      { reason, versions: snapshot.versions.length, applications: snapshot.applications.length },
+      'Tekton configuration fetched',
+    );
   }
 
   /** 21/TLE unregistered: refused everywhere from now on. */

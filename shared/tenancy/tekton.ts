@@ -9,11 +9,17 @@ export const DEFAULT_TENANT = 'kaa';
 // {"{cex}": {"kaa": {"applications": {"<app>": {"versions": {"<ver>": {}}}}}}}
 const appConfigsSchema = z.record(
   z.string(),
-  z.object({
-    kaa: z.object({
-      applications: z.record(z.string(), z.object({ versions: z.record(z.string(), z.unknown()).default({}) }).passthrough()).default({}),
-    }).passthrough(),
-  }).passthrough(),
+  z
+    .object({
+      kaa: z
+        .object({
+          applications: z
+            .record(z.string(), z.object({ versions: z.record(z.string(), z.unknown()).default({}) }).passthrough())
+            .default({}),
+        })
+        .passthrough(),
+    })
+    .passthrough(),
 );
 
 // [{"name": "<app>", "tenantId": "<tenant>"}, …]

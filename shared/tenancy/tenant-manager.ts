@@ -16,7 +16,11 @@ const tenantsSchema = z.object({
  * The tenants CEX accepts tokens of: listed by the Tenant Manager, with an
  * issuer, and a status that is AVAILABLE or absent (docs/rest-api.md, "Authentication and scopes").
  */
-export async function fetchTenants(tenantManagerUrl: string, serviceToken: string | undefined, timeoutMs?: number): Promise<TenantRecord[]> {
+export async function fetchTenants(
+  tenantManagerUrl: string,
+  serviceToken: string | undefined,
+  timeoutMs?: number,
+): Promise<TenantRecord[]> {
   const body = await fetchPeerJson(`${tenantManagerUrl}/api/v1/tenants?limit=0`, serviceToken, timeoutMs);
   const parsed = tenantsSchema.safeParse(body);
   if (!parsed.success) throw new UnavailableError('PEER_BAD_RESPONSE', 'the Tenant Manager answered a document of an unexpected shape');

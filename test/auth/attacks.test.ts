@@ -32,7 +32,13 @@ beforeAll(async () => {
   host = await startRestHost(db, env);
   second = await startRestHost(db, env);
   const { command } = await createCommand(db.sql, {
-    tenantId: 'tenant-a', endpointId: 'dev-a', commandType: 'reboot', payload: 1, ttlMillis: 60_000, awaitTimeoutSeconds: 0, origin: 'rest',
+    tenantId: 'tenant-a',
+    endpointId: 'dev-a',
+    commandType: 'reboot',
+    payload: 1,
+    ttlMillis: 60_000,
+    awaitTimeoutSeconds: 0,
+    origin: 'rest',
   });
   commandA = command.commandId;
 });
@@ -59,7 +65,12 @@ describe('bearer token attacks', () => {
     ['no Authorization header', async () => undefined, 401, 'MISSING_TOKEN'],
     ['another scheme', async () => 'Basic dXNlcjpwYXNz', 401, 'MISSING_TOKEN'],
     ['garbage', async () => 'Bearer not.a.jwt', 401, 'MALFORMED_TOKEN'],
-    ['alg: none', async () => `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ iss: issuerA.issuer, exp: now() + 60, scope: ALL })}.`, 401, 'UNSUPPORTED_ALGORITHM'],
+    [
+      'alg: none',
+      async () => `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ iss: issuerA.issuer, exp: now() + 60, scope: ALL })}.`,
+      401,
+      'UNSUPPORTED_ALGORITHM',
+    ],
     [
       'HS256 signed with the public key as the secret',
       async () => {
@@ -71,16 +82,31 @@ describe('bearer token attacks', () => {
       'UNSUPPORTED_ALGORITHM',
     ],
     ['expired', async () => `Bearer ${await issuerA.sign({ scope: ALL }, { expiresIn: now() - 3600 })}`, 401, 'TOKEN_EXPIRED'],
-    ['not yet valid (nbf in 10 min)', async () => `Bearer ${await issuerA.sign({ scope: ALL }, { notBefore: now() + 600 })}`, 401, 'TOKEN_NOT_YET_VALID'],
+    [
+      'not yet valid (nbf in 10 min)',
+      async () => `Bearer ${await issuerA.sign({ scope: ALL }, { notBefore: now() + 600 })}`,
+      401,
+      'TOKEN_NOT_YET_VALID',
+    ],
     ['unknown issuer', async () => `Bearer ${await stranger.sign({ scope: ALL })}`, 401, 'UNKNOWN_ISSUER'],
     ['a tenant that is not AVAILABLE', async () => `Bearer ${await issuerC.sign({ scope: ALL })}`, 401, 'UNKNOWN_ISSUER'],
-    ['issuer A named, signed by another key with the same kid', async () => `Bearer ${await stranger.sign({ iss: issuerA.issuer, scope: ALL }, { kid: issuerA.kid })}`, 401, 'INVALID_SIGNATURE'],
+    [
+      'issuer A named, signed by another key with the same kid',
+      async () => `Bearer ${await stranger.sign({ iss: issuerA.issuer, scope: ALL }, { kid: issuerA.kid })}`,
+      401,
+      'INVALID_SIGNATURE',
+    ],
     ['unknown kid', async () => `Bearer ${await issuerA.sign({ scope: ALL }, { kid: 'rotated-away' })}`, 401, 'UNKNOWN_KEY'],
     ['no exp claim', async () => `Bearer ${await issuerA.sign({ scope: ALL }, { expiresIn: null })}`, 401, 'INVALID_CLAIMS'],
-    ['a tampered payload', async () => {
-      const [h, , s] = (await issuerA.sign({ scope: 'endpoint:read' })).split('.');
-      return `Bearer ${h}.${b64({ iss: issuerA.issuer, exp: now() + 60, scope: ALL })}.${s}`;
-    }, 401, 'INVALID_SIGNATURE'],
+    [
+      'a tampered payload',
+      async () => {
+        const [h, , s] = (await issuerA.sign({ scope: 'endpoint:read' })).split('.');
+        return `Bearer ${h}.${b64({ iss: issuerA.issuer, exp: now() + 60, scope: ALL })}.${s}`;
+      },
+      401,
+      'INVALID_SIGNATURE',
+    ],
     ['missing scope', async () => `Bearer ${await issuerA.sign({ scope: 'endpoint:update' })}`, 403, 'INSUFFICIENT_SCOPE'],
     ["tenant B's valid token on tenant A's command", async () => `Bearer ${await issuerB.sign({ scope: ALL })}`, 404, 'COMMAND_NOT_FOUND'],
   ];
@@ -106,7 +132,12 @@ describe('bearer token attacks', () => {
 
   it('stores nothing for refused requests', async () => {
     const before = await db.sql`SELECT count(*)::int AS n FROM commands`;
-    for (const token of [undefined, 'Bearer x.y.z', `Bearer ${await stranger.sign({ scope: ALL })}`, `Bearer ${await issuerA.sign({ scope: 'endpoint:read' })}`]) {
+    for (const token of [
+      undefined,
+      'Bearer x.y.z',
+      `Bearer ${await stranger.sign({ scope: ALL })}`,
+      `Bearer ${await issuerA.sign({ scope: 'endpoint:read' })}`,
+    ]) {
       const res = await fetch(`${host.url}/api/v1/endpoints/dev-z/commands/reboot?awaitTimeout=0`, {
         method: 'POST',
         headers: token ? { authorization: token } : {},
@@ -120,9 +151,18 @@ describe('bearer token attacks', () => {
   it('checks the scope of each route', async () => {
     const readOnly = `Bearer ${await issuerA.sign({ scope: 'endpoint:read' })}`;
     expect((await get(host.url, readOnly)).status).toBe(200);
-    expect((await fetch(`${host.url}/api/v1/endpoints/dev-a/commands/reboot/${commandA}`, { method: 'DELETE', headers: { authorization: readOnly } })).status).toBe(403);
+    expect(
+      (
+        await fetch(`${host.url}/api/v1/endpoints/dev-a/commands/reboot/${commandA}`, {
+          method: 'DELETE',
+          headers: { authorization: readOnly },
+        })
+      ).status,
+    ).toBe(403);
     expect((await fetch(`${host.url}/api/v1/endpoints/commands/meter`, { headers: { authorization: readOnly } })).status).toBe(403);
-    expect((await fetch(`${host.url}/api/v1/endpoints/commands?endpointId=dev-a`, { headers: { authorization: readOnly } })).status).toBe(200);
+    expect((await fetch(`${host.url}/api/v1/endpoints/commands?endpointId=dev-a`, { headers: { authorization: readOnly } })).status).toBe(
+      200,
+    );
   });
 
   // The other instance learns of it through NOTIFY cex_config; the deadline
@@ -133,10 +173,23 @@ describe('bearer token attacks', () => {
     const event = (type: string, data: Buffer) =>
       fetch(`${host.url}/units/scmp-config-reload`, {
         method: 'POST',
-        headers: { ...internalAuthHeader(), 'ce-specversion': '1.0', 'ce-id': `e-${Math.random()}`, 'ce-source': 'test', 'ce-type': type, 'content-type': 'application/avro' },
+        headers: {
+          ...internalAuthHeader(),
+          'ce-specversion': '1.0',
+          'ce-id': `e-${Math.random()}`,
+          'ce-source': 'test',
+          'ce-type': type,
+          'content-type': 'application/avro',
+        },
         body: data,
       });
-    const unregistered = encodeTenantUnregisteredEvent({ correlationId: 'c1', timestamp: Date.now(), timeout: 0, tenantId: 'tenant-a', originatorReplicaId: 'tm-1' });
+    const unregistered = encodeTenantUnregisteredEvent({
+      correlationId: 'c1',
+      timestamp: Date.now(),
+      timeout: 0,
+      tenantId: 'tenant-a',
+      originatorReplicaId: 'tm-1',
+    });
     expect((await event(EVENT_TYPES.tleUnregistered, unregistered)).status).toBe(204);
     expect(await code(await get(host.url, token))).toBe('TENANT_UNREGISTERED');
     let onSecond: Response | undefined;
@@ -147,7 +200,13 @@ describe('bearer token attacks', () => {
     }
     expect(onSecond!.status).toBe(401);
     expect(await code(onSecond!)).toBe('TENANT_UNREGISTERED');
-    const updated = encodeTenantUpdatedEvent({ correlationId: 'c2', timestamp: Date.now(), timeout: 0, tenantId: 'tenant-a', originatorReplicaId: 'tm-1' });
+    const updated = encodeTenantUpdatedEvent({
+      correlationId: 'c2',
+      timestamp: Date.now(),
+      timeout: 0,
+      tenantId: 'tenant-a',
+      originatorReplicaId: 'tm-1',
+    });
     expect((await event(EVENT_TYPES.tleUpdated, updated)).status).toBe(204);
     expect((await get(host.url, token)).status).toBe(200);
   });
@@ -198,7 +257,13 @@ describe('CEX_AUTHZ=off', () => {
       expect(res.status).toBe(202);
       const [row] = await db.sql`SELECT tenant_id FROM commands WHERE endpoint_id = 'solo'`;
       expect(row!.tenant_id).toBe('kaa');
-      expect((await fetch(`${single.url}/api/v1/endpoints/commands?endpointId=x`, { headers: { authorization: `Bearer ${await issuerB.sign({ scope: ALL })}` } })).status).toBe(401);
+      expect(
+        (
+          await fetch(`${single.url}/api/v1/endpoints/commands?endpointId=x`, {
+            headers: { authorization: `Bearer ${await issuerB.sign({ scope: ALL })}` },
+          })
+        ).status,
+      ).toBe(401);
     } finally {
       await single.stop();
     }

@@ -39,7 +39,14 @@ describe('Tekton on the endpoint side', () => {
     const hitsBefore = tekton.hits.get('/api/v1/app-configs') ?? 0;
     e2e.nc.publish(
       eventSubject('tekton', 'service', 'configuration', 'upsert'),
-      encodeBroadcastConfigurationUpdateEvent({ correlationId: 'scmp-1', timestamp: Date.now(), originatorReplicaId: 'tekton-0', tenantID: null, appName: 'meter', appVerName: null }),
+      encodeBroadcastConfigurationUpdateEvent({
+        correlationId: 'scmp-1',
+        timestamp: Date.now(),
+        originatorReplicaId: 'tekton-0',
+        tenantID: null,
+        appName: 'meter',
+        appVerName: null,
+      }),
     );
     await eventually(async () => ((await sim.poll(endpoint!, 'reboot', null)).statusCode === 200 ? true : undefined), 15_000, 'accepted');
     expect((tekton.hits.get('/api/v1/app-configs') ?? 0) - hitsBefore).toBe(1);

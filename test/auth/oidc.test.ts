@@ -20,7 +20,8 @@ beforeAll(async () => {
 });
 afterAll(async () => db?.drop());
 
-const list = (host: RestHost, token: string) => fetch(`${host.url}/api/v1/endpoints/commands?endpointId=oidc-1`, { headers: { authorization: `Bearer ${token}` } });
+const list = (host: RestHost, token: string) =>
+  fetch(`${host.url}/api/v1/endpoints/commands?endpointId=oidc-1`, { headers: { authorization: `Bearer ${token}` } });
 const codeOf = async (res: Response) => `${res.status} ${res.status === 200 ? '' : ((await res.json()) as { code: string }).code}`.trim();
 
 describe('OpenID discovery', () => {
@@ -28,7 +29,12 @@ describe('OpenID discovery', () => {
   let host: RestHost;
   beforeAll(async () => {
     issuer = await startIssuer('slow');
-    host = await startRestHost(db, { CEX_AUTH: 'on', CEX_OAUTH_ISSUER: issuer.issuer, CEX_OIDC_TIMEOUT_MS: '500', CEX_OIDC_RETRY_MS: '3000' });
+    host = await startRestHost(db, {
+      CEX_AUTH: 'on',
+      CEX_OAUTH_ISSUER: issuer.issuer,
+      CEX_OIDC_TIMEOUT_MS: '500',
+      CEX_OIDC_RETRY_MS: '3000',
+    });
   });
   afterAll(async () => {
     await host?.stop();
@@ -60,7 +66,12 @@ describe('key rotation', () => {
   let host: RestHost;
   beforeAll(async () => {
     issuer = await startIssuer('rotating');
-    host = await startRestHost(db, { CEX_AUTH: 'on', CEX_OAUTH_ISSUER: issuer.issuer, CEX_JWKS_COOLDOWN_MS: '0', CEX_JWKS_MAX_AGE_MS: '1000' });
+    host = await startRestHost(db, {
+      CEX_AUTH: 'on',
+      CEX_OAUTH_ISSUER: issuer.issuer,
+      CEX_JWKS_COOLDOWN_MS: '0',
+      CEX_JWKS_MAX_AGE_MS: '1000',
+    });
   });
   afterAll(async () => {
     await host?.stop();
@@ -77,7 +88,10 @@ describe('key rotation', () => {
     expect(certs()).toBe(before + 1);
     issuer.removeKey(issuer.kid);
     // Accepted from the cache until it expires; then refused with the key's own code.
-    await waitUntil(async () => (await codeOf(await list(host, await issuer.sign({ scope: ALL })))) === '401 UNKNOWN_KEY', 'the removed key refused');
+    await waitUntil(
+      async () => (await codeOf(await list(host, await issuer.sign({ scope: ALL })))) === '401 UNKNOWN_KEY',
+      'the removed key refused',
+    );
     expect((await list(host, await issuer.sign({ scope: ALL }, { kid: 'rotating-key-2' }))).status).toBe(200);
     // A key never published stays refused.
     expect(await codeOf(await list(host, await issuer.sign({ scope: ALL }, { kid: 'never-published' })))).toBe('401 UNKNOWN_KEY');

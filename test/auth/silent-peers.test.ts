@@ -32,7 +32,12 @@ describe('peers that never answer', () => {
     const instance = uniqueInstanceName();
     const tekton = await startTekton(instance, { meter: { versions: ['meter-v1'] } });
     tekton.hang = true;
-    const host = await startRestHost(db, { KAA_TEKTON_ENABLED: 'true', KAA_TEKTON_URL: tekton.url, CEX_INSTANCE_NAME: instance, CEX_PEER_TIMEOUT_MS: '300' });
+    const host = await startRestHost(db, {
+      KAA_TEKTON_ENABLED: 'true',
+      KAA_TEKTON_URL: tekton.url,
+      CEX_INSTANCE_NAME: instance,
+      CEX_PEER_TIMEOUT_MS: '300',
+    });
     try {
       // Two fetches abandoned by CEX: the timeout held, and it tried again.
       await waitUntil(() => tekton.abandoned >= 2, 'two fetches given up');

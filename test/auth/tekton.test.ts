@@ -29,12 +29,26 @@ async function until(check: () => boolean | Promise<boolean>, ms: number): Promi
 function postEvent(base: string, type: string, data: Buffer) {
   return fetch(`${base}/units/scmp-config-reload`, {
     method: 'POST',
-    headers: { ...internalAuthHeader(), 'ce-specversion': '1.0', 'ce-id': `${Math.random()}`, 'ce-source': 'test', 'ce-type': type, 'content-type': 'application/avro' },
+    headers: {
+      ...internalAuthHeader(),
+      'ce-specversion': '1.0',
+      'ce-id': `${Math.random()}`,
+      'ce-source': 'test',
+      'ce-type': type,
+      'content-type': 'application/avro',
+    },
     body: data,
   });
 }
 const upsert = () =>
-  encodeBroadcastConfigurationUpdateEvent({ correlationId: 'c', timestamp: Date.now(), originatorReplicaId: 'tekton-1', tenantID: null, appName: null, appVerName: null });
+  encodeBroadcastConfigurationUpdateEvent({
+    correlationId: 'c',
+    timestamp: Date.now(),
+    originatorReplicaId: 'tekton-1',
+    tenantID: null,
+    appName: null,
+    appVerName: null,
+  });
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -47,7 +61,8 @@ beforeAll(async () => {
   // counting a retry as a second fetch) on a loaded machine.
   const env = { KAA_TEKTON_ENABLED: 'true', KAA_TEKTON_URL: tekton.url, CEX_INSTANCE_NAME: instance, CEX_PEER_TIMEOUT_MS: '120000' };
   // Tekton is a dependency, not readiness (issue 17): wait for it to be loaded.
-  const tektonUp = async (url: string) => ((await (await fetch(`${url}/readyz`)).json()) as { dependencies: { tekton?: boolean } }).dependencies.tekton === true;
+  const tektonUp = async (url: string) =>
+    ((await (await fetch(`${url}/readyz`)).json()) as { dependencies: { tekton?: boolean } }).dependencies.tekton === true;
   host = await startRestHost(db, env);
   await until(() => tektonUp(host.url), 20_000);
   second = await startRestHost(db, env);
@@ -96,9 +111,17 @@ describe('Tekton configuration', () => {
     // First in line: the host's own listener rewrites req.url for the unit.
     host.server.prependListener('request', count);
     try {
-      const targeted = encodeServiceSpecificConfigurationUpdateEvent({ correlationId: 'c', timestamp: Date.now(), tenantID: 'tenant-a', appName: 'meter', appVerName: null });
+      const targeted = encodeServiceSpecificConfigurationUpdateEvent({
+        correlationId: 'c',
+        timestamp: Date.now(),
+        tenantID: 'tenant-a',
+        appName: 'meter',
+        appVerName: null,
+      });
       const answers = Promise.all(
-        Array.from({ length: 100 }, (_, i) => postEvent(host.url, i % 2 ? EVENT_TYPES.scmpTargeted : EVENT_TYPES.scmpBroadcast, i % 2 ? targeted : upsert())),
+        Array.from({ length: 100 }, (_, i) =>
+          postEvent(host.url, i % 2 ? EVENT_TYPES.scmpTargeted : EVENT_TYPES.scmpBroadcast, i % 2 ? targeted : upsert()),
+        ),
       );
       await until(() => arrived === 100 && configHits() === before + 1, 30_000);
       release();
@@ -149,7 +172,11 @@ describe('readiness with Tekton enabled (issue 17: a dependency, not readiness)'
     try {
       const first = await fetch(`${late.url}/readyz`);
       expect(first.status).toBe(200);
-      expect(await first.json()).toMatchObject({ status: 'ready', checks: { migrations: true }, dependencies: { postgres: true, tekton: false } });
+      expect(await first.json()).toMatchObject({
+        status: 'ready',
+        checks: { migrations: true },
+        dependencies: { postgres: true, tekton: false },
+      });
       expect(await (await fetch(`${late.url}/metrics`)).text()).toMatch(/^cex_dependency_up\{dependency="tekton"\} 0$/m);
       const list = await fetch(`${late.url}/api/v1/endpoints/commands/meter`);
       expect(list.status).toBe(503);
@@ -157,7 +184,10 @@ describe('readiness with Tekton enabled (issue 17: a dependency, not readiness)'
       // Tekton starts answering for this instance: the dependency is up on the next retry, and so is the request.
       down.instanceName = name;
       down.apps.meter = { versions: ['meter-v1'] };
-      await until(async () => ((await (await fetch(`${late.url}/readyz`)).json()) as { dependencies: { tekton: boolean } }).dependencies.tekton, 20_000);
+      await until(
+        async () => ((await (await fetch(`${late.url}/readyz`)).json()) as { dependencies: { tekton: boolean } }).dependencies.tekton,
+        20_000,
+      );
       expect(await (await fetch(`${late.url}/metrics`)).text()).toMatch(/^cex_dependency_up\{dependency="tekton"\} 1$/m);
       expect((await fetch(`${late.url}/api/v1/endpoints/commands/meter`)).status).toBe(200);
     } finally {

@@ -84,7 +84,13 @@ describe('21/TLE updated', () => {
 
     tm.tenants[1]!.status = 'AVAILABLE';
     const correlationId = randomUUID();
-    const event = encodeTenantUpdatedEvent({ correlationId, timestamp: Date.now(), timeout: 0, tenantId: 'tenant-new', originatorReplicaId: 'tm-1' });
+    const event = encodeTenantUpdatedEvent({
+      correlationId,
+      timestamp: Date.now(),
+      timeout: 0,
+      tenantId: 'tenant-new',
+      originatorReplicaId: 'tm-1',
+    });
     nc.publish(eventSubject(uniquePrefix('tm'), 'tenant', 'lifecycle', 'updated'), event);
     await nc.flush();
 

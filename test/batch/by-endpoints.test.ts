@@ -58,7 +58,9 @@ describe('by-endpoints: validation', () => {
     ['commandTtl negative', 'reboot', { endpointIds: ['e-1'] }, '?commandTtl=-1', 'application/json', 400, 'INVALID_COMMAND_TTL'],
     ['commandTtl text', 'reboot', { endpointIds: ['e-1'] }, '?commandTtl=soon', 'application/json', 400, 'INVALID_COMMAND_TTL'],
   ])('%s → %s', async (_name, type, body, query, contentType, status, code) => {
-    const before = await db.sql<{ n: number }[]>`SELECT (SELECT count(*) FROM commands)::int + (SELECT count(*) FROM batch_tasks)::int AS n`;
+    const before = await db.sql<
+      { n: number }[]
+    >`SELECT (SELECT count(*) FROM commands)::int + (SELECT count(*) FROM batch_tasks)::int AS n`;
     const res = await byEndpoints(type as string, body, query as string, contentType as string);
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
@@ -83,7 +85,11 @@ describe('by-endpoints: one command and one push row per endpoint, in bulk', () 
     const endpoints = ids(50);
     // One endpoint already has a reboot command: its batch command gets the next id.
     await fetch(`${host.url}/api/v1/endpoints/${endpoints[0]}/commands/reboot?awaitTimeout=0`, { method: 'POST' });
-    const res = await byEndpoints('reboot', { payload: { at: 'night' }, endpointIds: [...endpoints, endpoints[1], endpoints[2]] }, '?commandTtl=30000');
+    const res = await byEndpoints(
+      'reboot',
+      { payload: { at: 'night' }, endpointIds: [...endpoints, endpoints[1], endpoints[2]] },
+      '?commandTtl=30000',
+    );
     expect(res.status).toBe(202);
     const { taskId } = (await res.json()) as { taskId: string };
     expect(res.headers.get('location')).toBe(`/api/v1/endpoints/commands/batch/tasks/${taskId}`);
@@ -117,7 +123,9 @@ describe('by-endpoints: one command and one push row per endpoint, in bulk', () 
     expect([t.pendingCount, t.executedCount, t.expiredCount]).toEqual([3, 2, 0]);
     expect(t.executed.map((p) => p.endpointId).sort()).toEqual([endpoints[0], endpoints[1]].sort());
     // Their TTL over (the database's clock), the sweeper expires them.
-    const [due] = await db.sql<{ at: Date }[]>`SELECT max(expires_at) AS at FROM commands WHERE command_type = 'blink' AND endpoint_id = ANY(${endpoints})`;
+    const [due] = await db.sql<
+      { at: Date }[]
+    >`SELECT max(expires_at) AS at FROM commands WHERE command_type = 'blink' AND endpoint_id = ANY(${endpoints})`;
     await untilDatabaseTimePasses(db.sql, due!.at);
     await expireDue(device);
     t = await task(taskId);
@@ -172,12 +180,23 @@ describe('batch tasks: reads', () => {
     const onlyA = await get('?commandType=zz-a');
     expect(onlyA.totalElements).toBe(2);
     expect(onlyA.content.map((t) => t.taskId)).toEqual([made[2], made[0]]);
-    expect(onlyA.content[0]).toMatchObject({ commandType: 'zz-a', requestPayload: 'zz-a', pendingCount: 2, executedCount: 0, expiredCount: 0 });
+    expect(onlyA.content[0]).toMatchObject({
+      commandType: 'zz-a',
+      requestPayload: 'zz-a',
+      pendingCount: 2,
+      executedCount: 0,
+      expiredCount: 0,
+    });
     const asc = await get('?commandType=zz-a&sortOrder=asc&limit=1&offset=1');
     expect(asc.content.map((t) => t.taskId)).toEqual([made[2]]);
     const byType = await get('?sortBy=commandType&sortOrder=desc&limit=1');
     expect(byType.content[0]!.commandType >= 'zz-b').toBe(true);
-    for (const [q, code] of [['?limit=0', 'INVALID_LIMIT'], ['?sortBy=size', 'INVALID_SORT_BY'], ['?sortOrder=up', 'INVALID_SORT_ORDER'], ['?offset=-1', 'INVALID_OFFSET']]) {
+    for (const [q, code] of [
+      ['?limit=0', 'INVALID_LIMIT'],
+      ['?sortBy=size', 'INVALID_SORT_BY'],
+      ['?sortOrder=up', 'INVALID_SORT_ORDER'],
+      ['?offset=-1', 'INVALID_OFFSET'],
+    ]) {
       const res = await fetch(`${host.url}/api/v1/endpoints/commands/batch/tasks${q}`);
       expect(res.status, q).toBe(400);
       expect(((await res.json()) as { code: string }).code).toBe(code);

@@ -10,10 +10,7 @@ const requestType = referenceType('endpointListByFilterRequest');
 const responseType = referenceType('endpointListByFilterResponse');
 
 /** What the registry answers for one filter; `silent` answers nothing. */
-export type FilterAnswer =
-  | { endpoints: Record<string, string[]> }
-  | { statusCode: number; reasonPhrase: string | null }
-  | 'silent';
+export type FilterAnswer = { endpoints: Record<string, string[]> } | { statusCode: number; reasonPhrase: string | null } | 'silent';
 
 export interface EfmpRequestSeen {
   filterId: string;
@@ -35,7 +32,12 @@ export async function startEfmpResponder(nc: NatsConnection, epr: string): Promi
   const sub: Subscription = nc.subscribe(`kaa.v1.service.${epr}.efmp.ep-list-by-filter-request`, {
     callback: (err, msg) => {
       if (err) return;
-      const req = requestType.fromBuffer(Buffer.from(msg.data)) as { correlationId: string; timestamp: number; timeout: number; filterId: string };
+      const req = requestType.fromBuffer(Buffer.from(msg.data)) as {
+        correlationId: string;
+        timestamp: number;
+        timeout: number;
+        filterId: string;
+      };
       requests.push({ filterId: req.filterId, correlationId: req.correlationId, timeout: req.timeout, reply: msg.reply || undefined });
       const answer = filters.get(req.filterId) ?? { statusCode: 404, reasonPhrase: `no filter ${req.filterId}` };
       if (answer === 'silent' || !msg.reply) return;

@@ -42,7 +42,9 @@ async function task(taskId: string) {
 }
 
 async function stored(): Promise<number> {
-  const [row] = await e2e.db.sql<{ n: number }[]>`SELECT (SELECT count(*) FROM commands)::int + (SELECT count(*) FROM batch_tasks)::int AS n`;
+  const [row] = await e2e.db.sql<
+    { n: number }[]
+  >`SELECT (SELECT count(*) FROM commands)::int + (SELECT count(*) FROM batch_tasks)::int AS n`;
   return row!.n;
 }
 
@@ -95,9 +97,16 @@ describe('batch by filter over 20/EFMP', () => {
     pushes.stop();
 
     // Listed under the filter and under the application both versions belong to.
-    const listed = batchTaskPageSchema.parse(await (await fetch(`${e2e.host.url}/api/v1/endpoints/commands/batch/tasks?appName=fleet&filterId=all-meters`)).json());
+    const listed = batchTaskPageSchema.parse(
+      await (await fetch(`${e2e.host.url}/api/v1/endpoints/commands/batch/tasks?appName=fleet&filterId=all-meters`)).json(),
+    );
     expect(listed.content.map((x) => x.taskId)).toEqual([taskId]);
-    expect(listed.content[0]).toMatchObject({ filterId: 'all-meters', requestPayload: { register: 'kWh' }, executedCount: 800, expiredCount: 200 });
+    expect(listed.content[0]).toMatchObject({
+      filterId: 'all-meters',
+      requestPayload: { register: 'kWh' },
+      executedCount: 800,
+      expiredCount: 200,
+    });
   }, 300_000);
 
   it('answers 504 EFMP_TIMEOUT when the registry does not answer, and stores nothing', async () => {

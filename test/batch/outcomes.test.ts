@@ -34,8 +34,15 @@ describe('batch task outcomes', () => {
       body: JSON.stringify({ endpointIds: endpoints }),
     });
     const { taskId } = (await res.json()) as { taskId: string };
-    const codes: [string, number][] = [['out-a', 200], ['out-b', 204], ['out-c', 503], ['out-d', 404], ['out-e', 302]];
-    for (const [endpointId, statusCode] of codes) await recordEndpointResults(device, endpointId, 'update', [{ commandId: 1, statusCode }], null);
+    const codes: [string, number][] = [
+      ['out-a', 200],
+      ['out-b', 204],
+      ['out-c', 503],
+      ['out-d', 404],
+      ['out-e', 302],
+    ];
+    for (const [endpointId, statusCode] of codes)
+      await recordEndpointResults(device, endpointId, 'update', [{ commandId: 1, statusCode }], null);
 
     const task = batchTaskSchema.parse(await (await fetch(`${host.url}/api/v1/endpoints/commands/batch/tasks/${taskId}`)).json());
     expect(task).toMatchObject({ pendingCount: 1, executedCount: 5, succeededCount: 2, failedCount: 3, expiredCount: 0 });
@@ -50,7 +57,16 @@ describe('batch task outcomes', () => {
       { endpointId: 'out-e', commandId: 1, statusCode: 302 },
     ]);
 
-    const list = batchTaskPageSchema.parse(await (await fetch(`${host.url}/api/v1/endpoints/commands/batch/tasks?commandType=update`)).json());
-    expect(list.content[0]).toMatchObject({ taskId, pendingCount: 1, executedCount: 5, succeededCount: 2, failedCount: 3, expiredCount: 0 });
+    const list = batchTaskPageSchema.parse(
+      await (await fetch(`${host.url}/api/v1/endpoints/commands/batch/tasks?commandType=update`)).json(),
+    );
+    expect(list.content[0]).toMatchObject({
+      taskId,
+      pendingCount: 1,
+      executedCount: 5,
+      succeededCount: 2,
+      failedCount: 3,
+      expiredCount: 0,
+    });
   });
 });

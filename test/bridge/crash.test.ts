@@ -49,12 +49,20 @@ describe('crash safety', () => {
     }
     const busy = uniquePrefix('ep');
     for (let i = 0; i < 30; i++) await createCommand(db.sql, restCommand(busy, 'reboot', { payload: i }));
-    expected.set(busy, Array.from({ length: 30 }, (_, i) => i + 1));
+    expected.set(
+      busy,
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
 
     const running = await runBridge(bridgeRuntime(db.url, names, fake.url));
     try {
       await waitFor(() => allPushed(seen, expected), 30_000, 'every command pushed');
-      expect(seen.of(busy).at(-1)!.items.map((i) => i.payload)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+      expect(
+        seen
+          .of(busy)
+          .at(-1)!
+          .items.map((i) => i.payload),
+      ).toEqual(Array.from({ length: 30 }, (_, i) => i));
     } finally {
       await running.stop();
       seen.stop();

@@ -106,22 +106,53 @@ describe('forwarding NATS messages to functions', () => {
     const tle = `kaa.v1.events.${uniquePrefix('tm')}.tenant.lifecycle.updated`;
     const envelope = { correlationId: randomUUID(), timestamp: Date.now(), timeout: 0 };
     const sent = [
-      { subject: cipCommandRequestSubject(names.instance), path: '/command-submit/cloudevents', type: EVENT_TYPES.cipCommandRequest,
-        bytes: encodeCommandInvocationRequest({ ...envelope, endpointId: 'e-1', commandType: 'reboot', commandId: 1, payload: null }) },
-      { subject: espClientDataReplicaSubject(running.rt.config.replicaId), path: '/esp-inbound', type: EVENT_TYPES.espClientData,
-        bytes: encodeClientData(clientData()) },
-      { subject: connected, path: '/esp-inbound', type: EVENT_TYPES.elceConnected,
-        bytes: encodeEndpointConnectedEvent({ ...envelope, endpoints: { 'e-1': 'app-v1' }, originatorReplicaId: 'r1' }) },
-      { subject: `kaa.v1.events.${names.scmpProvider}.service.configuration.upsert`, path: '/scmp-config-reload', type: EVENT_TYPES.scmpBroadcast,
-        bytes: encodeBroadcastConfigurationUpdateEvent({ correlationId: randomUUID(), timestamp: Date.now(), originatorReplicaId: 'r1', tenantID: null, appName: null, appVerName: null }) },
-      { subject: tle, path: '/scmp-config-reload', type: EVENT_TYPES.tleUpdated,
-        bytes: encodeTenantUpdatedEvent({ ...envelope, tenantId: 't1', originatorReplicaId: 'r1' }) },
+      {
+        subject: cipCommandRequestSubject(names.instance),
+        path: '/command-submit/cloudevents',
+        type: EVENT_TYPES.cipCommandRequest,
+        bytes: encodeCommandInvocationRequest({ ...envelope, endpointId: 'e-1', commandType: 'reboot', commandId: 1, payload: null }),
+      },
+      {
+        subject: espClientDataReplicaSubject(running.rt.config.replicaId),
+        path: '/esp-inbound',
+        type: EVENT_TYPES.espClientData,
+        bytes: encodeClientData(clientData()),
+      },
+      {
+        subject: connected,
+        path: '/esp-inbound',
+        type: EVENT_TYPES.elceConnected,
+        bytes: encodeEndpointConnectedEvent({ ...envelope, endpoints: { 'e-1': 'app-v1' }, originatorReplicaId: 'r1' }),
+      },
+      {
+        subject: `kaa.v1.events.${names.scmpProvider}.service.configuration.upsert`,
+        path: '/scmp-config-reload',
+        type: EVENT_TYPES.scmpBroadcast,
+        bytes: encodeBroadcastConfigurationUpdateEvent({
+          correlationId: randomUUID(),
+          timestamp: Date.now(),
+          originatorReplicaId: 'r1',
+          tenantID: null,
+          appName: null,
+          appVerName: null,
+        }),
+      },
+      {
+        subject: tle,
+        path: '/scmp-config-reload',
+        type: EVENT_TYPES.tleUpdated,
+        bytes: encodeTenantUpdatedEvent({ ...envelope, tenantId: 't1', originatorReplicaId: 'r1' }),
+      },
     ];
     for (const m of sent) nc.publish(m.subject, m.bytes);
     for (const m of sent) {
       await waitFor(() => receivedWith(m.bytes).length > 0, 5_000, `forward of ${m.subject}`);
       const req = receivedWith(m.bytes)[0]!;
-      expect({ path: req.path, type: req.headers['ce-type'], subject: req.headers['ce-natssubject'] }).toEqual({ path: m.path, type: m.type, subject: m.subject });
+      expect({ path: req.path, type: req.headers['ce-type'], subject: req.headers['ce-natssubject'] }).toEqual({
+        path: m.path,
+        type: m.type,
+        subject: m.subject,
+      });
       expect(req.headers['ce-natsreply']).toBeUndefined();
       expect(req.headers.authorization, m.subject).toBe(`Bearer ${TEST_INTERNAL_TOKEN}`);
     }
@@ -204,7 +235,11 @@ describe('forwarding NATS messages to functions', () => {
     nc.publish(espClientDataSubject(names.instance), serverError);
     nc.publish(espClientDataSubject(names.instance), badEvent);
     // Both forwards are over once counted: no attempt can follow.
-    await waitFor(async () => (await count('failed')) === failed + 1 && (await count('rejected')) === rejected + 1, 15_000, 'both outcomes');
+    await waitFor(
+      async () => (await count('failed')) === failed + 1 && (await count('rejected')) === rejected + 1,
+      15_000,
+      'both outcomes',
+    );
     expect(receivedWith(serverError)).toHaveLength(4);
     expect(receivedWith(badEvent)).toHaveLength(1);
   });

@@ -190,7 +190,10 @@ export interface SeenPush {
 }
 
 /** Records every ExtensionData push on the kpc subject, decoded with the published schema. */
-export async function collectPushes(nc: NatsConnection, kpc: string): Promise<{ pushes: SeenPush[]; of(endpointId: string): SeenPush[]; stop(): void }> {
+export async function collectPushes(
+  nc: NatsConnection,
+  kpc: string,
+): Promise<{ pushes: SeenPush[]; of(endpointId: string): SeenPush[]; stop(): void }> {
   const { referenceType } = await import('../protocol/reference.js');
   const type = referenceType('extensionData');
   const pushes: SeenPush[] = [];

@@ -42,8 +42,15 @@ afterAll(async () => {
 
 const message = (endpointId: string) =>
   encodeClientData({
-    correlationId: randomUUID(), timestamp: Date.now(), timeout: 0, appVersionName: 'app-v1', endpointId,
-    resourcePath: '/command/reboot', requestId: 1, payload: Buffer.from('{}'), configName: null,
+    correlationId: randomUUID(),
+    timestamp: Date.now(),
+    timeout: 0,
+    appVersionName: 'app-v1',
+    endpointId,
+    resourcePath: '/command/reboot',
+    requestId: 1,
+    payload: Buffer.from('{}'),
+    configName: null,
   });
 
 /** Holds every forward until release(); then answers 204. */
@@ -57,7 +64,10 @@ function holdAnswers(): { release(): void } {
   return { release };
 }
 
-async function withBridge(limits: { maxInFlight: number; maxQueued: number; maxQueuedBytes: number }, work: (b: Awaited<ReturnType<typeof runBridge>>, subject: string) => Promise<void>) {
+async function withBridge(
+  limits: { maxInFlight: number; maxQueued: number; maxQueuedBytes: number },
+  work: (b: Awaited<ReturnType<typeof runBridge>>, subject: string) => Promise<void>,
+) {
   const names = uniqueNames();
   const running = await runBridge(bridgeRuntime(db.url, names, fake.url), { ...FAST, limits });
   try {
@@ -98,7 +108,11 @@ describe('bridge load shedding', () => {
       for (const bytes of sent) nc.publish(subject, bytes);
       await waitFor(async () => (await overload()) === 3, 30_000, 'three drops counted');
       gate.release();
-      await waitFor(async () => (await counterValue(running.rt.metrics.natsMessages, { outcome: 'forwarded' })) === 3, 30_000, 'the three kept forwarded');
+      await waitFor(
+        async () => (await counterValue(running.rt.metrics.natsMessages, { outcome: 'forwarded' })) === 3,
+        30_000,
+        'the three kept forwarded',
+      );
       expect(sent.map((b) => fake.received.filter((r) => r.body.equals(b)).length)).toEqual([1, 1, 1, 0, 0, 0]);
       fake.received.length = 0;
     });
@@ -111,7 +125,10 @@ describe('drop log rate limit', () => {
   it('writes at most 20 lines a second per reason, then says how many it suppressed', () => {
     vi.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
     const lines: { fields: Record<string, unknown>; msg: string }[] = [];
-    const log = { warn: (fields: Record<string, unknown>, msg: string) => lines.push({ fields, msg }), info: () => undefined } as unknown as Logger;
+    const log = {
+      warn: (fields: Record<string, unknown>, msg: string) => lines.push({ fields, msg }),
+      info: () => undefined,
+    } as unknown as Logger;
     const throttle = new LogThrottle(log);
     for (let i = 0; i < 100; i++) throttle.warn('overload:esp', { i }, 'bridge backlog full: message dropped');
     // Another reason has its own budget.

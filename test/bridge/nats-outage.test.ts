@@ -57,7 +57,11 @@ describe('NATS outage', () => {
     // The bridge's own lag gauge saying its oldest push row has waited 0.6 s
     // (three of the drainer's 200 ms catch-up scans, each invoke also sent a
     // NOTIFY): the drainer had every chance to claim the rows by then.
-    await waitFor(async () => (await counterValue(running.rt.metrics.outboxLagSeconds, { kind: 'push' })) >= 0.6, 30_000, 'the lag gauge to see the rows waiting');
+    await waitFor(
+      async () => (await counterValue(running.rt.metrics.outboxLagSeconds, { kind: 'push' })) >= 0.6,
+      30_000,
+      'the lag gauge to see the rows waiting',
+    );
     // Not claimed at all: no attempts burnt, no backoff piling up.
     expect(await pushCounts(eps)).toEqual([{ pushed: 0, unclaimed: 5 }]);
 
@@ -69,8 +73,15 @@ describe('NATS outage', () => {
     const nc: NatsConnection = await connect({ servers: server.url });
     try {
       const bytes = encodeClientData({
-        correlationId: randomUUID(), timestamp: Date.now(), timeout: 0, appVersionName: 'a', endpointId: 'e',
-        resourcePath: '/command/x', requestId: 1, payload: Buffer.from('{}'), configName: null,
+        correlationId: randomUUID(),
+        timestamp: Date.now(),
+        timeout: 0,
+        appVersionName: 'a',
+        endpointId: 'e',
+        resourcePath: '/command/x',
+        requestId: 1,
+        payload: Buffer.from('{}'),
+        configName: null,
       });
       nc.publish(espClientDataSubject(names.instance), bytes);
       await waitFor(() => fake.received.some((r) => r.body.equals(bytes)), 15_000, 'a forward after the reconnect');

@@ -76,7 +76,10 @@ describe('push rows', () => {
     await invoke(ep, 'other', { payload: null });
     await waitFor(() => seen.of(ep).some((p) => p.ids.length === 2), 15_000, 'the second push');
     const push = seen.of(ep).find((p) => p.ids.length === 2)!;
-    expect(push.items).toEqual([{ id: 1, payload: { a: 1 } }, { id: 2, payload: 'two' }]);
+    expect(push.items).toEqual([
+      { id: 1, payload: { a: 1 } },
+      { id: 2, payload: 'two' },
+    ]);
     expect(push.message).toMatchObject({
       timeout: 0,
       appVersionName: 'app-v1',
@@ -126,7 +129,8 @@ describe('push rows', () => {
     await invoke(ep, 'reboot');
     await allPublished([ep]);
     expect(seen.of(ep)).toHaveLength(0);
-    const [parked] = await db.sql`SELECT count(*)::int AS n FROM commands WHERE endpoint_id = ${ep} AND next_push_at IS NULL AND push_count = 0`;
+    const [parked] =
+      await db.sql`SELECT count(*)::int AS n FROM commands WHERE endpoint_id = ${ep} AND next_push_at IS NULL AND push_count = 0`;
     expect(parked!.n).toBe(2);
 
     const connects = await counterValue(running.rt.metrics.pushes, { reason: 'connect' });
@@ -141,7 +145,11 @@ describe('push rows', () => {
     await notify(db.sql, CHANNELS.outbox);
     await waitFor(() => seen.of(ep).length === 2, 15_000, 'the second push on connect');
     // The metric counts after the database write that follows the publish.
-    await waitFor(async () => (await counterValue(running.rt.metrics.pushes, { reason: 'connect' })) === connects + 1, 15_000, 'connect metric');
+    await waitFor(
+      async () => (await counterValue(running.rt.metrics.pushes, { reason: 'connect' })) === connects + 1,
+      15_000,
+      'connect metric',
+    );
   });
 
   it('does not push a type the endpoint does not observe', async () => {
@@ -181,7 +189,13 @@ describe('push rows', () => {
     const results = await collect(nc, reply);
     await invoke(ep, 'reboot', { origin: 'cip', commandId: 42, cipReplySubject: reply, cipCorrelationId: 'corr-42' });
     await waitFor(() => seen.of(ep).length === 1, 15_000, 'the push');
-    await recordEndpointResults(running.rt, ep, 'reboot', [{ commandId: 42, statusCode: 201, reasonPhrase: 'Done', payload: { ok: true } }], 'app-v9');
+    await recordEndpointResults(
+      running.rt,
+      ep,
+      'reboot',
+      [{ commandId: 42, statusCode: 201, reasonPhrase: 'Done', payload: { ok: true } }],
+      'app-v9',
+    );
     await waitFor(() => results.messages.length === 1, 15_000, 'the CIP result');
     const result = referenceType('commandInvocationResult').fromBuffer(Buffer.from(results.messages[0]!.data)) as Record<string, unknown>;
     expect(result).toMatchObject({
@@ -208,7 +222,9 @@ describe('two bridges draining one database', () => {
     const results = await collect(nc, reply);
     try {
       const eps = Array.from({ length: 120 }, endpoint);
-      await Promise.all(eps.map((ep, i) => invoke(ep, 'reboot', { origin: 'cip', commandId: i + 1, cipReplySubject: reply, cipCorrelationId: `c-${i}` })));
+      await Promise.all(
+        eps.map((ep, i) => invoke(ep, 'reboot', { origin: 'cip', commandId: i + 1, cipReplySubject: reply, cipCorrelationId: `c-${i}` })),
+      );
       await waitFor(() => eps.every((ep) => seen.of(ep).length >= 1), 30_000, 'every endpoint pushed');
       await Promise.all(eps.map((ep, i) => recordEndpointResults(second.rt, ep, 'reboot', [{ commandId: i + 1, statusCode: 200 }], null)));
       await waitFor(() => results.messages.length >= eps.length, 30_000, 'every CIP result');
@@ -216,7 +232,10 @@ describe('two bridges draining one database', () => {
       expect(eps.map((ep) => seen.of(ep).length)).toEqual(eps.map(() => 1));
       expect(results.messages).toHaveLength(eps.length);
       // 240 rows claimed by two drainers woken by the same NOTIFYs: each published some.
-      const byBridge = async () => [(await counterValue(running.rt.metrics.pushes)) - before[0]!, (await counterValue(second.rt.metrics.pushes)) - before[1]!];
+      const byBridge = async () => [
+        (await counterValue(running.rt.metrics.pushes)) - before[0]!,
+        (await counterValue(second.rt.metrics.pushes)) - before[1]!,
+      ];
       // The metric counts just after the statement that deleted the row.
       await waitFor(async () => (await byBridge()).reduce((a, b) => a + b) === eps.length, 15_000, 'every push counted');
       const [first, other] = await byBridge();

@@ -6,11 +6,29 @@ describe('buildPush', () => {
   const base = { endpointId: 'e-1', commandType: 'reboot', appVersionName: null, extensionInstanceName: 'cex', maxBytes: 1024 * 1024 };
 
   it('encodes every command when they fit, decodable with the reference schema', () => {
-    const push = buildPush({ ...base, commands: [{ commandId: 1, payload: { a: 1 } }, { commandId: 2, payload: null }] }, 1_700_000_000_000);
+    const push = buildPush(
+      {
+        ...base,
+        commands: [
+          { commandId: 1, payload: { a: 1 } },
+          { commandId: 2, payload: null },
+        ],
+      },
+      1_700_000_000_000,
+    );
     expect(push.included).toEqual([1, 2]);
     const decoded = referenceType('extensionData').fromBuffer(push.bytes) as Record<string, unknown>;
-    expect(decoded).toMatchObject({ timestamp: 1_700_000_000_000, timeout: 0, resourcePath: '/command/reboot', requestId: null, statusCode: 200 });
-    expect(JSON.parse((decoded.payload as Buffer).toString())).toEqual([{ id: 1, payload: { a: 1 } }, { id: 2, payload: null }]);
+    expect(decoded).toMatchObject({
+      timestamp: 1_700_000_000_000,
+      timeout: 0,
+      resourcePath: '/command/reboot',
+      requestId: null,
+      statusCode: 200,
+    });
+    expect(JSON.parse((decoded.payload as Buffer).toString())).toEqual([
+      { id: 1, payload: { a: 1 } },
+      { id: 2, payload: null },
+    ]);
   });
 
   it('keeps the oldest commands that fit under the NATS payload limit and leaves out oversize ones', () => {
@@ -91,10 +109,13 @@ describe('WorkQueue', () => {
 
   it('keeps going when a job throws: the next job runs', async () => {
     const ran: number[] = [];
-    const queue = new WorkQueue<number>(async (n) => {
-      ran.push(n);
-      if (n === 0) throw new Error('boom');
-    }, { maxInFlight: 1, maxQueued: 10, maxQueuedBytes: 1_000 });
+    const queue = new WorkQueue<number>(
+      async (n) => {
+        ran.push(n);
+        if (n === 0) throw new Error('boom');
+      },
+      { maxInFlight: 1, maxQueued: 10, maxQueuedBytes: 1_000 },
+    );
     queue.push(0, 1);
     queue.push(1, 1);
     await queue.idle();

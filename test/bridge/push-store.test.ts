@@ -92,15 +92,30 @@ describe('completePush and skipPush', () => {
     const [row] = await claimDueOutbox(db.sql, 10, 60_000);
     const commands = await readPushCommands(db.sql, 'e-1', 'a', row!.includeIds);
     await createCommand(db.sql, restCommand('e-1', 'a')); // coalesced: generation 2
-    expect(await completePush(db.sql, row!, commands.map((c) => ({ commandId: c.commandId, pushed: true, repushDelayMs: 5_000 })))).toBe(false);
+    expect(
+      await completePush(
+        db.sql,
+        row!,
+        commands.map((c) => ({ commandId: c.commandId, pushed: true, repushDelayMs: 5_000 })),
+      ),
+    ).toBe(false);
     expect(await pushRows()).toEqual([{ endpointId: 'e-1', commandType: 'a', generation: 2, claimed: false }]);
     const [pushed] = await db.sql`SELECT push_count, next_push_at - last_pushed_at AS delay FROM commands WHERE command_id = 1`;
     expect(pushed!.push_count).toBe(1);
 
     const [next] = await claimDueOutbox(db.sql, 10, 60_000);
     const all = await readPushCommands(db.sql, 'e-1', 'a', next!.includeIds);
-    expect(all.map((c) => [c.commandId, c.pushCount])).toEqual([[1, 1], [2, 0]]);
-    expect(await completePush(db.sql, next!, all.map((c) => ({ commandId: c.commandId, pushed: true, repushDelayMs: 5_000 })))).toBe(true);
+    expect(all.map((c) => [c.commandId, c.pushCount])).toEqual([
+      [1, 1],
+      [2, 0],
+    ]);
+    expect(
+      await completePush(
+        db.sql,
+        next!,
+        all.map((c) => ({ commandId: c.commandId, pushed: true, repushDelayMs: 5_000 })),
+      ),
+    ).toBe(true);
     expect(await pushRows()).toEqual([]);
   });
 
@@ -110,9 +125,16 @@ describe('completePush and skipPush', () => {
     const [row] = await claimDueOutbox(db.sql, 10, 60_000);
     const commands = await readPushCommands(db.sql, 'e-1', 'a', row!.includeIds);
     expect(commands.map((c) => c.commandId)).toEqual([1, 2]);
-    await completePush(db.sql, row!, commands.map((c) => ({ commandId: c.commandId, pushed: true, repushDelayMs: 60_000 })));
+    await completePush(
+      db.sql,
+      row!,
+      commands.map((c) => ({ commandId: c.commandId, pushed: true, repushDelayMs: 60_000 })),
+    );
     const rows = await db.sql`SELECT command_id, next_push_at = expires_at AS capped, next_push_at FROM commands ORDER BY command_id`;
-    expect(rows.map((r) => [r.command_id, r.capped])).toEqual([[1, true], [2, null]]);
+    expect(rows.map((r) => [r.command_id, r.capped])).toEqual([
+      [1, true],
+      [2, null],
+    ]);
     // The push-once command is never offered again.
     expect((await readPushCommands(db.sql, 'e-1', 'a', [2])).map((c) => c.commandId)).toEqual([1]);
 

@@ -77,7 +77,11 @@ describe('re-push', () => {
     expect(plan.delayMs).toBe(800);
     for (const push of seen.of(ep)) expect(push.ids).toEqual([1]);
     // The metric counts after the database write that follows the publish.
-    await waitFor(async () => (await counterValue(running.rt.metrics.pushes, { reason: 'repush' })) >= repushes + 4, 15_000, 'repush metric');
+    await waitFor(
+      async () => (await counterValue(running.rt.metrics.pushes, { reason: 'repush' })) >= repushes + 4,
+      15_000,
+      'repush metric',
+    );
 
     await recordEndpointResults(running.rt, ep, 'reboot', [{ commandId: 1, statusCode: 200 }], null);
     const count = seen.of(ep).length;
@@ -102,7 +106,11 @@ describe('re-push', () => {
     const ep = uniquePrefix('ep');
     await invokeCommand(running.rt, restCommand(ep, 'reboot', { ttlMillis: 2_000 }));
     // The sweeper marks it EXPIRED once its TTL is over: the positive signal.
-    await waitFor(async () => (await db.sql`SELECT 1 FROM commands WHERE endpoint_id = ${ep} AND status = 'EXPIRED'`).length === 1, 30_000, 'EXPIRED');
+    await waitFor(
+      async () => (await db.sql`SELECT 1 FROM commands WHERE endpoint_id = ${ep} AND status = 'EXPIRED'`).length === 1,
+      30_000,
+      'EXPIRED',
+    );
     const [expired] = await db.sql<{ pushCount: number; nextPushAt: Date | null }[]>`
       SELECT push_count AS "pushCount", next_push_at AS "nextPushAt" FROM commands WHERE endpoint_id = ${ep}`;
     // Pushed, and re-pushed at least once while it was live (200 ms, then 400 ms, ...).
@@ -114,7 +122,12 @@ describe('re-push', () => {
     await waitFor(() => seen.of(ep).filter((p) => p.ids.includes(2)).length >= 2, 30_000, 'the push and a re-push of the new command');
     const withOne = seen.of(ep).filter((p) => p.ids.includes(1));
     expect(withOne).toHaveLength(expired!.pushCount);
-    expect(seen.of(ep).filter((p) => p.ids.includes(2)).every((p) => p.ids.join() === '2')).toBe(true);
+    expect(
+      seen
+        .of(ep)
+        .filter((p) => p.ids.includes(2))
+        .every((p) => p.ids.join() === '2'),
+    ).toBe(true);
   });
 
   it('pushes every command of the type in each round, each on its own schedule', async () => {
@@ -145,7 +158,10 @@ describe('re-push with two bridges', () => {
         // A round pushed by both bridges would show as two publishes closer than the first delay.
         for (const gap of gaps(publishedAt(seen.of(ep)))) expect(gap).toBeGreaterThanOrEqual(200);
       }
-      const byBridge = [(await counterValue(running.rt.metrics.pushes)) - before[0]!, (await counterValue(second.rt.metrics.pushes)) - before[1]!];
+      const byBridge = [
+        (await counterValue(running.rt.metrics.pushes)) - before[0]!,
+        (await counterValue(second.rt.metrics.pushes)) - before[1]!,
+      ];
       expect(byBridge[0]).toBeGreaterThan(0);
       expect(byBridge[1]).toBeGreaterThan(0);
     } finally {

@@ -48,7 +48,16 @@ describe('expiry sweeper with two bridges', () => {
     const commands = eps.flatMap((ep) => Array.from({ length: 20 }, (_, i) => ({ ep, id: i + 1 })));
     await Promise.all(
       commands.map(({ ep, id }) =>
-        invokeCommand(bridges[0]!.rt, restCommand(ep, 'reboot', { ttlMillis: 300, origin: 'cip', commandId: id, cipReplySubject: reply, cipCorrelationId: `${ep}/${id}` })),
+        invokeCommand(
+          bridges[0]!.rt,
+          restCommand(ep, 'reboot', {
+            ttlMillis: 300,
+            origin: 'cip',
+            commandId: id,
+            cipReplySubject: reply,
+            cipCorrelationId: `${ep}/${id}`,
+          }),
+        ),
       ),
     );
     await waitFor(() => results.messages.length >= commands.length, 30_000, 'every 408');
@@ -56,8 +65,16 @@ describe('expiry sweeper with two bridges', () => {
     // is deleted only after its publish was flushed to the server); a flush of
     // our connection then brings in whatever the server had for us. A second
     // 408 from either sweeper would be among what arrived.
-    await waitFor(async () => (await db.sql`SELECT 1 FROM commands WHERE endpoint_id = ANY(${eps}) AND status = 'PENDING'`).length === 0, 30_000, 'every command expired');
-    await waitFor(async () => (await db.sql`SELECT 1 FROM outbox WHERE endpoint_id = ANY(${eps})`).length === 0, 30_000, 'every 408 published');
+    await waitFor(
+      async () => (await db.sql`SELECT 1 FROM commands WHERE endpoint_id = ANY(${eps}) AND status = 'PENDING'`).length === 0,
+      30_000,
+      'every command expired',
+    );
+    await waitFor(
+      async () => (await db.sql`SELECT 1 FROM outbox WHERE endpoint_id = ANY(${eps})`).length === 0,
+      30_000,
+      'every 408 published',
+    );
     await nc.flush();
     expect(results.messages).toHaveLength(commands.length);
     const type = referenceType('commandInvocationResult');
@@ -72,7 +89,8 @@ describe('expiry sweeper with two bridges', () => {
                                       FROM commands WHERE endpoint_id = ANY(${eps})`;
     expect(counts).toEqual({ expired: commands.length, total: commands.length });
     // Counted once over both sweepers (each counts just after its commit).
-    const expiredBy = async () => (await Promise.all(bridges.map((b) => counterValue(b.rt.metrics.commandsExpired)))).map((n, i) => n - expiredBefore[i]!);
+    const expiredBy = async () =>
+      (await Promise.all(bridges.map((b) => counterValue(b.rt.metrics.commandsExpired)))).map((n, i) => n - expiredBefore[i]!);
     await waitFor(async () => (await expiredBy()).reduce((a, b) => a + b) >= commands.length, 15_000, 'the expiries counted');
     expect((await expiredBy()).reduce((a, b) => a + b)).toBe(commands.length);
     results.stop();

@@ -25,7 +25,10 @@ afterAll(async () => {
 });
 
 async function invoke(callbackUrl: string) {
-  const res = await fetch(`${host.url}/api/v1/endpoints/hosts-1/commands/reboot?awaitTimeout=0&callbackUrl=${encodeURIComponent(callbackUrl)}`, { method: 'POST' });
+  const res = await fetch(
+    `${host.url}/api/v1/endpoints/hosts-1/commands/reboot?awaitTimeout=0&callbackUrl=${encodeURIComponent(callbackUrl)}`,
+    { method: 'POST' },
+  );
   return { status: res.status, body: (await res.json()) as { code?: string; detail?: string } };
 }
 
@@ -56,16 +59,33 @@ describe('CEX_CALLBACK_ALLOWED_HOSTS', () => {
   });
 
   it('lets the bridge deliver to a host:port entry', async () => {
-    const attempt = { url: `${receiver.url}/direct`, body: '{}', deliveryId: 'd-1', attempt: 1, secret: undefined, timeoutMs: 2_000, signal: new AbortController().signal };
+    const attempt = {
+      url: `${receiver.url}/direct`,
+      body: '{}',
+      deliveryId: 'd-1',
+      attempt: 1,
+      secret: undefined,
+      timeoutMs: 2_000,
+      signal: new AbortController().signal,
+    };
     expect(await postCallback({ ...attempt, allowedHosts: [`127.0.0.1:${receiver.port}`] })).toEqual({ outcome: 'delivered', status: 200 });
-    expect(await postCallback({ ...attempt, allowedHosts: ['127.0.0.1:1'] })).toEqual({ outcome: 'refused', error: `host 127.0.0.1:${receiver.port} is not in CEX_CALLBACK_ALLOWED_HOSTS` });
+    expect(await postCallback({ ...attempt, allowedHosts: ['127.0.0.1:1'] })).toEqual({
+      outcome: 'refused',
+      error: `host 127.0.0.1:${receiver.port} is not in CEX_CALLBACK_ALLOWED_HOSTS`,
+    });
   });
 
   it('is checked at start: an entry that is not host or host:port stops the process, naming it', () => {
-    expect(loadConfig({ CEX_CALLBACK_ALLOWED_HOSTS: 'A.test, b.test:8080 ,[::1]:9,' }).callbackAllowedHosts).toEqual(['a.test', 'b.test:8080', '[::1]:9']);
+    expect(loadConfig({ CEX_CALLBACK_ALLOWED_HOSTS: 'A.test, b.test:8080 ,[::1]:9,' }).callbackAllowedHosts).toEqual([
+      'a.test',
+      'b.test:8080',
+      '[::1]:9',
+    ]);
     for (const bad of ['http://a.test', 'a.test/x', 'a.test:0', 'a.test:70000', 'a.test:', 'user@a.test', 'fe80::1', '*.a.test', 'a b']) {
       expect(() => loadConfig({ CEX_CALLBACK_ALLOWED_HOSTS: `ok.test,${bad}` }), bad).toThrow(ConfigError);
-      expect(() => loadConfig({ CEX_CALLBACK_ALLOWED_HOSTS: `ok.test,${bad}` }), bad).toThrow(`CEX_CALLBACK_ALLOWED_HOSTS: "${bad}" is not host or host:port`);
+      expect(() => loadConfig({ CEX_CALLBACK_ALLOWED_HOSTS: `ok.test,${bad}` }), bad).toThrow(
+        `CEX_CALLBACK_ALLOWED_HOSTS: "${bad}" is not host or host:port`,
+      );
     }
   });
 });

@@ -50,12 +50,19 @@ describe('callbacks survive a SIGKILL of the bridge', () => {
   it('a callback that failed once is delivered by the next host, with the same delivery id', async () => {
     receiver.answer = (_path, n) => ({ status: n === 1 ? 500 : 200 });
     const first = await devHost();
-    const res = await fetch(`${first.url}/api/v1/endpoints/crash-1/commands/reboot?awaitTimeout=0&callbackUrl=${encodeURIComponent(`${receiver.url}/hook`)}`, { method: 'POST' });
+    const res = await fetch(
+      `${first.url}/api/v1/endpoints/crash-1/commands/reboot?awaitTimeout=0&callbackUrl=${encodeURIComponent(`${receiver.url}/hook`)}`,
+      { method: 'POST' },
+    );
     expect(res.status).toBe(202);
     await recordEndpointResults(device, 'crash-1', 'reboot', [{ commandId: 1, statusCode: 200 }], null);
     await waitFor(() => receiver.deliveries.length === 1, 30_000, 'the first attempt');
     // Between attempts: the failure is written down (claim released, next attempt scheduled).
-    await waitFor(async () => (await db.sql`SELECT 1 FROM outbox WHERE kind = 'callback' AND claimed_until IS NULL AND attempts = 1`).length === 1, 15_000, 'the failure recorded');
+    await waitFor(
+      async () => (await db.sql`SELECT 1 FROM outbox WHERE kind = 'callback' AND claimed_until IS NULL AND attempts = 1`).length === 1,
+      15_000,
+      'the failure recorded',
+    );
     await first.stop('SIGKILL');
 
     const [row] = await db.sql<{ attempts: number; claimed: boolean; due_in_ms: number }[]>`
@@ -87,7 +94,10 @@ describe('callbacks survive a SIGKILL of the bridge', () => {
     // (2 x 3 s + 5 s) is what holds the row until the next host retries.
     const env = { CEX_CALLBACK_TIMEOUT_MS: '3000' };
     const first = await devHost(env);
-    await fetch(`${first.url}/api/v1/endpoints/crash-2/commands/reboot?awaitTimeout=0&callbackUrl=${encodeURIComponent(`${receiver.url}/hang`)}`, { method: 'POST' });
+    await fetch(
+      `${first.url}/api/v1/endpoints/crash-2/commands/reboot?awaitTimeout=0&callbackUrl=${encodeURIComponent(`${receiver.url}/hang`)}`,
+      { method: 'POST' },
+    );
     await recordEndpointResults(device, 'crash-2', 'reboot', [{ commandId: 1, statusCode: 200 }], null);
     await waitFor(() => receiver.deliveries.length === 1, 30_000, 'the first attempt');
     await first.stop('SIGKILL');

@@ -1,6 +1,16 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bridgeRuntime, counterValue, FAST, runBridge, startFakeFunctions, uniqueNames, waitFor, type FakeFunctions, type RunningBridge } from '../bridge/helpers.js';
+import {
+  bridgeRuntime,
+  counterValue,
+  FAST,
+  runBridge,
+  startFakeFunctions,
+  uniqueNames,
+  waitFor,
+  type FakeFunctions,
+  type RunningBridge,
+} from '../bridge/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { otherInstance } from '../helpers/rest-host.js';
 import { callbackBackoffMs, postCallback } from '../../shared/jobs/index.js';
@@ -43,20 +53,35 @@ afterAll(async () => {
 async function commandWithCallback(path: string, ttlMillis = 60_000, url = `${receiver.url}${path}`) {
   const endpointId = `cb-${++seq}`;
   const { command } = await invokeCommand(writer, {
-    tenantId: 'kaa', endpointId, commandType: 'reboot', payload: { n: seq }, ttlMillis, awaitTimeoutSeconds: 0, origin: 'rest', callbackUrl: url,
+    tenantId: 'kaa',
+    endpointId,
+    commandType: 'reboot',
+    payload: { n: seq },
+    ttlMillis,
+    awaitTimeoutSeconds: 0,
+    origin: 'rest',
+    callbackUrl: url,
   });
   return command;
 }
 
 const deliveriesTo = (path: string) => receiver.deliveries.filter((d) => d.path === path);
 const callbackRows = async (endpointId: string) =>
-  db.sql<{ attempts: number; last_error: string | null }[]>`SELECT attempts, last_error FROM outbox WHERE kind = 'callback' AND endpoint_id = ${endpointId}`;
+  db.sql<
+    { attempts: number; last_error: string | null }[]
+  >`SELECT attempts, last_error FROM outbox WHERE kind = 'callback' AND endpoint_id = ${endpointId}`;
 
 describe('result callbacks', () => {
   it('retries with backoff until a 2xx: the 4th attempt of a receiver failing 3 is accepted; signed, one delivery id', async () => {
     receiver.answer = (path, n) => ({ status: path === '/flaky' && n <= 3 ? 503 : 200 });
     const command = await commandWithCallback('/flaky');
-    await recordEndpointResults(writer, command.endpointId, 'reboot', [{ commandId: 1, statusCode: 200, reasonPhrase: 'done', payload: { v: 2 } }], null);
+    await recordEndpointResults(
+      writer,
+      command.endpointId,
+      'reboot',
+      [{ commandId: 1, statusCode: 200, reasonPhrase: 'done', payload: { v: 2 } }],
+      null,
+    );
     await waitFor(() => deliveriesTo('/flaky').length === 4, 30_000, '4 attempts');
     await waitFor(async () => (await callbackRows(command.endpointId)).length === 0, 15_000, 'row deleted after the 2xx');
 
@@ -71,7 +96,14 @@ describe('result callbacks', () => {
       expect(d.body).toBe(attempts[0]!.body);
     }
     const body = descriptorSchema.parse(JSON.parse(attempts[3]!.body));
-    expect(body).toMatchObject({ endpointId: command.endpointId, commandId: 1, status: 'EXECUTED', statusCode: 200, reasonPhrase: 'done', responsePayload: { v: 2 } });
+    expect(body).toMatchObject({
+      endpointId: command.endpointId,
+      commandId: 1,
+      status: 'EXECUTED',
+      statusCode: 200,
+      reasonPhrase: 'done',
+      responsePayload: { v: 2 },
+    });
     // Exponential: each retry waits at least its planned 100, 200, 400 ms
     // less the 20 % jitter. Lower bounds on a configured delay: the receiver
     // stamps an attempt in the same callback that answers it, so a busy host
@@ -90,7 +122,11 @@ describe('result callbacks', () => {
     await untilDatabaseTimePasses(db.sql, command.expiresAt);
     await expireDue(writer);
     await waitFor(() => deliveriesTo('/expired').length === 1, 15_000, 'the callback');
-    expect(descriptorSchema.parse(JSON.parse(deliveriesTo('/expired')[0]!.body))).toMatchObject({ endpointId: command.endpointId, status: 'EXPIRED', statusCode: null });
+    expect(descriptorSchema.parse(JSON.parse(deliveriesTo('/expired')[0]!.body))).toMatchObject({
+      endpointId: command.endpointId,
+      status: 'EXPIRED',
+      statusCode: null,
+    });
   });
 
   it('gives up when no attempt succeeded within the retry window, and says so in a metric', async () => {
@@ -100,7 +136,11 @@ describe('result callbacks', () => {
     await recordEndpointResults(writer, command.endpointId, 'reboot', [{ commandId: 1, statusCode: 200 }], null);
     // Its row goes when it is given up (the metric may count another test's row too).
     await waitFor(async () => (await callbackRows(command.endpointId)).length === 0, 30_000, 'give up');
-    await waitFor(async () => (await counterValue(bridge.rt.metrics.callbacks, { outcome: 'gave_up' })) > before, 15_000, 'the give-up counted');
+    await waitFor(
+      async () => (await counterValue(bridge.rt.metrics.callbacks, { outcome: 'gave_up' })) > before,
+      15_000,
+      'the give-up counted',
+    );
     expect(deliveriesTo('/down').length).toBeGreaterThanOrEqual(3);
   });
 
@@ -125,7 +165,11 @@ describe('result callbacks', () => {
     await recordEndpointResults(writer, same.endpointId, 'reboot', [{ commandId: 1, statusCode: 200 }], null);
     await recordEndpointResults(writer, other.endpointId, 'reboot', [{ commandId: 1, statusCode: 200 }], null);
     await waitFor(() => deliveriesTo('/moved-here').length === 1, 15_000, 'redirected delivery');
-    await waitFor(async () => ((await callbackRows(other.endpointId))[0]?.last_error ?? '').includes('not followed'), 15_000, 'refused redirect');
+    await waitFor(
+      async () => ((await callbackRows(other.endpointId))[0]?.last_error ?? '').includes('not followed'),
+      15_000,
+      'refused redirect',
+    );
     expect(deliveriesTo('/stolen')).toEqual([]);
   });
 
@@ -133,7 +177,11 @@ describe('result callbacks', () => {
     receiver.answer = (path, n) => ({ status: 200, delayMs: path === '/slow' && n === 1 ? 3_000 : 0 });
     const command = await commandWithCallback('/slow');
     await recordEndpointResults(writer, command.endpointId, 'reboot', [{ commandId: 1, statusCode: 200 }], null);
-    await waitFor(async () => deliveriesTo('/slow').length === 2 && (await callbackRows(command.endpointId)).length === 0, 30_000, 'second attempt');
+    await waitFor(
+      async () => deliveriesTo('/slow').length === 2 && (await callbackRows(command.endpointId)).length === 0,
+      30_000,
+      'second attempt',
+    );
     // The second attempt came only after the first timed out (1 s): a lower
     // bound on a configured timeout, which load can only lengthen.
     const [first, second] = deliveriesTo('/slow');
@@ -144,7 +192,16 @@ describe('result callbacks', () => {
 describe('callback attempts and backoff (no database)', () => {
   it('signs only when a secret is set, and doubles the delay up to the cap with ±20 % jitter', async () => {
     receiver.answer = () => ({ status: 200 });
-    const attempt = { url: `${receiver.url}/unsigned`, body: '{"a":1}', deliveryId: 'd-1', attempt: 1, allowedHosts: ['127.0.0.1'], secret: undefined, timeoutMs: 1_000, signal: new AbortController().signal };
+    const attempt = {
+      url: `${receiver.url}/unsigned`,
+      body: '{"a":1}',
+      deliveryId: 'd-1',
+      attempt: 1,
+      allowedHosts: ['127.0.0.1'],
+      secret: undefined,
+      timeoutMs: 1_000,
+      signal: new AbortController().signal,
+    };
     expect(await postCallback(attempt)).toEqual({ outcome: 'delivered', status: 200 });
     expect(deliveriesTo('/unsigned')[0]!.headers['x-cex-signature']).toBeUndefined();
     expect((await postCallback({ ...attempt, url: 'ftp://127.0.0.1/x' })).outcome).toBe('refused');

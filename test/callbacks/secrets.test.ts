@@ -48,7 +48,9 @@ describe('callback URLs with secrets', () => {
   it('refuses a callbackUrl with a user or password at invoke: 400, a clear message, nothing stored', async () => {
     for (const creds of ['user:pw-s3cret@', 'user@', ':pw-s3cret@']) {
       const callbackUrl = encodeURIComponent(`http://${creds}127.0.0.1:${receiver.port}/hook`);
-      const res = await fetch(`${host.url}/api/v1/endpoints/sec-1/commands/reboot?awaitTimeout=0&callbackUrl=${callbackUrl}`, { method: 'POST' });
+      const res = await fetch(`${host.url}/api/v1/endpoints/sec-1/commands/reboot?awaitTimeout=0&callbackUrl=${callbackUrl}`, {
+        method: 'POST',
+      });
       const body = (await res.json()) as { code: string; detail: string };
       expect(res.status, creds).toBe(400);
       expect(body.code).toBe('INVALID_CALLBACK_URL');
@@ -61,21 +63,35 @@ describe('callback URLs with secrets', () => {
   });
 
   it('never logs the credentials or query string of a callback URL, whether refused, failed or redirected', async () => {
-    receiver.answer = (path) => (path.startsWith('/moved') ? { status: 307, location: 'http://localhost:1/x?loc=loc-s3cret' } : { status: 503 });
+    receiver.answer = (path) =>
+      path.startsWith('/moved') ? { status: 307, location: 'http://localhost:1/x?loc=loc-s3cret' } : { status: 503 };
     const urls = {
       'sec-creds': `http://user:pw-s3cret@127.0.0.1:${receiver.port}/hook`,
       'sec-query': `http://127.0.0.1:${receiver.port}/hook?token=qs-s3cret`,
       'sec-moved': `http://127.0.0.1:${receiver.port}/moved?token=qs-s3cret`,
     };
     for (const [endpointId, callbackUrl] of Object.entries(urls)) {
-      await invokeCommand(writer, { tenantId: 'kaa', endpointId, commandType: 'reboot', payload: null, ttlMillis: 60_000, awaitTimeoutSeconds: 0, origin: 'rest', callbackUrl });
+      await invokeCommand(writer, {
+        tenantId: 'kaa',
+        endpointId,
+        commandType: 'reboot',
+        payload: null,
+        ttlMillis: 60_000,
+        awaitTimeoutSeconds: 0,
+        origin: 'rest',
+        callbackUrl,
+      });
       await recordEndpointResults(writer, endpointId, 'reboot', [{ commandId: 1, statusCode: 200 }], null);
     }
     // The one with credentials can never be delivered: dropped at once.
     await waitFor(async () => (await callbackRows('sec-creds')).length === 0, 15_000, 'the callback with credentials dropped');
     // The others fail and are retried (at least twice each), leaving their error in the row.
     await waitFor(() => receiver.deliveries.filter((d) => d.path === '/hook?token=qs-s3cret').length >= 2, 15_000, 'retries');
-    await waitFor(async () => ((await callbackRows('sec-moved'))[0]?.last_error ?? '').includes('not followed'), 15_000, 'redirect refused');
+    await waitFor(
+      async () => ((await callbackRows('sec-moved'))[0]?.last_error ?? '').includes('not followed'),
+      15_000,
+      'redirect refused',
+    );
     await waitFor(() => /callback attempt failed[\s\S]*callback attempt failed/.test(host.output()), 15_000, 'failures logged');
 
     const log = host.output();

@@ -20,7 +20,10 @@ beforeAll(async () => {
   e2e = await startE2e();
   await e2e.simulator({ endpointIds: ['cli-fast'] });
   // A device whose reboots wait for the test: a watch is shown PENDING first, whatever the load.
-  await e2e.simulator({ endpointIds: ['cli-slow'], handlers: { reboot: async (c) => (await slowReboots, { statusCode: 200, reasonPhrase: 'OK', payload: c.payload }) } });
+  await e2e.simulator({
+    endpointIds: ['cli-slow'],
+    handlers: { reboot: async (c) => (await slowReboots, { statusCode: 200, reasonPhrase: 'OK', payload: c.payload }) },
+  });
   // Executes everything with statusCode 503: a failure in batch counts.
   await e2e.simulator({ endpointIds: ['cli-busy'], failureRate: 1, failureStatusCode: 503 });
 }, 90_000);
@@ -106,12 +109,16 @@ describe('cex CLI against the dev host', () => {
   it('watch of an endpoint prints each state as JSON lines until its timeout', async () => {
     const watching = cex(['watch', 'cli-fast', '--json', '--timeout', '10']);
     // The CLI's stream is open (the host's gauge of endpoint streams says so) before the invoke.
-    const endpointStreams = async () => Number(/^cex_live_streams\{kind="endpoint"\} (\d+)/m.exec(await (await fetch(`${e2e.host.url}/metrics`)).text())?.[1] ?? 0);
+    const endpointStreams = async () =>
+      Number(/^cex_live_streams\{kind="endpoint"\} (\d+)/m.exec(await (await fetch(`${e2e.host.url}/metrics`)).text())?.[1] ?? 0);
     await eventually(async () => ((await endpointStreams()) >= 1 ? true : undefined), 30_000, 'the CLI watching');
     await cex(['invoke', 'cli-fast', 'blink', '--wait', '5']);
     const run = await watching;
     expect(run.code).toBe(0);
-    const states = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { commandType: string; status: string });
+    const states = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { commandType: string; status: string });
     expect(states.filter((s) => s.commandType === 'blink').map((s) => s.status)).toEqual(['PENDING', 'EXECUTED']);
   });
 
@@ -167,8 +174,14 @@ describe('cex CLI against the dev host', () => {
       req.on('end', async () => {
         const invoke = req.method === 'POST';
         if (invoke) keys.push(String(req.headers['idempotency-key']));
-        const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k))) as Record<string, string>;
-        const upstream = await fetch(`${e2e.host.url}${req.url}`, { method: req.method!, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+        const headers = Object.fromEntries(
+          Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
+        ) as Record<string, string>;
+        const upstream = await fetch(`${e2e.host.url}${req.url}`, {
+          method: req.method!,
+          headers,
+          ...(chunks.length ? { body: Buffer.concat(chunks) } : {}),
+        });
         const body = Buffer.from(await upstream.arrayBuffer());
         if (invoke && keys.length === 1) return void req.socket.destroy();
         res.writeHead(upstream.status, Object.fromEntries(upstream.headers)).end(body);
@@ -176,7 +189,16 @@ describe('cex CLI against the dev host', () => {
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
-      const run = await cex(['invoke', 'cli-fast', 'retried', '{"n":1}', '--wait', '10', '--url', `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/api/v1/`]);
+      const run = await cex([
+        'invoke',
+        'cli-fast',
+        'retried',
+        '{"n":1}',
+        '--wait',
+        '10',
+        '--url',
+        `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/api/v1/`,
+      ]);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toMatch(/^status\s+EXECUTED 200 OK$/m);
       expect(run.stderr).toMatch(/^cex: cannot reach .*; retrying in 0\.5 s with the same Idempotency-Key$/m);

@@ -4,19 +4,38 @@ import { startSpinner } from '../../shared/cli/spinner.js';
 import type { CommandDescriptor } from '../../shared/domain/index.js';
 
 const base: CommandDescriptor = {
-  commandId: 7, commandType: 'reboot', endpointId: 'e-1', status: 'EXECUTED', statusCode: 200, reasonPhrase: 'OK',
-  requestPayload: null, responsePayload: null, createdAt: '2026-11-24T10:00:00.000Z', updatedAt: '2026-11-24T10:00:01.000Z',
-  expiresAt: '2026-11-24T10:01:00.000Z', appVersionName: null,
+  commandId: 7,
+  commandType: 'reboot',
+  endpointId: 'e-1',
+  status: 'EXECUTED',
+  statusCode: 200,
+  reasonPhrase: 'OK',
+  requestPayload: null,
+  responsePayload: null,
+  createdAt: '2026-11-24T10:00:00.000Z',
+  updatedAt: '2026-11-24T10:00:01.000Z',
+  expiresAt: '2026-11-24T10:01:00.000Z',
+  appVersionName: null,
   delivery: { pushes: 2, lastPushedAt: '2026-11-24T10:00:00.500Z', fetchedAt: null },
 };
 
 describe('cex output', () => {
   it('aligns tables and spells out status and delivery', () => {
-    expect(table(['A', 'LONGER'], [['xx', 1], [null, 'y']])).toBe('A   LONGER\nxx  1\n-   y\n');
+    expect(
+      table(
+        ['A', 'LONGER'],
+        [
+          ['xx', 1],
+          [null, 'y'],
+        ],
+      ),
+    ).toBe('A   LONGER\nxx  1\n-   y\n');
     expect(statusText(base)).toBe('EXECUTED 200 OK');
     expect(statusText({ ...base, status: 'EXPIRED', statusCode: null, reasonPhrase: null })).toBe('EXPIRED');
     expect(deliveryText(base)).toBe('pushed 2× (last 2026-11-24 10:00:00Z), never fetched');
-    expect(deliveryText({ ...base, delivery: { pushes: 0, lastPushedAt: null, fetchedAt: '2026-11-24T10:00:02.000Z' } })).toBe('not pushed, fetched 2026-11-24 10:00:02Z');
+    expect(deliveryText({ ...base, delivery: { pushes: 0, lastPushedAt: null, fetchedAt: '2026-11-24T10:00:02.000Z' } })).toBe(
+      'not pushed, fetched 2026-11-24 10:00:02Z',
+    );
     expect(descriptorTable([])).toBe('no commands\n');
   });
 

@@ -33,7 +33,10 @@ afterAll(async () => {
 
 function cex(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', CEX_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', CEX_URL: url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -47,8 +50,22 @@ describe('cex --help and --version', () => {
     const help = await cex(['--help']);
     expect(help.code).toBe(0);
     expect(help.stderr).toBe('');
-    for (const text of ['cex invoke', 'cex get', 'cex delete', 'cex list', 'cex watch', 'cex batch', 'cex task ', 'cex tasks',
-      '--idempotency-key', '--page N (from 1)', 'with or without /api/v1', 'succeeded 2xx + failed', 'Exit codes:', '64  usage error']) {
+    for (const text of [
+      'cex invoke',
+      'cex get',
+      'cex delete',
+      'cex list',
+      'cex watch',
+      'cex batch',
+      'cex task ',
+      'cex tasks',
+      '--idempotency-key',
+      '--page N (from 1)',
+      'with or without /api/v1',
+      'succeeded 2xx + failed',
+      'Exit codes:',
+      '64  usage error',
+    ]) {
       expect(help.stdout, text).toContain(text);
     }
     expect((await cex(['list', '-h'])).stdout).toBe(help.stdout);
@@ -79,7 +96,10 @@ describe('cex refuses a command line it cannot run', () => {
     [['watch', 'e', 'reboot'], 'cex: "watch" takes an endpoint alone, or an endpoint, a type and an id'],
     [['batch', 'reboot'], 'cex: "batch" needs --endpoints or --filter'],
     [['batch', 'reboot', '--endpoints', 'a', '--filter', 'f'], 'cex: give --endpoints or --filter, not both'],
-    [['batch', 'reboot', '--endpoints', '@/no/such/dir/missing.txt'], 'cex: --endpoints @/no/such/dir/missing.txt: cannot read /no/such/dir/missing.txt (no such file)'],
+    [
+      ['batch', 'reboot', '--endpoints', '@/no/such/dir/missing.txt'],
+      'cex: --endpoints @/no/such/dir/missing.txt: cannot read /no/such/dir/missing.txt (no such file)',
+    ],
     [['batch', 'reboot', '--endpoints', ' , '], 'cex: --endpoints  ,  lists no endpoint ids'],
     [['get', 'e', 't', '1', '--url', 'ftp://x'], 'cex: --url must be an http(s) URL, not "ftp://x"'],
   ])('cex %j', async (args, message) => {

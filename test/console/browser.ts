@@ -24,7 +24,8 @@ export const SCREENSHOT_DIR = path.join(REPO_ROOT, 'test-results', 'console');
 
 /** One browser per test file; each launch gets a fresh profile (a new --user-data-dir). */
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: \`make test\` installs Debian's chromium package (apt-get install chromium)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: \`make test\` installs Debian's chromium package (apt-get install chromium)`);
   return chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
 }
 
@@ -78,7 +79,9 @@ export interface AxeViolation {
  */
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   await page.evaluate(AXE_SOURCE);
-  const result = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })`)) as {
+  const result = (await page.evaluate(
+    `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })`,
+  )) as {
     violations: AxeViolation[];
   };
   return result.violations

@@ -62,7 +62,12 @@ describe('operator console', () => {
     const release = gate();
     await e2e.simulator({
       endpointIds: [endpoint],
-      handlers: { reboot: async (c): Promise<SimResult> => (await release.opened, { statusCode: 200, reasonPhrase: 'rebooted', payload: { up: true, asked: c.payload } }) },
+      handlers: {
+        reboot: async (c): Promise<SimResult> => (
+          await release.opened,
+          { statusCode: 200, reasonPhrase: 'rebooted', payload: { up: true, asked: c.payload } }
+        ),
+      },
     });
     const w = await page();
     const p = w.page;
@@ -86,7 +91,9 @@ describe('operator console', () => {
     await row(p, 'reboot/1').locator('.badge-pending').waitFor();
     await p.getByRole('status').filter({ hasText: 'reboot/1 accepted: PENDING' }).waitFor();
     const posted = w.requests.filter((r) => r.method() === 'POST');
-    expect(posted.map((r) => new URL(r.url()).pathname + new URL(r.url()).search)).toEqual([`/api/v1/endpoints/${endpoint}/commands/reboot?awaitTimeout=0&commandTtl=60000`]);
+    expect(posted.map((r) => new URL(r.url()).pathname + new URL(r.url()).search)).toEqual([
+      `/api/v1/endpoints/${endpoint}/commands/reboot?awaitTimeout=0&commandTtl=60000`,
+    ]);
     expect(posted[0]!.postData()).toBe('{"delay": 5}');
 
     release.open();
@@ -147,7 +154,10 @@ describe('operator console', () => {
     const p = w.page;
     await p.goto(`${e2e.host.url}/console/endpoints/${endpoint}`);
     await row(p, 'reset/2').waitFor();
-    expect(await p.locator('tr[data-command]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-command')))).toEqual([`${endpoint}/reset/2`, `${endpoint}/reset/1`]);
+    expect(await p.locator('tr[data-command]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-command')))).toEqual([
+      `${endpoint}/reset/2`,
+      `${endpoint}/reset/1`,
+    ]);
 
     await p.getByRole('button', { name: 'Delete reset/1' }).click();
     const dialog = p.getByRole('dialog', { name: 'Delete command' });
@@ -174,10 +184,14 @@ describe('operator console', () => {
       const res = await e2e.invoke(endpoint, 'report', { i }, { awaitTimeout: 0 });
       created.push(`${endpoint}/report/${((await res.json()) as { commandId: number }).commandId}`);
     }
-    await eventually(async () => {
-      const res = await fetch(`${e2e.host.url}/api/v1/endpoints/commands/fleet-a?size=1`);
-      return ((await res.json()) as { totalElements: number }).totalElements === 45 ? true : undefined;
-    }, 20_000, '45 commands listed for fleet-a');
+    await eventually(
+      async () => {
+        const res = await fetch(`${e2e.host.url}/api/v1/endpoints/commands/fleet-a?size=1`);
+        return ((await res.json()) as { totalElements: number }).totalElements === 45 ? true : undefined;
+      },
+      20_000,
+      '45 commands listed for fleet-a',
+    );
 
     const w = await page();
     const p = w.page;
@@ -203,7 +217,10 @@ describe('operator console', () => {
     await p.getByRole('button', { name: 'Previous page' }).click();
     await summary.filter({ hasText: 'page 2 of 3' }).waitFor();
     expect(await keys()).toEqual(pages[1]);
-    const cursors = w.requests.map((r) => new URL(r.url())).filter((u) => u.pathname === '/api/v1/endpoints/commands/fleet-a').map((u) => u.searchParams.get('cursor'));
+    const cursors = w.requests
+      .map((r) => new URL(r.url()))
+      .filter((u) => u.pathname === '/api/v1/endpoints/commands/fleet-a')
+      .map((u) => u.searchParams.get('cursor'));
     expect(cursors.slice(0, 3).map((c) => c !== null)).toEqual([false, true, true]);
 
     await p.getByLabel('Sort', { exact: true }).selectOption({ label: 'Oldest first' });
@@ -250,7 +267,9 @@ describe('operator console', () => {
 
     await p.getByLabel('By endpoint list').check();
     await p.getByLabel('Endpoint ids', { exact: true }).fill(`${a}\n${b}`);
-    await p.getByLabel('Upload a file of endpoint ids').setInputFiles({ name: 'ids.txt', mimeType: 'text/plain', buffer: Buffer.from(`${nobody}\n${a}\n`) });
+    await p
+      .getByLabel('Upload a file of endpoint ids')
+      .setInputFiles({ name: 'ids.txt', mimeType: 'text/plain', buffer: Buffer.from(`${nobody}\n${a}\n`) });
     await p.getByRole('status').filter({ hasText: 'Read 2 ids from ids.txt; 3 in the list.' }).waitFor();
     await p.getByRole('button', { name: 'Start batch' }).click();
     await p.waitForURL(/\/console\/tasks\/[0-9a-f-]{36}$/);
@@ -266,9 +285,17 @@ describe('operator console', () => {
     await progress.filter({ hasText: '3 of 3 done' }).waitFor({ timeout: 30_000 });
     expect(await p.locator('[data-count="expired"]').innerText()).toBe('1');
     await p.getByText('Finished: no command is pending.').waitFor();
-    expect(await p.getByLabel('Progress').evaluate((el) => [(el as unknown as { value: number }).value, (el as unknown as { max: number }).max])).toEqual([3, 3]);
+    expect(
+      await p.getByLabel('Progress').evaluate((el) => [(el as unknown as { value: number }).value, (el as unknown as { max: number }).max]),
+    ).toEqual([3, 3]);
     const task = (await (await fetch(`${e2e.host.url}/api/v1/endpoints/commands/batch/tasks/${taskId}`)).json()) as Record<string, unknown>;
-    expect(task).toMatchObject({ commandType: 'firmware', executedCount: 2, expiredCount: 1, pendingCount: 0, expired: [{ endpointId: nobody }] });
+    expect(task).toMatchObject({
+      commandType: 'firmware',
+      executedCount: 2,
+      expiredCount: 1,
+      pendingCount: 0,
+      expired: [{ endpointId: nobody }],
+    });
     await p.getByText('Expired (1)').click();
     await p.getByRole('link', { name: nobody }).waitFor();
     await finish(w, e2e.host.url, 'batch-task');

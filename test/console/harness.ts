@@ -16,7 +16,13 @@ export interface Stage {
   /** A simulator on this CEX, endpoints named with a fresh prefix unless given. */
   simulator(options?: Partial<SimulatorOptions>): Promise<Simulator>;
   /** POST /api/v1/endpoints/{id}/commands/{type} with a JSON body (and a bearer token when given). */
-  invoke(endpointId: string, commandType: string, payload: unknown, query?: Record<string, string | number>, token?: string): Promise<Response>;
+  invoke(
+    endpointId: string,
+    commandType: string,
+    payload: unknown,
+    query?: Record<string, string | number>,
+    token?: string,
+  ): Promise<Response>;
   /** GET one command's descriptor. */
   command(endpointId: string, commandType: string, commandId: number, token?: string): Promise<Record<string, unknown>>;
   close(): Promise<void>;
@@ -27,7 +33,13 @@ export async function startStage(env: Record<string, string> = {}): Promise<Stag
   const cex = uniqueInstanceName();
   const kpc = uniquePrefix('kpc');
   const host = await startDevHost({
-    DATABASE_URL: db.url, NATS_URL: testNatsUrl(), CEX_INSTANCE_NAME: cex, KPC_INSTANCE_NAME: kpc, CEX_AUTH: 'off', CEX_LOG_LEVEL: 'warn', ...env,
+    DATABASE_URL: db.url,
+    NATS_URL: testNatsUrl(),
+    CEX_INSTANCE_NAME: cex,
+    KPC_INSTANCE_NAME: kpc,
+    CEX_AUTH: 'off',
+    CEX_LOG_LEVEL: 'warn',
+    ...env,
   });
   let nc: NatsConnection | undefined;
   const simulators: Simulator[] = [];
@@ -37,14 +49,22 @@ export async function startStage(env: Record<string, string> = {}): Promise<Stag
     host,
     async simulator(options = {}) {
       nc ??= await connect({ servers: testNatsUrl(), name: 'cex-console-test' });
-      const sim = await startSimulator({ nc, cexInstanceName: cex, kpcInstanceName: kpc, endpointPrefix: `${uniquePrefix('ep')}-`, ...options });
+      const sim = await startSimulator({
+        nc,
+        cexInstanceName: cex,
+        kpcInstanceName: kpc,
+        endpointPrefix: `${uniquePrefix('ep')}-`,
+        ...options,
+      });
       simulators.push(sim);
       return sim;
     },
     invoke(endpointId, commandType, payload, query = {}, token) {
       const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
       return fetch(`${api}/${endpointId}/commands/${commandType}${qs ? `?${qs}` : ''}`, {
-        method: 'POST', headers: { 'content-type': 'application/json', ...auth(token) }, body: JSON.stringify(payload),
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth(token) },
+        body: JSON.stringify(payload),
       });
     },
     async command(endpointId, commandType, commandId, token) {
@@ -62,7 +82,11 @@ export async function startStage(env: Record<string, string> = {}): Promise<Stag
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -80,7 +80,12 @@ describe('console sign-in', () => {
     const authorization = await signIn(p, 'beta', 'operator');
     expect(authorization.origin + authorization.pathname).toBe(`${beta.url}${beta.login!.authorizationPath}`);
     const q = authorization.searchParams;
-    expect(Object.fromEntries(q)).toMatchObject({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: redirectUri, code_challenge_method: 'S256' });
+    expect(Object.fromEntries(q)).toMatchObject({
+      response_type: 'code',
+      client_id: CLIENT_ID,
+      redirect_uri: redirectUri,
+      code_challenge_method: 'S256',
+    });
     expect(q.get('scope')!.split(' ')).toEqual(expect.arrayContaining(['openid', ...ALL_SCOPES.split(' ')]));
     expect(q.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
@@ -100,7 +105,13 @@ describe('console sign-in', () => {
     // The command is beta's: its token reads it, acme's does not see it.
     expect(await stage.command(endpoint, 'unlock', 1, token)).toMatchObject({ status: 'EXECUTED', requestPayload: { door: 2 } });
     const acmeToken = await acme.sign({ scope: ALL_SCOPES });
-    expect((await fetch(`${stage.host.url}/api/v1/endpoints/${endpoint}/commands/unlock/1`, { headers: { authorization: `Bearer ${acmeToken}` } })).status).toBe(404);
+    expect(
+      (
+        await fetch(`${stage.host.url}/api/v1/endpoints/${endpoint}/commands/unlock/1`, {
+          headers: { authorization: `Bearer ${acmeToken}` },
+        })
+      ).status,
+    ).toBe(404);
 
     // The token went in Authorization headers (API calls and the event stream), never into a URL or storage.
     const api = w.requests.filter((r) => new URL(r.url()).pathname.startsWith('/api/v1/'));
@@ -152,7 +163,15 @@ describe('console sign-in', () => {
         method: 'POST',
         redirect: 'manual',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: redirectUri, state: 's', code_challenge: challenge, code_challenge_method: 'S256', username: 'operator' }),
+        body: new URLSearchParams({
+          response_type: 'code',
+          client_id: CLIENT_ID,
+          redirect_uri: redirectUri,
+          state: 's',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+          username: 'operator',
+        }),
       });
       expect(res.status).toBe(302);
       return new URL(res.headers.get('location')!).searchParams.get('code')!;
@@ -161,7 +180,13 @@ describe('console sign-in', () => {
       fetch(`${beta.url}${beta.login!.tokenPath}`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'authorization_code', code: c, redirect_uri: redirectUri, client_id: CLIENT_ID, code_verifier: v }),
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code: c,
+          redirect_uri: redirectUri,
+          client_id: CLIENT_ID,
+          code_verifier: v,
+        }),
       });
     const wrong = await redeem(await code(), randomBytes(32).toString('base64url'));
     expect(wrong.status).toBe(400);

@@ -25,7 +25,13 @@ const hosts: Host[] = [];
 
 /** The console unit alone (its Knative Service), or every unit (the dev host). */
 async function host(env: Record<string, string>, which: 'console' | 'dev' = 'console'): Promise<Host> {
-  const config = loadConfig({ DATABASE_URL: db.url, NATS_URL: testNatsUrl(), CEX_INSTANCE_NAME: uniqueInstanceName(), CEX_LOG_LEVEL: 'warn', ...env });
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    NATS_URL: testNatsUrl(),
+    CEX_INSTANCE_NAME: uniqueInstanceName(),
+    CEX_LOG_LEVEL: 'warn',
+    ...env,
+  });
   const units = which === 'console' ? [UNITS.find((u) => u.name === 'console')!] : UNITS.filter((u) => u.routes || u.assets);
   const { host: running } = await serveProcess(config, 'console-test', units, { devMode: which === 'dev', port: 0 });
   const h = { url: `http://127.0.0.1:${running.port}`, stop: () => running.stop() };
@@ -57,22 +63,27 @@ describe('the console unit', () => {
     base = (await host({ CEX_AUTH: 'off' })).url;
   });
 
-  it.each(['/console', '/console/', '/console/endpoints/e-1', '/console/applications/smart-meter', '/console/tasks/0b7e4a52-3c0a-4b8e-9d43-51b0f8b2a9c1', '/console/batch', '/console/no/such/page'])(
-    'answers %s with index.html, its <base href> at /console/, revalidated on each load',
-    async (p) => {
-      const res = await fetch(base + p);
-      expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
-      expect(res.headers.get('cache-control')).toBe('no-cache');
-      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-      const csp = res.headers.get('content-security-policy')!;
-      expect(csp).toContain("default-src 'self'");
-      expect(csp).toContain("connect-src 'self'");
-      const html = await res.text();
-      expect(html).toContain('<base href="/console/">');
-      expect(html.replace(/\s*<base href="\/console\/">/, '')).toBe(built());
-    },
-  );
+  it.each([
+    '/console',
+    '/console/',
+    '/console/endpoints/e-1',
+    '/console/applications/smart-meter',
+    '/console/tasks/0b7e4a52-3c0a-4b8e-9d43-51b0f8b2a9c1',
+    '/console/batch',
+    '/console/no/such/page',
+  ])('answers %s with index.html, its <base href> at /console/, revalidated on each load', async (p) => {
+    const res = await fetch(base + p);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('no-cache');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    const csp = res.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    const html = await res.text();
+    expect(html).toContain('<base href="/console/">');
+    expect(html.replace(/\s*<base href="\/console\/">/, '')).toBe(built());
+  });
 
   it('serves the hashed bundles with their content types, cached for a year', async () => {
     const assets = assetsOf(built());

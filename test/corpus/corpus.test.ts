@@ -44,16 +44,26 @@ let before: Record<string, TableState>;
 beforeAll(async () => {
   // A NATS server of this file alone: broadcast subjects (21/TLE, 9/ELCE)
   // would otherwise reach other files' bridges, and theirs this one.
-  [issuer, nats, db] = await Promise.all([startIssuer('corpus'), startNatsServer({ log: createLogger('warn', 'test') }), createTestDatabase()]);
+  [issuer, nats, db] = await Promise.all([
+    startIssuer('corpus'),
+    startNatsServer({ log: createLogger('warn', 'test') }),
+    createTestDatabase(),
+  ]);
   const names: Names = { cex: uniqueInstanceName(), kpc: uniquePrefix('kpc'), provider: uniquePrefix('tekton') };
   host = await startDevHost({
-    DATABASE_URL: db.url, NATS_URL: nats.url, CEX_INSTANCE_NAME: names.cex, KPC_INSTANCE_NAME: names.kpc,
-    KAA_SCMP_PROVIDER: names.provider, CEX_OAUTH_ISSUER: issuer.issuer, CEX_LOG_LEVEL: 'info',
+    DATABASE_URL: db.url,
+    NATS_URL: nats.url,
+    CEX_INSTANCE_NAME: names.cex,
+    KPC_INSTANCE_NAME: names.kpc,
+    KAA_SCMP_PROVIDER: names.provider,
+    CEX_OAUTH_ISSUER: issuer.issuer,
+    CEX_LOG_LEVEL: 'info',
     // Given rather than generated, so cloudevents.jsonl can play the bridge ($INTERNAL_TOKEN).
     CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
     // Short receiving deadlines (production: 30 s, 60 s) for the slow-client
     // inputs; the largest corpus body takes well under a second on loopback.
-    CEX_HTTP_HEADERS_TIMEOUT_MS: '2000', CEX_HTTP_REQUEST_TIMEOUT_MS: '8000',
+    CEX_HTTP_HEADERS_TIMEOUT_MS: '2000',
+    CEX_HTTP_REQUEST_TIMEOUT_MS: '8000',
   });
   tokens = { ...(await corpusTokens(issuer)), $INTERNAL_TOKEN: TEST_INTERNAL_TOKEN };
   nc = await connect({ servers: nats.url, name: 'cex-corpus' });
@@ -63,7 +73,9 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  const counts = Object.entries(tried).map(([surface, n]) => `${surface} ${n}`).join(', ');
+  const counts = Object.entries(tried)
+    .map(([surface, n]) => `${surface} ${n}`)
+    .join(', ');
   const total = Object.values(tried).reduce((a, b) => a + b, 0);
   console.log(`hostile-input corpus: ${total} inputs tried (${counts})`);
   await nc?.close();
@@ -80,13 +92,26 @@ const ok = (v: Verdict) => expect(v).toBeUndefined();
 
 async function seed(): Promise<void> {
   ok(await driver.esp({ id: 'seed-poll', note: '', body: '{}', expect: { answer: 200 } }));
-  ok(await driver.event({ id: 'seed-offline', note: '', type: 'elceDisconnected', fields: { endpoints: { [CORPUS_ENDPOINT]: CORPUS_APP_VERSION } }, expect: { forwarded: true } }));
+  ok(
+    await driver.event({
+      id: 'seed-offline',
+      note: '',
+      type: 'elceDisconnected',
+      fields: { endpoints: { [CORPUS_ENDPOINT]: CORPUS_APP_VERSION } },
+      expect: { forwarded: true },
+    }),
+  );
   const res = await fetch(`${host.url}/api/v1/endpoints/${CORPUS_ENDPOINT}/commands/reboot?awaitTimeout=0&commandTtl=3600000`, {
-    method: 'POST', headers: { authorization: `Bearer ${tokens.$TOKEN}`, 'content-type': 'application/json' }, body: '{"seed":true}',
+    method: 'POST',
+    headers: { authorization: `Bearer ${tokens.$TOKEN}`, 'content-type': 'application/json' },
+    body: '{"seed":true}',
   });
   expect(res.status).toBe(202);
   expect(res.headers.get('location')).toMatch(/\/reboot\/1$/);
-  await waitUntil(async () => (await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM outbox`)[0]!.n === 0, 'the seed command handled by the outbox drainer');
+  await waitUntil(
+    async () => (await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM outbox`)[0]!.n === 0,
+    'the seed command handled by the outbox drainer',
+  );
 }
 
 /** The process still serves (health, readiness) and nothing stored changed since the seed. */
@@ -121,7 +146,10 @@ describe('hostile-input corpus', () => {
   }, 300_000);
 
   it('CloudEvents over HTTP (the bridge-to-function contract): 4xx problem+json; forged ones refused and counted', async () => {
-    const refused = async () => (await (await fetch(`${host.url}/metrics`)).text()).match(/^cex_internal_requests_refused_total\{unit="[^"]+",reason="[^"]+"\} \d+$/gm) ?? [];
+    const refused = async () =>
+      (await (await fetch(`${host.url}/metrics`)).text()).match(
+        /^cex_internal_requests_refused_total\{unit="[^"]+",reason="[^"]+"\} \d+$/gm,
+      ) ?? [];
     const countOf = (lines: string[], unit: string, reason: string) =>
       Number(lines.find((l) => l.startsWith(`cex_internal_requests_refused_total{unit="${unit}",reason="${reason}"}`))?.split(' ')[1] ?? 0);
     const earlier = await refused();
@@ -148,7 +176,10 @@ describe('hostile-input corpus', () => {
   it('logs the drops it counts (an undecodable and an expired ClientData of its own)', async () => {
     ok(await driver.esp({ id: 'log-undecodable', note: '', hex: '00ff', expect: { drop: 'undecodable' } }));
     ok(await driver.esp({ id: 'log-expired', note: '', body: '{}', fields: { timestamp: 'expired' }, expect: { drop: 'expired' } }));
-    await waitUntil(() => /undecodable message dropped/.test(host.output()) && /expired message dropped/.test(host.output()), 'both drops in the log');
+    await waitUntil(
+      () => /undecodable message dropped/.test(host.output()) && /expired message dropped/.test(host.output()),
+      'both drops in the log',
+    );
     expect(host.output()).not.toMatch(/"level":60/);
     await stillServingAndUnchanged();
   });

@@ -28,7 +28,10 @@ export type Verdict = string | undefined;
 const CLOSES = new Set(['MALFORMED_REQUEST', 'MISSING_HOST', 'REQUEST_TIMEOUT']);
 
 export async function checkRest(port: number, input: RestInput, tokens: Record<string, string>): Promise<Verdict> {
-  const withAuth: RestInput = { ...input, headers: input.headers?.map(([k, v]): [string, string | null] => [k, v === null ? null : withTokens(v, tokens)]) };
+  const withAuth: RestInput = {
+    ...input,
+    headers: input.headers?.map(([k, v]): [string, string | null] => [k, v === null ? null : withTokens(v, tokens)]),
+  };
   // For those, no Connection: close is sent: the server must close by itself.
   const mustClose = CLOSES.has(input.expect.code ?? '');
   const request = requestBytes(withAuth, `127.0.0.1:${port}`, `Bearer ${tokens.$TOKEN}`, mustClose);
@@ -43,7 +46,8 @@ export async function checkRest(port: number, input: RestInput, tokens: Record<s
   } catch {
     return `body is not JSON: ${res.body.slice(0, 120)}`;
   }
-  if (problem.status !== res.status || typeof problem.title !== 'string' || typeof problem.detail !== 'string') return `not a problem: ${res.body.slice(0, 200)}`;
+  if (problem.status !== res.status || typeof problem.title !== 'string' || typeof problem.detail !== 'string')
+    return `not a problem: ${res.body.slice(0, 200)}`;
   if (typeof problem.code !== 'string' || !/^[A-Z0-9_]+$/.test(problem.code)) return `no stable code: ${res.body.slice(0, 200)}`;
   if (input.expect.code && problem.code !== input.expect.code) return `code ${problem.code}, not ${input.expect.code}`;
   return undefined;
@@ -89,7 +93,8 @@ export class NatsDriver {
       if (!answer) return undefined;
       const body = JSON.parse(answer.payload?.toString('utf8') ?? 'null') as { statusCode?: unknown; reasonPhrase?: unknown } | null;
       const kpError = body?.statusCode === answer.statusCode && typeof body?.reasonPhrase === 'string' && body.reasonPhrase !== '';
-      const problem = answer.statusCode < 300 || kpError ? undefined : `not a 1/KP error body: ${answer.payload?.toString('utf8').slice(0, 120)}`;
+      const problem =
+        answer.statusCode < 300 || kpError ? undefined : `not a 1/KP error body: ${answer.payload?.toString('utf8').slice(0, 120)}`;
       return { status: answer.statusCode, problem };
     });
   }

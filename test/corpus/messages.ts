@@ -57,8 +57,18 @@ const payloadOf = (input: NatsInput): Buffer | null => (input.nullPayload ? null
 /** The bytes of an esp.jsonl line (ClientData), with the requestId used. */
 export function clientDataBytes(input: NatsInput, requestId: number): Buffer {
   if (input.hex !== undefined) return Buffer.from(input.hex, 'hex');
-  const defaults = { appVersionName: CORPUS_APP_VERSION, endpointId: CORPUS_ENDPOINT, resourcePath: '/command/reboot', requestId, configName: null };
-  return P.encodeClientData({ ...defaults, payload: payloadOf(input) ?? Buffer.alloc(0), ...withFields(input.fields) } as unknown as P.ClientData);
+  const defaults = {
+    appVersionName: CORPUS_APP_VERSION,
+    endpointId: CORPUS_ENDPOINT,
+    resourcePath: '/command/reboot',
+    requestId,
+    configName: null,
+  };
+  return P.encodeClientData({
+    ...defaults,
+    payload: payloadOf(input) ?? Buffer.alloc(0),
+    ...withFields(input.fields),
+  } as unknown as P.ClientData);
 }
 
 /** The bytes of a cip.jsonl line (CommandInvocationRequest). */
@@ -76,7 +86,13 @@ export function eventBytes(input: NatsInput): Buffer {
   const f = withFields(input.fields);
   switch (input.type) {
     case 'scmpBroadcast':
-      return P.encodeBroadcastConfigurationUpdateEvent({ originatorReplicaId: 'corpus', tenantID: null, appName: null, appVerName: null, ...f } as never);
+      return P.encodeBroadcastConfigurationUpdateEvent({
+        originatorReplicaId: 'corpus',
+        tenantID: null,
+        appName: null,
+        appVerName: null,
+        ...f,
+      } as never);
     case 'scmpTargeted':
       return P.encodeServiceSpecificConfigurationUpdateEvent({ tenantID: 'kaa', appName: null, appVerName: null, ...f } as never);
     case 'tleUpdated':

@@ -61,7 +61,12 @@ export function bodyOf(input: BodySpec): Buffer {
  * framing added unless `raw`; `keepAlive` leaves Connection: close out (to
  * see whether the server closes the connection by itself).
  */
-export function requestBytes(input: RestInput, host: string, authorization: string | undefined, keepAlive = false): { head: Buffer; body: Buffer } {
+export function requestBytes(
+  input: RestInput,
+  host: string,
+  authorization: string | undefined,
+  keepAlive = false,
+): { head: Buffer; body: Buffer } {
   const body = bodyOf(input);
   const lines = [`${input.method} ${input.target} HTTP/1.1`];
   const given = input.headers ?? [];
@@ -106,7 +111,10 @@ export function sendRaw(
 ): Promise<RawResponse> {
   if (options.stall) {
     // A slow client: part of the request, then silence (the server's deadline answers).
-    const cut = options.stall === 'head' ? request.head.subarray(0, request.head.length >> 1) : Buffer.concat([request.head, request.body.subarray(0, request.body.length >> 1)]);
+    const cut =
+      options.stall === 'head'
+        ? request.head.subarray(0, request.head.length >> 1)
+        : Buffer.concat([request.head, request.body.subarray(0, request.body.length >> 1)]);
     request = { head: cut, body: Buffer.alloc(0) };
   }
   const declared = Number(/\r\ncontent-length:\s*(\d+)/i.exec(request.head.toString('latin1'))?.[1] ?? 0);

@@ -19,14 +19,20 @@ describe.each(deployments().map((d) => [d.name, d.objects] as const))('%s', (nam
   it('quotes the figures knative/README.md gives', () => {
     // The production example changes no max-scale or pool: the base's figures are its own.
     if (name !== 'base' && name !== 'overlays/production') return expect(budget.steady).toBeGreaterThan(0);
-    expect({ steady: budget.steady, rollout: budget.rollout, direct: budget.directBehindPooler }).toEqual({ steady: 312, rollout: 614, direct: 72 });
+    expect({ steady: budget.steady, rollout: budget.rollout, direct: budget.directBehindPooler }).toEqual({
+      steady: 312,
+      rollout: 614,
+      direct: 72,
+    });
   });
 
   it('fits the kind Postgres (max_connections) through a rollout', () => {
     const postgres = find(objects, 'StatefulSet', 'postgres');
     // The base and production use a Postgres of their own (the README sizes it).
     if (!postgres) return expect(['base', 'overlays/production']).toContain(name);
-    const args = ((postgres.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args ?? []).join(' ');
+    const args = (
+      (postgres.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args ?? []
+    ).join(' ');
     const max = Number(/max_connections=(\d+)/.exec(args)?.[1] ?? 100);
     // superuser_reserved_connections (3) and a psql or two for the operator.
     expect(budget.rollout + 10).toBeLessThanOrEqual(max);

@@ -48,7 +48,8 @@ function podsOf(w: Workload): { pods: number; rolloutPods: number } {
 /** The table the test prints. */
 export function formatBudget(name: string, b: ReturnType<typeof connectionBudget>): string {
   const rows = b.lines.map(
-    (l) => `  ${l.workload.padEnd(28)} ${String(l.pods).padStart(3)} pods (${String(l.rolloutPods).padStart(3)} in a rollout) x (${l.pool} + 1) = ${String(l.pods * (l.pool + 1)).padStart(4)} (${l.rolloutPods * (l.pool + 1)})`,
+    (l) =>
+      `  ${l.workload.padEnd(28)} ${String(l.pods).padStart(3)} pods (${String(l.rolloutPods).padStart(3)} in a rollout) x (${l.pool} + 1) = ${String(l.pods * (l.pool + 1)).padStart(4)} (${l.rolloutPods * (l.pool + 1)})`,
   );
   return [
     `Postgres connections of ${name}:`,

@@ -32,7 +32,11 @@ describe.each(deployments().map((d) => [d.name, d.objects] as const))('%s', (_, 
       'Service history-listing',
       'Service scmp-config-reload',
     ]);
-    for (const w of loading) expect(w.container.envFrom?.map((f) => f.configMapRef?.name), w.label).toEqual([name]);
+    for (const w of loading)
+      expect(
+        w.container.envFrom?.map((f) => f.configMapRef?.name),
+        w.label,
+      ).toEqual([name]);
   });
 });
 
@@ -51,7 +55,13 @@ describe('a configuration change', () => {
     expect(newName).not.toBe(oldName);
     const changed = after.filter((o, i) => JSON.stringify(o) !== JSON.stringify(before[i])).map((o) => `${o.kind} ${o.metadata.name}`);
     expect(changed.sort()).toEqual(
-      [`ConfigMap ${newName}`, 'Deployment nats-bridge', ...['command-lookup', 'command-submit', 'console', 'esp-inbound', 'history-listing', 'scmp-config-reload'].map((s) => `Service ${s}`)].sort(),
+      [
+        `ConfigMap ${newName}`,
+        'Deployment nats-bridge',
+        ...['command-lookup', 'command-submit', 'console', 'esp-inbound', 'history-listing', 'scmp-config-reload'].map(
+          (s) => `Service ${s}`,
+        ),
+      ].sort(),
     );
     for (const o of after.filter((x) => x.kind === 'Deployment' || x.apiVersion.startsWith('serving.knative.dev/'))) {
       const old = before.find((b) => b.kind === o.kind && b.metadata.name === o.metadata.name)!;
@@ -63,7 +73,10 @@ describe('a configuration change', () => {
   it('in an overlay (merged literals) gives another name than the base', () => {
     const [base, ...overlays] = deployments();
     expect(overlays.map((d) => d.name)).toEqual(['overlays/kind', 'overlays/production']);
-    for (const d of overlays) expect(generatedConfigMap(d.objects, CONFIG)!.metadata.name, d.name).not.toBe(generatedConfigMap(base!.objects, CONFIG)!.metadata.name);
+    for (const d of overlays)
+      expect(generatedConfigMap(d.objects, CONFIG)!.metadata.name, d.name).not.toBe(
+        generatedConfigMap(base!.objects, CONFIG)!.metadata.name,
+      );
   });
 
   it("is hashed as kustomize hashes it (a value `kubectl kustomize` printed for {A: '1'})", () => {

@@ -63,9 +63,7 @@ export function workloads(objects: K8sObject[]): Workload[] {
 export const isKnativeService = (o: K8sObject): boolean => o.apiVersion.startsWith('serving.knative.dev/') && o.kind === 'Service';
 
 export function find(objects: K8sObject[], kind: string, name: string, group?: string): K8sObject | undefined {
-  return objects.find(
-    (o) => o.kind === kind && o.metadata.name === name && (group === undefined || o.apiVersion.split('/')[0] === group),
-  );
+  return objects.find((o) => o.kind === kind && o.metadata.name === name && (group === undefined || o.apiVersion.split('/')[0] === group));
 }
 
 /** The ConfigMap kustomize generated as `name`: `name-{10-character content hash}`. */
@@ -83,14 +81,16 @@ export function configMapData(objects: K8sObject[], name: string): Record<string
 
 /** Template annotations of a Knative Service (autoscaling.knative.dev/...). */
 export function templateAnnotations(o: K8sObject): Record<string, string> {
-  return ((o.spec as { template?: { metadata?: { annotations?: Record<string, string> } } }).template?.metadata?.annotations ?? {}) as Record<
-    string,
-    string
-  >;
+  return ((o.spec as { template?: { metadata?: { annotations?: Record<string, string> } } }).template?.metadata?.annotations ??
+    {}) as Record<string, string>;
 }
 
 /** Knative revision spec fields (containerConcurrency, timeoutSeconds). */
-export function revisionSpec(o: K8sObject): { containerConcurrency?: number; timeoutSeconds?: number; terminationGracePeriodSeconds?: number } {
+export function revisionSpec(o: K8sObject): {
+  containerConcurrency?: number;
+  timeoutSeconds?: number;
+  terminationGracePeriodSeconds?: number;
+} {
   return (o.spec as { template: { spec: Record<string, number> } }).template.spec;
 }
 
@@ -117,8 +117,7 @@ export function environmentOf(w: Workload, objects: K8sObject[], secrets: Record
       // An optional key the Secret does not hold is simply not set.
       if (value !== undefined) env[e.name] = value;
       else if (!e.valueFrom.secretKeyRef.optional) env[e.name] = 'placeholder';
-    }
-    else if (e.valueFrom?.fieldRef) env[e.name] = 'nats-bridge-5d8f7c9b6d-x2x7z';
+    } else if (e.valueFrom?.fieldRef) env[e.name] = 'nats-bridge-5d8f7c9b6d-x2x7z';
   }
   // Knative sets PORT on every revision.
   if (isKnativeService(w.object)) env.PORT = String(w.container.ports?.[0]?.containerPort ?? 8080);

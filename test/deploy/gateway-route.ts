@@ -31,7 +31,10 @@ interface BackendRef {
 
 interface Filter {
   type: string;
-  urlRewrite?: { hostname?: string; path?: { type: 'ReplacePrefixMatch' | 'ReplaceFullPath'; replacePrefixMatch?: string; replaceFullPath?: string } };
+  urlRewrite?: {
+    hostname?: string;
+    path?: { type: 'ReplacePrefixMatch' | 'ReplaceFullPath'; replacePrefixMatch?: string; replaceFullPath?: string };
+  };
   requestHeaderModifier?: { set?: { name: string; value: string }[]; add?: { name: string; value: string }[] };
 }
 
@@ -82,7 +85,9 @@ function seconds(duration: string | undefined): number | undefined {
 /** Where `method path` goes, or undefined when no rule takes it (the gateway answers 404). */
 export function routeHttpRoute(spec: HTTPRouteSpec, method: string, path: string): Routed | undefined {
   const candidates = spec.rules.flatMap((rule, index) =>
-    (rule.matches ?? [{}]).filter((m) => (!m.method || m.method === method) && pathMatches(m.path, path)).map((match) => ({ rule, match, index })),
+    (rule.matches ?? [{}])
+      .filter((m) => (!m.method || m.method === method) && pathMatches(m.path, path))
+      .map((match) => ({ rule, match, index })),
   );
   if (candidates.length === 0) return undefined;
   candidates.sort((a, b) => {

@@ -136,7 +136,11 @@ function rewrite(node: unknown, keys: string[], rename: (old: string) => string)
  * so the name it hashes is always empty; Go escapes < > & in JSON strings.
  */
 export function configMapHash(data: Record<string, string>): string {
-  const sorted = Object.fromEntries(Object.keys(data).sort().map((k) => [k, data[k]]));
+  const sorted = Object.fromEntries(
+    Object.keys(data)
+      .sort()
+      .map((k) => [k, data[k]]),
+  );
   const json = JSON.stringify({ data: sorted, kind: 'ConfigMap', name: '' }).replace(
     /[<>&\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,

@@ -49,7 +49,8 @@ export interface ImageLayout {
  */
 export async function createImageLayout(): Promise<ImageLayout> {
   const dist = path.join(REPO_ROOT, 'dist');
-  if (!existsSync(path.join(dist, 'functions', 'main.js'))) throw new Error('dist/functions/main.js is missing: run `make build` (make test does)');
+  if (!existsSync(path.join(dist, 'functions', 'main.js')))
+    throw new Error('dist/functions/main.js is missing: run `make build` (make test does)');
   const dir = path.join(REPO_ROOT, '.data', `image-${randomBytes(4).toString('hex')}`);
   await mkdir(dir, { recursive: true });
   try {
@@ -57,7 +58,10 @@ export async function createImageLayout(): Promise<ImageLayout> {
     for (const pkg of productionPackages()) {
       const from = path.join(REPO_ROOT, pkg);
       // A nested node_modules/ is copied as its own lockfile entry (or left out when it is dev-only).
-      await cp(from, path.join(dir, pkg), { recursive: true, filter: (src) => !path.relative(from, src).split(path.sep).includes('node_modules') });
+      await cp(from, path.join(dir, pkg), {
+        recursive: true,
+        filter: (src) => !path.relative(from, src).split(path.sep).includes('node_modules'),
+      });
     }
     for (const part of ['dist/functions', 'dist/shared', 'dist/console', 'migrations']) {
       await cp(path.join(REPO_ROOT, part), path.join(dir, part), { recursive: true, filter: (src) => !src.endsWith('.map') });

@@ -64,7 +64,8 @@ describe('Dockerfile', () => {
     expect(build).toContain('npx vite build --config console/vite.config.ts');
     const deps = steps.filter((s) => s.stage === 'deps' && s.op === 'RUN').map((s) => s.args);
     expect(deps.some((r) => /^npm ci\b/.test(r) && r.includes('--omit=dev'))).toBe(true);
-    for (const s of steps.filter((s) => s.op === 'RUN')) expect(s.args, 'npm install would ignore the lockfile').not.toMatch(/npm (i|install)\b/);
+    for (const s of steps.filter((s) => s.op === 'RUN'))
+      expect(s.args, 'npm install would ignore the lockfile').not.toMatch(/npm (i|install)\b/);
     const copied = steps.filter((s) => ['build', 'deps'].includes(s.stage) && s.op === 'COPY').map((s) => s.args);
     expect(copied).toContain('package.json package-lock.json ./');
   });
@@ -120,7 +121,10 @@ describe('Dockerfile', () => {
       .flatMap((s) => s.args.split(/\s+/).slice(0, -1));
     for (const src of contextSources) {
       // Allowed itself, or inside an allowed directory.
-      expect(allowed.some((a) => src === a || src.startsWith(`${a}/`)), `COPY ${src}`).toBe(true);
+      expect(
+        allowed.some((a) => src === a || src.startsWith(`${a}/`)),
+        `COPY ${src}`,
+      ).toBe(true);
       expect(existsSync(path.join(REPO_ROOT, src)), src).toBe(true);
     }
     for (const never of ['node_modules', 'dist', '.data', '.git', 'test', '.env']) expect(allowed).not.toContain(never);
@@ -128,7 +132,7 @@ describe('Dockerfile', () => {
 });
 
 describe('production dependencies', () => {
-  it('--omit=optional leaves out only the dev host\'s embedded Postgres binaries (and pg-cloudflare)', () => {
+  it("--omit=optional leaves out only the dev host's embedded Postgres binaries (and pg-cloudflare)", () => {
     // When this fails, a production dependency gained an optional package:
     // check the units still work without it, or drop --omit=optional.
     const optional = optionalProductionPackages();
@@ -137,7 +141,17 @@ describe('production dependencies', () => {
 
   it('contain no test or build tooling', () => {
     const prod = new Set(productionPackages());
-    for (const tool of ['typescript', 'vitest', 'testcontainers', 'yaml', 'kubernetes-models', 'fast-check', 'vite', 'playwright-core', 'axe-core']) {
+    for (const tool of [
+      'typescript',
+      'vitest',
+      'testcontainers',
+      'yaml',
+      'kubernetes-models',
+      'fast-check',
+      'vite',
+      'playwright-core',
+      'axe-core',
+    ]) {
       expect(prod.has(`node_modules/${tool}`), tool).toBe(false);
     }
     expect(prod.has('node_modules/@google-cloud/functions-framework')).toBe(true);

@@ -53,8 +53,15 @@ const resultFor = (id: number, reasonPhrase: string) =>
 
 const pollFor = () =>
   encodeClientData({
-    correlationId: randomUUID(), timestamp: Date.now(), timeout: 0, appVersionName: 'app-v1', endpointId: `${ENDPOINT}-2`,
-    resourcePath: '/command/reboot', requestId: 4, configName: null, payload: Buffer.from('{}'),
+    correlationId: randomUUID(),
+    timestamp: Date.now(),
+    timeout: 0,
+    appVersionName: 'app-v1',
+    endpointId: `${ENDPOINT}-2`,
+    resourcePath: '/command/reboot',
+    requestId: 4,
+    configName: null,
+    payload: Buffer.from('{}'),
   });
 
 async function statusOf(id: number): Promise<{ status: string; reason_phrase: string | null }> {
@@ -69,7 +76,14 @@ beforeAll(async () => {
   [layout, db] = await Promise.all([createImageLayout(), createTestDatabase()]);
   instance = uniqueInstanceName();
   nc = await connect({ servers: testNatsUrl(), name: 'cex-internal-credential-test' });
-  const env = { DATABASE_URL: db.url, NATS_URL: testNatsUrl(), CEX_AUTH: 'off', CEX_INSTANCE_NAME: instance, KPC_INSTANCE_NAME: uniquePrefix('kpc'), CEX_SHUTDOWN_GRACE_MS: '3000' };
+  const env = {
+    DATABASE_URL: db.url,
+    NATS_URL: testNatsUrl(),
+    CEX_AUTH: 'off',
+    CEX_INSTANCE_NAME: instance,
+    KPC_INSTANCE_NAME: uniquePrefix('kpc'),
+    CEX_SHUTDOWN_GRACE_MS: '3000',
+  };
   const functionEnv = { ...env, CEX_INTERNAL_TOKEN: NEW, CEX_INTERNAL_TOKEN_ALT: OLD };
   [submit, inbound, reload] = await Promise.all([
     startUnit(layout, 'command-submit', functionEnv),
@@ -84,7 +98,9 @@ beforeAll(async () => {
     CEX_SCMP_CONFIG_RELOAD_URL: reload.url,
   });
   const res = await fetch(`${submit.url}/api/v1/endpoints/${ENDPOINT}/commands/reboot?awaitTimeout=0`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
   });
   expect(res.status).toBe(202);
   commandId = ((await res.json()) as { commandId: number }).commandId;
@@ -106,9 +122,15 @@ describe('FUNCTION_TARGET=esp-inbound', () => {
       [`${NEW}x`, 'INTERNAL_CREDENTIAL_INVALID'],
       [NEW.slice(0, -1), 'INTERNAL_CREDENTIAL_INVALID'],
     ] as const) {
-      const res = await postCloudEvent(inbound.url, EVENT_TYPES.espClientData, resultFor(commandId, 'forged'), {
-        natssubject: espClientDataSubject(instance),
-      }, credential);
+      const res = await postCloudEvent(
+        inbound.url,
+        EVENT_TYPES.espClientData,
+        resultFor(commandId, 'forged'),
+        {
+          natssubject: espClientDataSubject(instance),
+        },
+        credential,
+      );
       expect(res.status, `credential ${credential}`).toBe(401);
       expect(codeOf(res)).toBe(code);
     }
@@ -122,7 +144,13 @@ describe('FUNCTION_TARGET=esp-inbound', () => {
 
   it('accepts both credentials of a rotation, the new one and the old one', async () => {
     for (const credential of [NEW, OLD]) {
-      const res = await postCloudEvent(inbound.url, EVENT_TYPES.espClientData, pollFor(), { natssubject: espClientDataSubject(instance) }, credential);
+      const res = await postCloudEvent(
+        inbound.url,
+        EVENT_TYPES.espClientData,
+        pollFor(),
+        { natssubject: espClientDataSubject(instance) },
+        credential,
+      );
       expect(res.status, res.text).toBe(200);
     }
   });
@@ -137,7 +165,13 @@ describe('FUNCTION_TARGET=esp-inbound', () => {
 describe('FUNCTION_TARGET=command-submit and scmp-config-reload', () => {
   it('refuse a forged 12/CIP invocation on POST /cloudevents: no command is created', async () => {
     const request = encodeCommandInvocationRequest({
-      correlationId: randomUUID(), timestamp: Date.now(), timeout: 0, endpointId: ENDPOINT, commandType: 'unlock', commandId: 5, payload: null,
+      correlationId: randomUUID(),
+      timestamp: Date.now(),
+      timeout: 0,
+      endpointId: ENDPOINT,
+      commandType: 'unlock',
+      commandId: 5,
+      payload: null,
     });
     const res = await postCloudEvent(`${submit.url}/cloudevents`, EVENT_TYPES.cipCommandRequest, request, {}, RETIRED);
     expect(res.status).toBe(401);
@@ -147,7 +181,13 @@ describe('FUNCTION_TARGET=command-submit and scmp-config-reload', () => {
   });
 
   it('refuse a forged 21/TLE unregistered: the tenant is not revoked', async () => {
-    const event = encodeTenantUnregisteredEvent({ correlationId: randomUUID(), timestamp: Date.now(), timeout: 0, tenantId: 'kaa', originatorReplicaId: 'forger' });
+    const event = encodeTenantUnregisteredEvent({
+      correlationId: randomUUID(),
+      timestamp: Date.now(),
+      timeout: 0,
+      tenantId: 'kaa',
+      originatorReplicaId: 'forger',
+    });
     const res = await postCloudEvent(reload.url, EVENT_TYPES.tleUnregistered, event);
     expect(res.status).toBe(401);
     expect(codeOf(res)).toBe('INTERNAL_CREDENTIAL_MISSING');

@@ -86,10 +86,20 @@ export function kubectlAvailable(): boolean {
 
 export function renderWithKubectl(dir: string): K8sObject[] {
   const text = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return parseAllDocuments(text).flatMap((d) => (Array.isArray(d) ? d : [d])).map((d) => d.toJS() as K8sObject).filter(Boolean);
+  return parseAllDocuments(text)
+    .flatMap((d) => (Array.isArray(d) ? d : [d]))
+    .map((d) => d.toJS() as K8sObject)
+    .filter(Boolean);
 }
 
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PersistentVolume',
+  'StorageClass',
+]);
 
 /**
  * A small kustomize for the features knative/ uses (resources, components,
@@ -138,7 +148,9 @@ function applyLevel(dir: string, objects: K8sObject[], nameReferences: FieldSpec
   for (const p of k.patches ?? []) {
     if (p.path) {
       for (const patch of parseYamlFile(path.resolve(dir, p.path)) as K8sObject[]) {
-        const target = objects.find((o) => o.kind === patch.kind && o.metadata.name === patch.metadata.name && groupOf(o) === groupOf(patch));
+        const target = objects.find(
+          (o) => o.kind === patch.kind && o.metadata.name === patch.metadata.name && groupOf(o) === groupOf(patch),
+        );
         if (!target) throw new Error(`patch ${p.path}: no ${patch.kind} ${patch.metadata.name}`);
         if (patch.$patch === 'delete') objects.splice(objects.indexOf(target), 1);
         else mergeInto(target, patch);
@@ -233,7 +245,10 @@ interface JsonPatchOp {
 }
 
 function applyJsonPatch(doc: Record<string, unknown>, op: JsonPatchOp): void {
-  const keys = op.path.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const keys = op.path
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   const last = keys.pop()!;
   let node: unknown = doc;
   for (const key of keys) {
@@ -266,4 +281,3 @@ export function sortObjects(objects: K8sObject[]): K8sObject[] {
 export function render(dir: string): K8sObject[] {
   return kubectlAvailable() ? renderWithKubectl(dir) : renderWithResolver(dir);
 }
-

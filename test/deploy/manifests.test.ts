@@ -81,7 +81,8 @@ describe('knative/ YAML', () => {
       for (const res of k.resources ?? []) {
         const full = path.resolve(root, res);
         expect(existsSync(full), `${rel(root)}: resource ${res}`).toBe(true);
-        if (statSync(full).isDirectory()) expect(existsSync(path.join(full, 'kustomization.yaml')), `${rel(full)}/kustomization.yaml`).toBe(true);
+        if (statSync(full).isDirectory())
+          expect(existsSync(path.join(full, 'kustomization.yaml')), `${rel(full)}/kustomization.yaml`).toBe(true);
         else used.add(full);
       }
       for (const c of k.configurations ?? []) {
@@ -90,7 +91,8 @@ describe('knative/ YAML', () => {
       }
       for (const g of k.configMapGenerator ?? []) {
         for (const env of g.envs ?? []) expect(existsSync(path.resolve(root, env)), `${rel(root)}: env file ${env}`).toBe(true);
-        for (const f of g.files ?? []) expect(existsSync(path.resolve(root, f.slice(f.indexOf('=') + 1))), `${rel(root)}: file ${f}`).toBe(true);
+        for (const f of g.files ?? [])
+          expect(existsSync(path.resolve(root, f.slice(f.indexOf('=') + 1))), `${rel(root)}: file ${f}`).toBe(true);
       }
       for (const p of k.patches ?? []) {
         if (p.path) {
@@ -100,7 +102,11 @@ describe('knative/ YAML', () => {
         } else expect(p.patch && p.target, `${rel(root)}: an inline patch needs a target`).toBeTruthy();
       }
     }
-    expect(yamlFiles().filter((f) => !used.has(f)).map(rel)).toEqual([]);
+    expect(
+      yamlFiles()
+        .filter((f) => !used.has(f))
+        .map(rel),
+    ).toEqual([]);
   });
 
   // The checks below read the test resolver's rendering. It must equal real
@@ -108,13 +114,16 @@ describe('knative/ YAML', () => {
   // for each root (`make renders` refreshes them), compared here on every
   // machine; where kubectl exists, its live rendering must equal them too, so
   // a stale file cannot pass.
-  it.each(roots.map((r) => [path.relative(KNATIVE_DIR, r), r]))('%s renders with the test resolver exactly as kubectl kustomize does', (rel, root) => {
-    const resolved = sortObjects(renderWithResolver(root));
-    expect(resolved.length).toBeGreaterThan(0);
-    const expected = sortObjects(expectedRender(rel));
-    expect(resolved).toEqual(expected);
-    if (kubectlAvailable()) expect(sortObjects(renderWithKubectl(root))).toEqual(expected);
-  });
+  it.each(roots.map((r) => [path.relative(KNATIVE_DIR, r), r]))(
+    '%s renders with the test resolver exactly as kubectl kustomize does',
+    (rel, root) => {
+      const resolved = sortObjects(renderWithResolver(root));
+      expect(resolved.length).toBeGreaterThan(0);
+      const expected = sortObjects(expectedRender(rel));
+      expect(resolved).toEqual(expected);
+      if (kubectlAvailable()) expect(sortObjects(renderWithKubectl(root))).toEqual(expected);
+    },
+  );
 
   it('has an expected render for every kustomization and none for a kustomization that is gone', () => {
     expect(readdirSync(RENDERS_DIR).sort()).toEqual(roots.map((r) => renderFile(path.relative(KNATIVE_DIR, r))).sort());
@@ -148,7 +157,9 @@ describe('rendered objects', () => {
 
   it('the strict check does catch a misspelt field and a wrong type', () => {
     const ksvc = [...all.values()].find((v) => v.object.apiVersion === 'serving.knative.dev/v1')!;
-    const broken = structuredClone(ksvc.object) as unknown as { spec: { template: { spec: { containers: Record<string, unknown>[]; timeoutSeconds: unknown } } } };
+    const broken = structuredClone(ksvc.object) as unknown as {
+      spec: { template: { spec: { containers: Record<string, unknown>[]; timeoutSeconds: unknown } } };
+    };
     const container = broken.spec.template.spec.containers[0]!;
     container.readinesProbe = container.readinessProbe;
     broken.spec.template.spec.timeoutSeconds = '90';
@@ -161,7 +172,7 @@ describe('rendered objects', () => {
   it('name a qualified, tagged (or digest-pinned) image in every overlay (the base leaves `cex` to the overlay)', () => {
     for (const d of deployments().filter((d) => d.name !== 'base')) {
       for (const o of d.objects) {
-        for (const c of ((o.spec as { template?: { spec?: { containers?: { image: string }[] } } })?.template?.spec?.containers ?? [])) {
+        for (const c of (o.spec as { template?: { spec?: { containers?: { image: string }[] } } })?.template?.spec?.containers ?? []) {
           expect(c.image, `${d.name}: ${o.kind} ${o.metadata.name}`).toMatch(/^[\w.-]+(\/[\w.-]+)*(:[\w.-]+|@sha256:[0-9a-f]{64})$/);
           expect(c.image).not.toMatch(/:latest$/);
         }

@@ -51,7 +51,9 @@ describe('metrics named by the dashboard and the alerts', () => {
     // Label names: a family without series yet shows none in the text, so
     // they come from the code's registry too (the same families, checked below).
     const declared = new Map(
-      createMetrics().registry.getMetricsAsArray().map((m) => [m.name, (m as unknown as { labelNames?: string[] }).labelNames ?? []]),
+      createMetrics()
+        .registry.getMetricsAsArray()
+        .map((m) => [m.name, (m as unknown as { labelNames?: string[] }).labelNames ?? []]),
     );
     const seen = labelsInExposition(exposition);
     known = seriesOfExposition(exposition, (family) => [...new Set([...(declared.get(family) ?? []), ...(seen.get(family) ?? [])])]);
@@ -63,8 +65,15 @@ describe('metrics named by the dashboard and the alerts', () => {
 
   it('reads the families from the running host: the ones shared/metrics declares, histograms as _bucket, _sum and _count', () => {
     const families = [...exposition.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]).sort();
-    expect(families).toEqual(createMetrics().registry.getMetricsAsArray().map((m) => m.name).sort());
-    expect(known.get('cex_http_request_duration_seconds_bucket')).toEqual(expect.arrayContaining(['unit', 'route', 'method', 'status', 'le']));
+    expect(families).toEqual(
+      createMetrics()
+        .registry.getMetricsAsArray()
+        .map((m) => m.name)
+        .sort(),
+    );
+    expect(known.get('cex_http_request_duration_seconds_bucket')).toEqual(
+      expect.arrayContaining(['unit', 'route', 'method', 'status', 'le']),
+    );
     expect(known.has('cex_http_request_duration_seconds')).toBe(false);
     expect(known.get('cex_outbox_lag_seconds')).toEqual(['kind']);
   });
@@ -92,7 +101,9 @@ describe('metrics named by the dashboard and the alerts', () => {
       { refId: 'E', expr: 'sum(rate(cex_pushes_total))' },
       { refId: 'F', expr: 'histogram_quantile(0.9, sum by (route) (rate(cex_http_request_duration_seconds_bucket[5m])))' },
     ];
-    const problems = dashboardQueries(broken).flatMap((q) => queryProblems(q, known)).join('\n');
+    const problems = dashboardQueries(broken)
+      .flatMap((q) => queryProblems(q, known))
+      .join('\n');
     expect(problems).toMatch(/A: metric cex_commands_deleted_total is not exported by CEX/);
     expect(problems).toMatch(/B: label knd is on none of cex_outbox_lag_seconds/);
     expect(problems).toMatch(/C: metric cex_http_request_duration_seconds is not exported by CEX/);
@@ -102,7 +113,11 @@ describe('metrics named by the dashboard and the alerts', () => {
   });
 
   it('the dashboard shows every family CEX itself defines (cex_*)', () => {
-    const used = new Set(dashboardQueries(dashboard).flatMap((q) => parsePromql(q.expr).metrics).map((m) => m.replace(/_(bucket|sum|count)$/, '')));
+    const used = new Set(
+      dashboardQueries(dashboard)
+        .flatMap((q) => parsePromql(q.expr).metrics)
+        .map((m) => m.replace(/_(bucket|sum|count)$/, '')),
+    );
     const cexFamilies = [...exposition.matchAll(/^# TYPE (cex_\S+) /gm)].map((m) => m[1]!);
     expect(cexFamilies.length).toBeGreaterThan(10);
     expect(cexFamilies.filter((f) => !used.has(f))).toEqual([]);
@@ -113,7 +128,7 @@ describe('the Grafana dashboard', () => {
   const timeseries = '@grafana/schema/dist/esm/raw/composable/timeseries/panelcfg/x/TimeSeriesPanelCfg_types.gen';
   const stat = '@grafana/schema/dist/esm/raw/composable/stat/panelcfg/x/StatPanelCfg_types.gen';
 
-  it('is valid for the dashboard model of @grafana/schema, and each panel for its plugin\'s options', () => {
+  it("is valid for the dashboard model of @grafana/schema, and each panel for its plugin's options", () => {
     const values: TypedValue[] = [{ label: 'dashboard', module: '@grafana/schema', type: 'Dashboard', value: dashboard }];
     for (const panel of allPanels(dashboard)) {
       const label = `panel ${panel.id} "${panel.title}"`;
@@ -136,7 +151,12 @@ describe('the Grafana dashboard', () => {
     const errors = typeErrors([
       { label: 'misspelt', module: '@grafana/schema', type: 'Dashboard', value: misspelt },
       { label: 'mistyped', module: '@grafana/schema', type: 'Dashboard', value: mistyped },
-      { label: 'broken options', module: timeseries, type: 'Options', value: { ...(panel.options as object), legend: { displayMode: 'lists' } } },
+      {
+        label: 'broken options',
+        module: timeseries,
+        type: 'Options',
+        value: { ...(panel.options as object), legend: { displayMode: 'lists' } },
+      },
     ]).join('\n');
     expect(errors).toMatch(/misspelt: .*refersh/);
     expect(errors).toMatch(/mistyped: .*not assignable to type 'number'.*schemaVersion/);
@@ -171,7 +191,10 @@ describe('the Grafana dashboard', () => {
     const boxes = panels.map((p) => ({ id: p.id, ...(p.gridPos as { x: number; y: number; w: number; h: number }) }));
     for (const b of boxes) expect(b.x + b.w, `panel ${b.id}`).toBeLessThanOrEqual(24);
     const overlaps = boxes.flatMap((a, i) =>
-      boxes.slice(i + 1).filter((b) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h).map((b) => `${a.id}/${b.id}`),
+      boxes
+        .slice(i + 1)
+        .filter((b) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h)
+        .map((b) => `${a.id}/${b.id}`),
     );
     expect(overlaps).toEqual([]);
   });
@@ -186,12 +209,14 @@ describe('the Grafana dashboard', () => {
 describe('the PrometheusRule and the PodMonitor', () => {
   const alerts = rule.spec.groups.flatMap((g) => g.rules);
 
-  it('are valid for the Prometheus Operator\'s CRD schemas', () => {
+  it("are valid for the Prometheus Operator's CRD schemas", () => {
     const kinds = rendered.map((o) => o.kind).sort();
     expect(kinds).toEqual(['ConfigMap', 'PodMonitor', 'PrometheusRule']);
     expect(rendered.every((o) => o.metadata.namespace === 'cex')).toBe(true);
     for (const o of rendered) expect(() => validateObject(o), `${o.kind} ${o.metadata.name}`).not.toThrow();
-    const broken = structuredClone(find(rendered, 'PrometheusRule', 'cex')!) as unknown as { spec: { groups: { rules: { for?: string }[] }[] } };
+    const broken = structuredClone(find(rendered, 'PrometheusRule', 'cex')!) as unknown as {
+      spec: { groups: { rules: { for?: string }[] }[] };
+    };
     broken.spec.groups[0]!.rules[0]!.for = 'five minutes';
     expect(() => validateObject(broken as unknown as K8sObject)).toThrow(/for/);
   });
@@ -203,11 +228,12 @@ describe('the PrometheusRule and the PodMonitor', () => {
       expect(a.alert, a.expr).toMatch(/^CEX[A-Za-z]+$/);
       expect(a.for, a.alert).toMatch(/^\d+[smh]$/);
       expect(a.labels?.severity, a.alert).toMatch(/^(warning|critical)$/);
-      for (const key of ['summary', 'description', 'runbook']) expect(a.annotations?.[key]?.length ?? 0, `${a.alert} ${key}`).toBeGreaterThan(10);
+      for (const key of ['summary', 'description', 'runbook'])
+        expect(a.annotations?.[key]?.length ?? 0, `${a.alert} ${key}`).toBeGreaterThan(10);
     }
   });
 
-  it('template only labels the alert\'s expression keeps ({{ $labels.x }})', () => {
+  it("template only labels the alert's expression keeps ({{ $labels.x }})", () => {
     for (const a of alerts) {
       const parsed = parsePromql(a.expr);
       // An aggregation keeps only its `by` labels; a bare selector keeps the target labels too.
@@ -255,10 +281,15 @@ describe('the PrometheusRule and the PodMonitor', () => {
       expect(podLabels['app.kubernetes.io/name'], w.label).toBe(w.object.metadata.name);
       // Knative renames a Service's container port to user-port in its pods; a Deployment keeps its name.
       const port = w.object.kind === 'Deployment' ? w.container.ports?.[0]?.name : 'user-port';
-      expect(podMonitor.podMetricsEndpoints.map((e) => e.port), w.label).toContain(port);
+      expect(
+        podMonitor.podMetricsEndpoints.map((e) => e.port),
+        w.label,
+      ).toContain(port);
     }
     expect(podMonitor.podMetricsEndpoints.every((e) => e.path === '/metrics')).toBe(true);
-    const jobRegexes = [...dashboardQueries(dashboard), ...ruleQueries(rule)].flatMap((q) => [...q.expr.matchAll(/job=~"([^"]+)"/g)].map((m) => m[1]!));
+    const jobRegexes = [...dashboardQueries(dashboard), ...ruleQueries(rule)].flatMap((q) =>
+      [...q.expr.matchAll(/job=~"([^"]+)"/g)].map((m) => m[1]!),
+    );
     expect(jobRegexes.length).toBeGreaterThan(0);
     for (const regex of jobRegexes) expect(regex.split('|').sort()).toEqual(workloadNames);
     for (const q of ruleQueries(rule)) for (const m of q.expr.matchAll(/job="([^"]+)"/g)) expect(workloadNames, q.where).toContain(m[1]);

@@ -175,13 +175,16 @@ export function parsePromql(expr: string): ParsedQuery {
   parser.parse(expr).iterate({
     enter(node) {
       if (node.type.isError) {
-        out.syntaxErrors.push(`syntax error at ${node.from}: …${expr.slice(Math.max(0, node.from - 20), node.from)}⟨here⟩${expr.slice(node.from, node.from + 20)}…`);
+        out.syntaxErrors.push(
+          `syntax error at ${node.from}: …${expr.slice(Math.max(0, node.from - 20), node.from)}⟨here⟩${expr.slice(node.from, node.from + 20)}…`,
+        );
       } else if (node.name === 'Identifier' && node.node.parent?.name === 'VectorSelector') {
         out.metrics.push(text(node.from, node.to));
       } else if (node.name === 'FunctionCall') {
         const fn = node.node.getChild('FunctionIdentifier')?.firstChild?.name ?? '';
         const args: { name: string; from: number; to: number; node: typeof node.node }[] = [];
-        for (let c = node.node.getChild('FunctionCallBody')?.firstChild; c; c = c.nextSibling) args.push({ name: c.name, from: c.from, to: c.to, node: c });
+        for (let c = node.node.getChild('FunctionCallBody')?.firstChild; c; c = c.nextSibling)
+          args.push({ name: c.name, from: c.from, to: c.to, node: c });
         if (RANGE_FUNCTIONS.has(fn) && !['MatrixSelector', 'SubqueryExpr'].includes(args[0]?.name ?? '')) {
           out.semanticErrors.push(`${text(node.from, node.to)}: needs a range vector`);
         }

@@ -15,7 +15,11 @@ interface PodSpec {
   serviceAccountName?: string;
   imagePullSecrets?: { name: string }[];
   volumes?: { name: string; secret?: { secretName: string } }[];
-  containers: { image: string; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[]; ports?: { containerPort: number }[] }[];
+  containers: {
+    image: string;
+    volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+    ports?: { containerPort: number }[];
+  }[];
 }
 
 const rendered = deployments();
@@ -23,7 +27,8 @@ const production = rendered.find((d) => d.name === 'overlays/production')!;
 const objects = production.objects;
 const NAMESPACE = 'cex-prod';
 const podSpec = (o: K8sObject) => (o.spec as { template: { spec: PodSpec } }).template.spec;
-const podLabels = (o: K8sObject) => (o.spec as { template: { metadata?: { labels?: Record<string, string> } } }).template.metadata?.labels ?? {};
+const podLabels = (o: K8sObject) =>
+  (o.spec as { template: { metadata?: { labels?: Record<string, string> } } }).template.metadata?.labels ?? {};
 const all = workloads(objects);
 const longRunning = all.filter((w) => w.target !== 'migrate');
 const bridge = all.find((w) => w.target === 'nats-bridge')!;
@@ -87,7 +92,13 @@ describe('overlays/production', () => {
 
   it('keeps the bridge draining before SIGTERM (preStop) within its grace period, as in the base', () => {
     const base = rendered.find((d) => d.name === 'base')!;
-    const lifecycle = (o: K8sObject) => JSON.stringify([(o.spec as { template: { spec: { terminationGracePeriodSeconds: number; containers: { lifecycle?: unknown }[] } } }).template.spec].map((s) => [s.terminationGracePeriodSeconds, s.containers[0]!.lifecycle]));
+    const lifecycle = (o: K8sObject) =>
+      JSON.stringify(
+        [
+          (o.spec as { template: { spec: { terminationGracePeriodSeconds: number; containers: { lifecycle?: unknown }[] } } }).template
+            .spec,
+        ].map((s) => [s.terminationGracePeriodSeconds, s.containers[0]!.lifecycle]),
+      );
     expect(lifecycle(bridge.object)).toBe(lifecycle(find(base.objects, 'Deployment', 'nats-bridge')!));
     expect(lifecycle(bridge.object)).toContain('sleep');
   });
@@ -114,9 +125,16 @@ describe('overlays/production', () => {
     const monitor = find(objects, 'ServiceMonitor', 'cex', 'monitoring.coreos.com')!;
     const spec = monitor?.spec as { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] };
     const service = objects.find(
-      (o) => o.kind === 'Service' && o.apiVersion === 'v1' && Object.entries(spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v),
+      (o) =>
+        o.kind === 'Service' &&
+        o.apiVersion === 'v1' &&
+        Object.entries(spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v),
     );
-    const serviceSpec = service?.spec as { clusterIP?: string; selector: Record<string, string>; ports: { name: string; targetPort: number }[] };
+    const serviceSpec = service?.spec as {
+      clusterIP?: string;
+      selector: Record<string, string>;
+      ports: { name: string; targetPort: number }[];
+    };
     const selects = (o: K8sObject) => Object.entries(serviceSpec.selector).every(([k, v]) => podLabels(o)[k] === v);
 
     it('selects a Service whose endpoints are the pods of every function and of the bridge, not the Job', () => {
@@ -153,12 +171,21 @@ describe('overlays/production', () => {
         'argocd.argoproj.io/hook': 'PreSync',
         'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
       });
-      expect((job.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations['sidecar.istio.io/inject']).toBe('false');
+      expect(
+        (job.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations[
+          'sidecar.istio.io/inject'
+        ],
+      ).toBe('false');
     });
 
     it('Flux: the app depends on a Kustomization that recreates the Job and waits for it, both paths building what they should', () => {
       const flux = render(path.join(KNATIVE_DIR, 'overlays', 'production', 'flux'));
-      const byName = Object.fromEntries(flux.map((o) => [o.metadata.name, o.spec as { path: string; dependsOn?: { name: string }[]; force?: boolean; wait?: boolean; sourceRef: unknown }]));
+      const byName = Object.fromEntries(
+        flux.map((o) => [
+          o.metadata.name,
+          o.spec as { path: string; dependsOn?: { name: string }[]; force?: boolean; wait?: boolean; sourceRef: unknown },
+        ]),
+      );
       expect(Object.keys(byName).sort()).toEqual(['cex', 'cex-migrate']);
       expect(byName.cex!.dependsOn).toEqual([{ name: 'cex-migrate' }]);
       expect(byName['cex-migrate']).toMatchObject({ force: true, wait: true });

@@ -65,13 +65,22 @@ export const MODEL_TYPES: Record<string, { module: string; type: string }> = {
     module: '@kubernetes-models/istio/networking.istio.io/v1/VirtualService',
     type: 'IVirtualService',
   },
-  'monitoring.coreos.com/v1/PodMonitor': { module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor', type: 'IPodMonitor' },
+  'monitoring.coreos.com/v1/PodMonitor': {
+    module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor',
+    type: 'IPodMonitor',
+  },
   'monitoring.coreos.com/v1/PrometheusRule': {
     module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
     type: 'IPrometheusRule',
   },
-  'gateway.networking.k8s.io/v1/Gateway': { module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway', type: 'IGateway' },
-  'gateway.networking.k8s.io/v1/HTTPRoute': { module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute', type: 'IHTTPRoute' },
+  'gateway.networking.k8s.io/v1/Gateway': {
+    module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway',
+    type: 'IGateway',
+  },
+  'gateway.networking.k8s.io/v1/HTTPRoute': {
+    module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute',
+    type: 'IHTTPRoute',
+  },
   'gateway.networking.k8s.io/v1beta1/ReferenceGrant': {
     module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/ReferenceGrant',
     type: 'IReferenceGrant',

@@ -78,7 +78,10 @@ describe('SIGTERM with sync invokes in flight', () => {
       const outcomes = await Promise.all(pending);
       const code = await unit.exited;
 
-      expect(outcomes.filter((o) => o.status !== 202), unit.output()).toEqual([]);
+      expect(
+        outcomes.filter((o) => o.status !== 202),
+        unit.output(),
+      ).toEqual([]);
       for (const o of outcomes) {
         expect(o.body?.status).toBe('PENDING');
         expect(o.location).toBe(`/api/v1/endpoints/e-sigterm/commands/reboot/${o.body?.commandId}`);
@@ -88,7 +91,9 @@ describe('SIGTERM with sync invokes in flight', () => {
       expect(unit.output()).not.toContain(GRACE_CUT);
       expect(unit.output()).toContain('"msg":"stopped"');
 
-      const rows = await db.sql<{ command_id: number }[]>`SELECT command_id FROM commands WHERE endpoint_id = 'e-sigterm' ORDER BY command_id`;
+      const rows = await db.sql<
+        { command_id: number }[]
+      >`SELECT command_id FROM commands WHERE endpoint_id = 'e-sigterm' ORDER BY command_id`;
       expect(rows.map((r) => Number(r.command_id))).toEqual(outcomes.map((o) => o.body!.commandId!).sort((a, b) => a - b));
       expect(rows).toHaveLength(IN_FLIGHT);
     } finally {
@@ -123,13 +128,19 @@ describe('SIGTERM with sync invokes in flight', () => {
       const answered = outcomes.filter((o) => o.status === 202);
       const refused = outcomes.filter((o) => o.status === 503 && o.body?.code === 'SHUTTING_DOWN');
       const unanswered = outcomes.filter((o) => o.status === 'error');
-      expect(outcomes.filter((o) => !answered.includes(o) && !refused.includes(o) && !unanswered.includes(o)), unit.output()).toEqual([]);
+      expect(
+        outcomes.filter((o) => !answered.includes(o) && !refused.includes(o) && !unanswered.includes(o)),
+        unit.output(),
+      ).toEqual([]);
       expect(answered.length).toBeGreaterThan(0);
       // ...and none of those without an answer had its command stored.
-      const rows = await db.sql<{ command_id: number }[]>`SELECT command_id FROM commands WHERE endpoint_id = 'e-racing' ORDER BY command_id`;
-      expect(rows.map((r) => Number(r.command_id)), 'every stored command was answered').toEqual(
-        answered.map((o) => o.body!.commandId!).sort((a, b) => a - b),
-      );
+      const rows = await db.sql<
+        { command_id: number }[]
+      >`SELECT command_id FROM commands WHERE endpoint_id = 'e-racing' ORDER BY command_id`;
+      expect(
+        rows.map((r) => Number(r.command_id)),
+        'every stored command was answered',
+      ).toEqual(answered.map((o) => o.body!.commandId!).sort((a, b) => a - b));
       expect(code, unit.output()).toBe(0);
       expect(unit.output()).not.toContain(GRACE_CUT);
     } finally {

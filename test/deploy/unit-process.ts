@@ -32,7 +32,11 @@ export async function startUnit(
   options: { waitReady?: boolean; readyTimeoutMs?: number } = {},
 ): Promise<UnitProcess> {
   const port = await freePort();
-  const childEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', NODE_ENV: 'production' };
+  const childEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/',
+    NODE_ENV: 'production',
+  };
   for (const [k, v] of Object.entries({ CEX_LOG_LEVEL: 'info', ...env, FUNCTION_TARGET: target, PORT: String(port) })) {
     if (v !== undefined) childEnv[k] = v;
   }

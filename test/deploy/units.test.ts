@@ -73,14 +73,25 @@ const TABLE: { target: string; http: boolean; check: (c: Context) => Promise<voi
         commandId: 1000,
         payload: Buffer.from('{"delay":1}'),
       };
-      const ce = await postCloudEvent(`${unit.url}/cloudevents`, EVENT_TYPES.cipCommandRequest, encodeCommandInvocationRequest(request), {
-        natssubject: 'kaa.v1.service.cex.cip.command-request',
-        natsreply: 'kaa.v1.replica.caller-1.cip.CommandInvocationResult',
-      }, TEST_INTERNAL_TOKEN);
+      const ce = await postCloudEvent(
+        `${unit.url}/cloudevents`,
+        EVENT_TYPES.cipCommandRequest,
+        encodeCommandInvocationRequest(request),
+        {
+          natssubject: 'kaa.v1.service.cex.cip.command-request',
+          natsreply: 'kaa.v1.replica.caller-1.cip.CommandInvocationResult',
+        },
+        TEST_INTERNAL_TOKEN,
+      );
       expect([200, 204], ce.text).toContain(ce.status);
       // Its log line carries the request's correlation id and the command's key.
       const logged = await eventually(() => unit.logLines().find((l) => l.msg === '12/CIP command created'));
-      expect(logged).toMatchObject({ correlationId: request.correlationId, endpointId: 'e-deploy', commandType: 'reboot', commandId: 1000 });
+      expect(logged).toMatchObject({
+        correlationId: request.correlationId,
+        endpointId: 'e-deploy',
+        commandType: 'reboot',
+        commandId: 1000,
+      });
     },
   },
   {
@@ -122,10 +133,16 @@ const TABLE: { target: string; http: boolean; check: (c: Context) => Promise<voi
         configName: null,
         payload: Buffer.from('{}'),
       });
-      const ce = await postCloudEvent(unit.url, EVENT_TYPES.espClientData, poll, {
-        natssubject: `kaa.v1.service.${instance}.esp.ClientData`,
-        natsreply: 'kaa.v1.replica.kpc-1.esp.ExtensionData',
-      }, TEST_INTERNAL_TOKEN);
+      const ce = await postCloudEvent(
+        unit.url,
+        EVENT_TYPES.espClientData,
+        poll,
+        {
+          natssubject: `kaa.v1.service.${instance}.esp.ClientData`,
+          natsreply: 'kaa.v1.replica.kpc-1.esp.ExtensionData',
+        },
+        TEST_INTERNAL_TOKEN,
+      );
       expect(ce.status, ce.text).toBe(200);
       const [message] = (JSON.parse(ce.text) as FunctionAnswer).publish;
       const answer = decodeExtensionData(Buffer.from(message!.data, 'base64'));
@@ -137,8 +154,20 @@ const TABLE: { target: string; http: boolean; check: (c: Context) => Promise<voi
     target: 'scmp-config-reload',
     http: false,
     async check({ unit }) {
-      const event = encodeTenantUpdatedEvent({ correlationId: randomUUID(), timestamp: Date.now(), timeout: 0, tenantId: 'kaa', originatorReplicaId: 'tm-1' });
-      const ce = await postCloudEvent(unit.url, EVENT_TYPES.tleUpdated, event, { natssubject: 'kaa.v1.events.tm.tenant.lifecycle.updated' }, TEST_INTERNAL_TOKEN);
+      const event = encodeTenantUpdatedEvent({
+        correlationId: randomUUID(),
+        timestamp: Date.now(),
+        timeout: 0,
+        tenantId: 'kaa',
+        originatorReplicaId: 'tm-1',
+      });
+      const ce = await postCloudEvent(
+        unit.url,
+        EVENT_TYPES.tleUpdated,
+        event,
+        { natssubject: 'kaa.v1.events.tm.tenant.lifecycle.updated' },
+        TEST_INTERNAL_TOKEN,
+      );
       expect(ce.status, ce.text).toBe(204);
     },
   },
@@ -167,7 +196,9 @@ const TABLE: { target: string; http: boolean; check: (c: Context) => Promise<voi
       expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
       expect(await (await fetch(`${unit.url}/console/config.json`)).json()).toEqual({ apiBase: '/api/v1', auth: { mode: 'off' } });
       expect((await fetch(`${unit.url}/api/v1/endpoints/commands?endpointId=e-deploy`)).status).toBe(404);
-      expect(await (await fetch(`${unit.url}/metrics`)).text()).toMatch(/cex_http_request_duration_seconds_count\{unit="console",route="\/console",method="GET",status="200"\}/);
+      expect(await (await fetch(`${unit.url}/metrics`)).text()).toMatch(
+        /cex_http_request_duration_seconds_count\{unit="console",route="\/console",method="GET",status="200"\}/,
+      );
     },
   },
 ];
@@ -207,38 +238,49 @@ describe('each unit alone, as the image runs it', () => {
     expect(TABLE.map((t) => t.target).sort()).toEqual(FUNCTION_TARGETS.filter((t) => t !== 'migrate').sort());
   });
 
-  it.each(TABLE.map((t) => [t.target, t] as const))('%s serves its routes and the operations routes, then stops on SIGTERM', async (target, t) => {
-    const unit = await startUnit(layout, target, env);
-    try {
-      const health = await fetch(`${unit.url}/healthz`);
-      expect(health.status).toBe(200);
-      expect(await health.json()).toEqual({ status: 'ok' });
-      const ready = (await (await fetch(`${unit.url}/readyz`)).json()) as { status: string; checks: Record<string, boolean>; dependencies: Record<string, boolean> };
-      expect(ready.status).toBe('ready');
-      expect(ready.checks).toMatchObject({ migrations: true });
-      expect(ready).toMatchObject({ dependencies: { postgres: true } });
+  it.each(TABLE.map((t) => [t.target, t] as const))(
+    '%s serves its routes and the operations routes, then stops on SIGTERM',
+    async (target, t) => {
+      const unit = await startUnit(layout, target, env);
+      try {
+        const health = await fetch(`${unit.url}/healthz`);
+        expect(health.status).toBe(200);
+        expect(await health.json()).toEqual({ status: 'ok' });
+        const ready = (await (await fetch(`${unit.url}/readyz`)).json()) as {
+          status: string;
+          checks: Record<string, boolean>;
+          dependencies: Record<string, boolean>;
+        };
+        expect(ready.status).toBe('ready');
+        expect(ready.checks).toMatchObject({ migrations: true });
+        expect(ready).toMatchObject({ dependencies: { postgres: true } });
 
-      await t.check({ unit, instance });
+        await t.check({ unit, instance });
 
-      const metrics = await fetch(`${unit.url}/metrics`);
-      expect(metrics.status).toBe(200);
-      const text = await metrics.text();
-      for (const family of METRIC_FAMILIES) expect(text, family).toMatch(new RegExp(`^# TYPE ${family} `, 'm'));
-      if (t.http) expect(text).toMatch(/cex_http_request_duration_seconds_count\{unit="[\w-]+",route="\/api\/v1\/[^"]+",method="\w+",status="\d{3}"\}/);
+        const metrics = await fetch(`${unit.url}/metrics`);
+        expect(metrics.status).toBe(200);
+        const text = await metrics.text();
+        for (const family of METRIC_FAMILIES) expect(text, family).toMatch(new RegExp(`^# TYPE ${family} `, 'm'));
+        if (t.http)
+          expect(text).toMatch(
+            /cex_http_request_duration_seconds_count\{unit="[\w-]+",route="\/api\/v1\/[^"]+",method="\w+",status="\d{3}"\}/,
+          );
 
-      const openapi = (await (await fetch(`${unit.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
-      expect(openapi.openapi).toBe('3.1.0');
-      if (t.http) expect(Object.keys(openapi.paths).length).toBeGreaterThan(0);
+        const openapi = (await (await fetch(`${unit.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+        expect(openapi.openapi).toBe('3.1.0');
+        if (t.http) expect(Object.keys(openapi.paths).length).toBeGreaterThan(0);
 
-      // Structured logs: one JSON object a line, naming the unit.
-      const lines = unit.logLines();
-      expect(lines.find((l) => l.msg === 'CEX serving')).toMatchObject({ unit: target, units: [target] });
-    } finally {
-      const code = await unit.stop('SIGTERM', 15_000);
-      expect(code, unit.output()).toBe(0);
-    }
-    expect(unit.output()).toContain('"msg":"stopped"');
-  }, 90_000);
+        // Structured logs: one JSON object a line, naming the unit.
+        const lines = unit.logLines();
+        expect(lines.find((l) => l.msg === 'CEX serving')).toMatchObject({ unit: target, units: [target] });
+      } finally {
+        const code = await unit.stop('SIGTERM', 15_000);
+        expect(code, unit.output()).toBe(0);
+      }
+      expect(unit.output()).toContain('"msg":"stopped"');
+    },
+    90_000,
+  );
 });
 
 describe('FUNCTION_TARGET=migrate', () => {

@@ -26,7 +26,14 @@ import { SECTION_8 as CONTRACT } from './config-contract.js';
 
 /** The settings of Kaa's CEX contract, in its order (config-contract.ts carries the facts; docs/configuration.md describes them). */
 const SECTION_8 = CONTRACT.map((v) => v.name);
-const SECRET_VARIABLES = ['DATABASE_URL', 'DATABASE_LISTEN_URL', 'CEX_SERVICE_TOKEN', 'CEX_CALLBACK_SECRET', 'CEX_INTERNAL_TOKEN', 'CEX_INTERNAL_TOKEN_ALT'];
+const SECRET_VARIABLES = [
+  'DATABASE_URL',
+  'DATABASE_LISTEN_URL',
+  'CEX_SERVICE_TOKEN',
+  'CEX_CALLBACK_SECRET',
+  'CEX_INTERNAL_TOKEN',
+  'CEX_INTERNAL_TOKEN_ALT',
+];
 /** The internal credential: only on the workloads that send or take internal requests. */
 const INTERNAL_SECRETS = ['CEX_INTERNAL_TOKEN', 'CEX_INTERNAL_TOKEN_ALT'];
 /** Set on each workload, never shared through the ConfigMap. */
@@ -80,7 +87,15 @@ describe('the configuration reference', () => {
   });
 
   it('stops at a malformed value with a message naming the variable', () => {
-    for (const name of ['PORT', 'CEX_COMMAND_TTL_MILLIS', 'CEX_MAX_AWAIT_TIMEOUT_SECONDS', 'CEX_MAX_PAYLOAD_BYTES', 'CEX_HISTORY_RETENTION_DAYS', 'CEX_INSTANCE_NAME', 'CEX_LOG_LEVEL']) {
+    for (const name of [
+      'PORT',
+      'CEX_COMMAND_TTL_MILLIS',
+      'CEX_MAX_AWAIT_TIMEOUT_SECONDS',
+      'CEX_MAX_PAYLOAD_BYTES',
+      'CEX_HISTORY_RETENTION_DAYS',
+      'CEX_INSTANCE_NAME',
+      'CEX_LOG_LEVEL',
+    ]) {
       expect(() => loadConfig({ [name]: 'not valid!' }), name).toThrow(new RegExp(`invalid configuration: .*${name}`));
     }
   });
@@ -160,12 +175,17 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
 
   it('keeps the Istio sidecar out of the migrations Job (it would never complete)', () => {
     const job = find(objects, 'Job', 'cex-migrate')!;
-    expect((job.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata.annotations?.['sidecar.istio.io/inject']).toBe('false');
+    expect(
+      (job.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata.annotations?.[
+        'sidecar.istio.io/inject'
+      ],
+    ).toBe('false');
   });
 
   it('runs the bridge under its own service account, and no pod with an API token', () => {
     const bridge = find(objects, 'Deployment', 'nats-bridge')!;
-    const podSpec = (o: typeof bridge) => (o.spec as { template: { spec: { serviceAccountName?: string; automountServiceAccountToken?: boolean } } }).template.spec;
+    const podSpec = (o: typeof bridge) =>
+      (o.spec as { template: { spec: { serviceAccountName?: string; automountServiceAccountToken?: boolean } } }).template.spec;
     expect(podSpec(bridge).serviceAccountName).toBe('cex-bridge');
     for (const o of ksvcs) expect(podSpec(o).serviceAccountName, o.metadata.name).toBe('cex');
     for (const name of ['cex', 'cex-bridge']) {
@@ -203,7 +223,9 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
     }
     // And the functions at the bridge's ClusterIP Service, in the same namespace.
     for (const w of all.filter((x) => isKnativeService(x.object))) {
-      expect(loadConfig(environmentOf(w, objects, secretValues)).bridgeUrl, w.label).toBe(`http://nats-bridge.${namespace}.svc.cluster.local:8080`);
+      expect(loadConfig(environmentOf(w, objects, secretValues)).bridgeUrl, w.label).toBe(
+        `http://nats-bridge.${namespace}.svc.cluster.local:8080`,
+      );
     }
     expect(find(objects, 'Service', 'nats-bridge')?.metadata.namespace).toBe(namespace);
   });
@@ -234,7 +256,9 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       expect(a['autoscaling.knative.dev/metric'], label).toBe('concurrency');
       expect(Number(a['autoscaling.knative.dev/target-utilization-percentage']), label).toBeGreaterThan(0);
       expect(Number(a['autoscaling.knative.dev/target-utilization-percentage']), label).toBeLessThanOrEqual(100);
-      expect(o.metadata.labels?.['networking.knative.dev/visibility'], `${label} is reached through the ingress only`).toBe('cluster-local');
+      expect(o.metadata.labels?.['networking.knative.dev/visibility'], `${label} is reached through the ingress only`).toBe(
+        'cluster-local',
+      );
     }
   });
 
@@ -269,7 +293,13 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       if (unit.routes?.length) expect(timeout, `${o.metadata.name} serves REST`).toBeGreaterThan(maxAwait);
     }
     const bridge = find(objects, 'Deployment', 'nats-bridge')!;
-    const podSpec = (bridge.spec as { template: { spec: { terminationGracePeriodSeconds: number; containers: { lifecycle?: { preStop?: { exec?: { command: string[] } } } }[] } } }).template.spec;
+    const podSpec = (
+      bridge.spec as {
+        template: {
+          spec: { terminationGracePeriodSeconds: number; containers: { lifecycle?: { preStop?: { exec?: { command: string[] } } } }[] };
+        };
+      }
+    ).template.spec;
     // The preStop delay runs before SIGTERM, inside the same grace period.
     const preStop = podSpec.containers[0]!.lifecycle?.preStop?.exec?.command;
     expect(preStop?.[0], 'the bridge waits for its endpoints to be gone').toBe('sleep');
@@ -290,7 +320,9 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
     if (name === 'base') expect(total, 'the figure quoted in knative/base/config.env and knative/README.md').toBe(312);
     const postgres = find(objects, 'StatefulSet', 'postgres');
     if (postgres) {
-      const args = ((postgres.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args ?? []).join(' ');
+      const args = (
+        (postgres.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args ?? []
+      ).join(' ');
       const max = Number(/max_connections=(\d+)/.exec(args)?.[1] ?? 100);
       expect(total + 10, 'kind Postgres max_connections').toBeLessThanOrEqual(max);
     }
@@ -323,7 +355,8 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
         const spec = vs.spec as VirtualServiceSpec;
         expect(spec.gateways).toEqual(['knative-serving/knative-ingress-gateway']);
         expect(spec.hosts.length).toBeGreaterThan(0);
-        for (const rule of spec.http) expect(rule.route?.map((r) => r.destination.host)).toEqual(['knative-local-gateway.istio-system.svc.cluster.local']);
+        for (const rule of spec.http)
+          expect(rule.route?.map((r) => r.destination.host)).toEqual(['knative-local-gateway.istio-system.svc.cluster.local']);
         return;
       }
       const spec = httpRoute!.spec as HTTPRouteSpec;
@@ -332,12 +365,17 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       expect(spec.hostnames?.length).toBeGreaterThan(0);
       // Every rule: Kourier's cluster-local gateway, in its own namespace.
       const backends = new Set(spec.rules.flatMap((r) => (r.backendRefs ?? []).map((b) => JSON.stringify(b))));
-      expect([...backends].map((b) => JSON.parse(b) as unknown)).toEqual([{ group: '', kind: 'Service', name: 'kourier-internal', namespace: 'kourier-system', port: 80 }]);
+      expect([...backends].map((b) => JSON.parse(b) as unknown)).toEqual([
+        { group: '', kind: 'Service', name: 'kourier-internal', namespace: 'kourier-system', port: 80 },
+      ]);
       for (const rule of spec.rules) expect(rule.backendRefs, rule.name).toHaveLength(1);
       // The target namespace consents to exactly this reference.
       const grants = objects.filter((o) => o.kind === 'ReferenceGrant' && o.metadata.namespace === 'kourier-system');
       expect(grants.length, 'a ReferenceGrant in kourier-system').toBe(1);
-      const grant = grants[0]!.spec as { from: { group: string; kind: string; namespace: string }[]; to: { group: string; kind: string; name?: string }[] };
+      const grant = grants[0]!.spec as {
+        from: { group: string; kind: string; namespace: string }[];
+        to: { group: string; kind: string; name?: string }[];
+      };
       expect(grant.from).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: routeNamespace }]);
       expect(grant.to).toEqual([{ group: '', kind: 'Service', name: 'kourier-internal' }]);
       // The Gateway: an HTTPS listener for the route's host, TLS from a
@@ -346,7 +384,9 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       expect(spec.parentRefs).toHaveLength(1);
       const gateway = find(objects, 'Gateway', parent!.name, 'gateway.networking.k8s.io');
       expect(gateway?.metadata.namespace, `Gateway ${parent!.name}`).toBe(parent!.namespace);
-      const listener = (gateway!.spec as { listeners: Record<string, unknown>[] }).listeners.find((l) => l.name === parent!.sectionName) as {
+      const listener = (gateway!.spec as { listeners: Record<string, unknown>[] }).listeners.find(
+        (l) => l.name === parent!.sectionName,
+      ) as {
         protocol: string;
         hostname: string;
         tls: { mode: string; certificateRefs: { kind: string; name: string }[] };
@@ -357,7 +397,10 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       expect(listener.tls.mode).toBe('Terminate');
       expect(listener.tls.certificateRefs.map((c) => c.kind)).toEqual(['Secret']);
       expect(gateway!.metadata.annotations?.['cert-manager.io/cluster-issuer'], 'cert-manager issues the certificate').toBeTruthy();
-      expect(listener.allowedRoutes.namespaces).toEqual({ from: 'Selector', selector: { matchLabels: { 'kubernetes.io/metadata.name': routeNamespace } } });
+      expect(listener.allowedRoutes.namespaces).toEqual({
+        from: 'Selector',
+        selector: { matchLabels: { 'kubernetes.io/metadata.name': routeNamespace } },
+      });
     });
 
     it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))('routes %s (under /cex) to its unit', (_, r) => {
@@ -372,11 +415,12 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
         expect(routed!.timeoutSeconds, 'route timeout within the revision timeout').toBeLessThanOrEqual(revisionSpec(ksvc).timeoutSeconds!);
         if (r.unit === 'command-submit') expect(routed!.timeoutSeconds).toBeGreaterThan(maxAwait);
         // A retry after the request reached CEX could create a command twice.
-        if (method === 'POST') expect((routed!.retryOn ?? '').split(',').filter((c) => c && !['connect-failure', 'refused-stream'].includes(c))).toEqual([]);
+        if (method === 'POST')
+          expect((routed!.retryOn ?? '').split(',').filter((c) => c && !['connect-failure', 'refused-stream'].includes(c))).toEqual([]);
       }
     });
 
-    it('resolves paths whose segments look like other routes\' literals to the right unit', () => {
+    it("resolves paths whose segments look like other routes' literals to the right unit", () => {
       for (const c of AMBIGUOUS_LOOKING) {
         expect(route(c.method, `/cex${c.path}`)?.authority, `${c.method} ${c.path}`).toBe(`${c.unit}.${namespace}.svc.cluster.local`);
       }
@@ -385,7 +429,9 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
     it("sends every path built from the API's own literals to the unit whose route CEX's router picks", () => {
       // Each placeholder filled with every literal segment of the API (and a
       // plain value): the unit the ingress picks must be the unit that serves it.
-      const literals = [...new Set(routes.flatMap((r) => r.path.split('/').filter((s) => s && !s.startsWith('{'))))].filter((s) => !['api', 'v1'].includes(s));
+      const literals = [...new Set(routes.flatMap((r) => r.path.split('/').filter((s) => s && !s.startsWith('{'))))].filter(
+        (s) => !['api', 'v1'].includes(s),
+      );
       const values = [...literals, 'x-1'];
       let checked = 0;
       for (const r of routes) {
@@ -433,7 +479,12 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
         }
       }
       expect(all.find((w) => w.object === ksvc)?.target).toBe('console');
-      for (const [method, p] of [['POST', '/cex/console/'], ['DELETE', '/cex/console/config.json'], ['GET', '/cex/consoles'], ['GET', '/console/']]) {
+      for (const [method, p] of [
+        ['POST', '/cex/console/'],
+        ['DELETE', '/cex/console/config.json'],
+        ['GET', '/cex/consoles'],
+        ['GET', '/console/'],
+      ]) {
         expect(route(method!, p!), `${method} ${p}`).toBeUndefined();
       }
     });
@@ -443,7 +494,10 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
 describe('openfaas/stack.yml', () => {
   const dir = path.join(REPO_ROOT, 'openfaas');
   const [stack] = parseYamlFile(path.join(dir, 'stack.yml')) as {
-    functions: Record<string, { image: string; environment?: Record<string, string>; environment_file?: string[]; annotations?: Record<string, string> }>;
+    functions: Record<
+      string,
+      { image: string; environment?: Record<string, string>; environment_file?: string[]; annotations?: Record<string, string> }
+    >;
   }[];
   const [shared] = parseYamlFile(path.join(dir, 'cex-config.yml')) as { environment: Record<string, string> }[];
   const base = configMapData(deployments()[0]!.objects, CONFIG_MAP);

@@ -3,7 +3,13 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
 import { createPool } from '../../shared/db/index.js';
-import { processAlive, removeEmbeddedPostgresData, startEmbeddedPostgres, waitForExit, type EmbeddedPostgres } from '../../shared/devstack/index.js';
+import {
+  processAlive,
+  removeEmbeddedPostgresData,
+  startEmbeddedPostgres,
+  waitForExit,
+  type EmbeddedPostgres,
+} from '../../shared/devstack/index.js';
 import { createLogger } from '../../shared/log/index.js';
 import { testPgDir } from '../helpers/pg-dirs.js';
 

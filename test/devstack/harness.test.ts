@@ -35,7 +35,7 @@ describe('test harness', () => {
     expect(seen?.found).toBe(false);
   });
 
-  it('leaves the machine\'s own services alone unless told to use them', () => {
+  it("leaves the machine's own services alone unless told to use them", () => {
     const backends = inject('testBackends');
     if (backends.postgres !== 'env') expect(new URL(inject('pgAdminUrl')).port).not.toBe('5432');
     if (backends.nats !== 'env') expect(new URL(testNatsUrl()).port).not.toBe('4222');

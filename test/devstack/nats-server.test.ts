@@ -39,10 +39,12 @@ it('starts, restarts on the same port, and stops', async () => {
     expect(server.pid).not.toBe(before);
     expect(processAlive(before)).toBe(false);
     // The client reconnects by itself and resubscribes.
-    await expect.poll(async () => (await nc.request('devstack.echo', 'again', { timeout: 500 }).catch(() => null))?.string(), {
-      timeout: 10_000,
-      interval: 100,
-    }).toBe('again');
+    await expect
+      .poll(async () => (await nc.request('devstack.echo', 'again', { timeout: 500 }).catch(() => null))?.string(), {
+        timeout: 10_000,
+        interval: 100,
+      })
+      .toBe('again');
     sub.unsubscribe();
   } finally {
     await nc.close();

@@ -101,7 +101,9 @@ describe('a checkout in a 0700 folder', () => {
     const open = path.join(work, 'open-root');
     await mkdir(open);
     await chmod(open, 0o777);
-    await expect(placeEmbeddedPostgres(asked(), { log, sharedRoot: open, asPostgresUser: true })).rejects.toThrow(/owned by root and writable by root only/);
+    await expect(placeEmbeddedPostgres(asked(), { log, sharedRoot: open, asPostgresUser: true })).rejects.toThrow(
+      /owned by root and writable by root only/,
+    );
   });
 });
 

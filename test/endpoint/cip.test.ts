@@ -3,7 +3,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import '../../functions/command-submit/index.js';
 import { EVENT_TYPES } from '../../shared/bridge/contract.js';
 import { CLOUDEVENT_PATH } from '../../shared/host/units.js';
-import { encodeCommandInvocationRequest, type CommandInvocationRequest, type CommandInvocationResult } from '../../shared/protocol/index.js';
+import {
+  encodeCommandInvocationRequest,
+  type CommandInvocationRequest,
+  type CommandInvocationResult,
+} from '../../shared/protocol/index.js';
 import { readCommand, recordResults } from '../../shared/store/index.js';
 import { referenceType } from '../protocol/reference.js';
 import { MODES, onlyMessage, postEvent, startFunctionHost, type FunctionHost, type Mode } from './function-host.js';
@@ -23,8 +27,14 @@ beforeEach(async () => {
 });
 
 const request = (over: Partial<CommandInvocationRequest> = {}): CommandInvocationRequest => ({
-  correlationId: randomUUID(), timestamp: Date.now(), timeout: 0,
-  endpointId: 'e-1', commandType: 'reboot', commandId: 7, payload: Buffer.from('{"delay":3}'), ...over,
+  correlationId: randomUUID(),
+  timestamp: Date.now(),
+  timeout: 0,
+  endpointId: 'e-1',
+  commandType: 'reboot',
+  commandId: 7,
+  payload: Buffer.from('{"delay":3}'),
+  ...over,
 });
 
 /** Sends a request as the bridge forwards it; `reply` null = the NATS message had no reply subject. */
@@ -35,7 +45,11 @@ const send = (mode: Mode, req: CommandInvocationRequest, reply: string | null = 
   });
 
 /** The immediate result, decoded with the reference schema. */
-async function immediate(mode: Mode, req: CommandInvocationRequest, reply = REPLY): Promise<{ subject: string; result: CommandInvocationResult }> {
+async function immediate(
+  mode: Mode,
+  req: CommandInvocationRequest,
+  reply = REPLY,
+): Promise<{ subject: string; result: CommandInvocationResult }> {
   const { subject, data } = onlyMessage(await send(mode, req, reply));
   return { subject, result: { ...(resultType.fromBuffer(data) as CommandInvocationResult) } };
 }
@@ -49,8 +63,13 @@ describe.each(MODES)('12/CIP in command-submit, %s mode', (mode: Mode) => {
     expect(posted.status).toBe(204);
     const command = await readCommand(host.db.sql, 'kaa', ref);
     expect(command).toMatchObject({
-      status: 'PENDING', origin: 'cip', requestPayload: { delay: 3 }, ttlMillis: 30_000,
-      cipReplySubject: REPLY, cipCorrelationId: req.correlationId, tenantId: 'kaa',
+      status: 'PENDING',
+      origin: 'cip',
+      requestPayload: { delay: 3 },
+      ttlMillis: 30_000,
+      cipReplySubject: REPLY,
+      cipCorrelationId: req.correlationId,
+      tenantId: 'kaa',
     });
     const [push] = await host.db.sql`SELECT endpoint_id, command_type FROM outbox WHERE kind = 'push'`;
     expect(push).toEqual({ endpoint_id: 'e-1', command_type: 'reboot' });
@@ -85,8 +104,13 @@ describe.each(MODES)('12/CIP in command-submit, %s mode', (mode: Mode) => {
     const { subject, result } = await immediate(mode, req);
     expect(subject).toBe(REPLY);
     expect(result).toMatchObject({
-      correlationId: req.correlationId, appVersionName: '', endpointId: req.endpointId,
-      commandType: req.commandType, commandId: req.commandId, statusCode, payload: null,
+      correlationId: req.correlationId,
+      appVersionName: '',
+      endpointId: req.endpointId,
+      commandType: req.commandType,
+      commandId: req.commandId,
+      statusCode,
+      payload: null,
     });
     expect(result.reasonPhrase).toMatch(reason);
     const [{ count }] = (await host.db.sql`SELECT count(*)::int AS count FROM commands`) as unknown as [{ count: number }];
@@ -106,7 +130,8 @@ describe.each(MODES)('12/CIP in command-submit, %s mode', (mode: Mode) => {
     const retry = request({ correlationId: 'retry-1', payload: Buffer.from('{ "delay" : 3 }') });
     expect((await send(mode, retry, 'kaa.v1.replica.caller-2.cip.command-result')).status).toBe(204);
     expect(await readCommand(host.db.sql, 'kaa', ref)).toMatchObject({
-      cipReplySubject: 'kaa.v1.replica.caller-2.cip.command-result', cipCorrelationId: 'retry-1',
+      cipReplySubject: 'kaa.v1.replica.caller-2.cip.command-result',
+      cipCorrelationId: 'retry-1',
     });
     await host.db.sql`DELETE FROM outbox`;
     await recordResults(host.db.sql, 'e-1', 'reboot', [{ commandId: 7, statusCode: 200, payload: 'ok' }]);
@@ -114,7 +139,10 @@ describe.each(MODES)('12/CIP in command-submit, %s mode', (mode: Mode) => {
     expect((await send(mode, request({ correlationId: 'retry-2' }), 'kaa.v1.replica.caller-3.cip.command-result')).status).toBe(204);
     const [row] = await host.db.sql`SELECT message FROM outbox WHERE kind = 'cip_result'`;
     expect(row!.message).toMatchObject({
-      replySubject: 'kaa.v1.replica.caller-3.cip.command-result', correlationId: 'retry-2', statusCode: 200, payload: 'ok',
+      replySubject: 'kaa.v1.replica.caller-3.cip.command-result',
+      correlationId: 'retry-2',
+      statusCode: 200,
+      payload: 'ok',
     });
   });
 

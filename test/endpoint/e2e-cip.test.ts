@@ -17,13 +17,23 @@ const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
 describe('12/CIP end to end', () => {
   it("success: the endpoint's result comes back once, with the caller's correlationId, id and the endpoint's app version", async () => {
-    const sim = await e2e.simulator({ handlers: { unlock: (c) => ({ statusCode: 200, reasonPhrase: 'unlocked', payload: { got: c.payload } }) } });
+    const sim = await e2e.simulator({
+      handlers: { unlock: (c) => ({ statusCode: 200, reasonPhrase: 'unlocked', payload: { got: c.payload } }) },
+    });
     const [endpointId] = sim.endpointIds;
-    const results = await e2e.cip({ correlationId: 'cip-ok-1', endpointId, commandType: 'unlock', commandId: 77, payload: json({ pin: 1 }) }, 30_000);
+    const results = await e2e.cip(
+      { correlationId: 'cip-ok-1', endpointId, commandType: 'unlock', commandId: 77, payload: json({ pin: 1 }) },
+      30_000,
+    );
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({
-      correlationId: 'cip-ok-1', endpointId, commandType: 'unlock', commandId: 77,
-      statusCode: 200, reasonPhrase: 'unlocked', appVersionName: 'sim-app-v1',
+      correlationId: 'cip-ok-1',
+      endpointId,
+      commandType: 'unlock',
+      commandId: 77,
+      statusCode: 200,
+      reasonPhrase: 'unlocked',
+      appVersionName: 'sim-app-v1',
     });
     expect(JSON.parse(results[0]!.payload!.toString())).toEqual({ got: { pin: 1 } });
     expect(sim.executedIds(endpointId!, 'unlock')).toEqual([77]);
@@ -70,9 +80,21 @@ describe('12/CIP end to end', () => {
   it('without a reply subject the command still runs', async () => {
     const sim = await e2e.simulator();
     const [endpointId] = sim.endpointIds;
-    const request = { correlationId: 'no-reply', timestamp: Date.now(), timeout: 0, endpointId: endpointId!, commandType: 'reboot', commandId: 3, payload: null };
+    const request = {
+      correlationId: 'no-reply',
+      timestamp: Date.now(),
+      timeout: 0,
+      endpointId: endpointId!,
+      commandType: 'reboot',
+      commandId: 3,
+      payload: null,
+    };
     e2e.nc.publish(cipCommandRequestSubject(e2e.cex), encodeCommandInvocationRequest(request));
     await eventually(() => (sim.executedIds(endpointId!).includes(3) ? true : undefined), 10_000, 'executed');
-    await eventually(async () => ((await e2e.command(endpointId!, 'reboot', 3)).status === 'EXECUTED' ? true : undefined), 10_000, 'EXECUTED');
+    await eventually(
+      async () => ((await e2e.command(endpointId!, 'reboot', 3)).status === 'EXECUTED' ? true : undefined),
+      10_000,
+      'EXECUTED',
+    );
   });
 });

@@ -48,23 +48,40 @@ export async function startE2e(env: Record<string, string> = {}): Promise<E2e> {
   const cex = env.CEX_INSTANCE_NAME ?? uniqueInstanceName();
   const kpc = env.KPC_INSTANCE_NAME ?? uniquePrefix('kpc');
   const host = await startDevHost({
-    DATABASE_URL: db.url, NATS_URL: testNatsUrl(), CEX_INSTANCE_NAME: cex, KPC_INSTANCE_NAME: kpc,
-    CEX_AUTH: 'off', CEX_LOG_LEVEL: 'warn', ...env,
+    DATABASE_URL: db.url,
+    NATS_URL: testNatsUrl(),
+    CEX_INSTANCE_NAME: cex,
+    KPC_INSTANCE_NAME: kpc,
+    CEX_AUTH: 'off',
+    CEX_LOG_LEVEL: 'warn',
+    ...env,
   });
   const nc = await connect({ servers: testNatsUrl(), name: 'cex-e2e-test' });
   const simulators: Simulator[] = [];
   const api = `${host.url}/api/v1/endpoints`;
   return {
-    db, host, nc, cex, kpc,
+    db,
+    host,
+    nc,
+    cex,
+    kpc,
     async simulator(options = {}) {
-      const sim = await startSimulator({ nc, cexInstanceName: cex, kpcInstanceName: kpc, endpointPrefix: `${uniquePrefix('ep')}-`, ...options });
+      const sim = await startSimulator({
+        nc,
+        cexInstanceName: cex,
+        kpcInstanceName: kpc,
+        endpointPrefix: `${uniquePrefix('ep')}-`,
+        ...options,
+      });
       simulators.push(sim);
       return sim;
     },
     invoke(endpointId, commandType, payload, query = {}) {
       const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
       return fetch(`${api}/${endpointId}/commands/${commandType}${qs ? `?${qs}` : ''}`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
       });
     },
     async command(endpointId, commandType, commandId) {
@@ -84,14 +101,27 @@ export async function startE2e(env: Record<string, string> = {}): Promise<E2e> {
       })();
       await nc.flush();
       const request: CommandInvocationRequest = {
-        correlationId: randomUUID(), timestamp: Date.now(), timeout: 0, endpointId: 'e-1', commandType: 'reboot',
-        commandId: 1, payload: null, ...over,
+        correlationId: randomUUID(),
+        timestamp: Date.now(),
+        timeout: 0,
+        endpointId: 'e-1',
+        commandType: 'reboot',
+        commandId: 1,
+        payload: null,
+        ...over,
       };
       nc.publish(cipCommandRequestSubject(cex), encodeCommandInvocationRequest(request), { reply });
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([collected, new Promise((r) => (timer = setTimeout(r, waitMs)))]);
       clearTimeout(timer);
-      await eventually(async () => ((await db.sql`SELECT 1 FROM outbox WHERE kind = 'cip_result' AND endpoint_id = ${request.endpointId}`).length === 0 ? true : undefined), 30_000, 'the CIP results published');
+      await eventually(
+        async () =>
+          (await db.sql`SELECT 1 FROM outbox WHERE kind = 'cip_result' AND endpoint_id = ${request.endpointId}`).length === 0
+            ? true
+            : undefined,
+        30_000,
+        'the CIP results published',
+      );
       await nc.flush();
       sub.unsubscribe();
       return results;
@@ -106,7 +136,11 @@ export async function startE2e(env: Record<string, string> = {}): Promise<E2e> {
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -19,7 +19,11 @@ afterAll(async () => e2e?.close());
  * for "wait a while and see that nothing came".
  */
 async function allPublished(endpointId: string): Promise<void> {
-  await eventually(async () => ((await e2e.db.sql`SELECT 1 FROM outbox WHERE endpoint_id = ${endpointId}`).length === 0 ? true : undefined), 30_000, 'the outbox rows handled');
+  await eventually(
+    async () => ((await e2e.db.sql`SELECT 1 FROM outbox WHERE endpoint_id = ${endpointId}`).length === 0 ? true : undefined),
+    30_000,
+    'the outbox rows handled',
+  );
   await e2e.nc.flush();
 }
 
@@ -28,7 +32,9 @@ const storedCommands = async (endpointId: string) =>
 
 describe('end to end through the dev host', () => {
   it('sync invoke: pushed to the observing endpoint, executed once, answered 200 with its payload', async () => {
-    const sim = await e2e.simulator({ handlers: { reboot: (c) => ({ statusCode: 201, reasonPhrase: 'rebooted now', payload: { echo: c.payload } }) } });
+    const sim = await e2e.simulator({
+      handlers: { reboot: (c) => ({ statusCode: 201, reasonPhrase: 'rebooted now', payload: { echo: c.payload } }) },
+    });
     const [endpoint] = sim.endpointIds;
     const res = await e2e.invoke(endpoint!, 'reboot', { delay: 1 }, { awaitTimeout: 10 });
     expect(res.status).toBe(200);
@@ -52,10 +58,14 @@ describe('end to end through the dev host', () => {
     expect(sim.executedIds(endpoint!)).toEqual([]);
     const answer = await sim.poll(endpoint!, 'close-door', null);
     expect(JSON.parse(answer.payload!.toString())).toEqual([{ id: commandId, payload: 'now' }]);
-    const done = await eventually(async () => {
-      const d = await e2e.command(endpoint!, 'close-door', commandId);
-      return d.status === 'EXECUTED' ? d : undefined;
-    }, 10_000, 'EXECUTED');
+    const done = await eventually(
+      async () => {
+        const d = await e2e.command(endpoint!, 'close-door', commandId);
+        return d.status === 'EXECUTED' ? d : undefined;
+      },
+      10_000,
+      'EXECUTED',
+    );
     expect(done).toMatchObject({ statusCode: 200, reasonPhrase: 'OK', responsePayload: 'now' });
     expect((done.delivery as { fetchedAt: string | null }).fetchedAt).not.toBeNull();
   });
@@ -74,10 +84,17 @@ describe('end to end through the dev host', () => {
     const sim = await e2e.simulator({ observe: false });
     const [endpoint] = sim.endpointIds;
     const ids: number[] = [];
-    for (let i = 0; i < 3; i++) ids.push(((await (await e2e.invoke(endpoint!, 'reboot', i, { awaitTimeout: 0 })).json()) as { commandId: number }).commandId);
-    const shortDescriptor = (await (await e2e.invoke(endpoint!, 'reboot', 'x', { awaitTimeout: 0, commandTtl: 200 })).json()) as { commandId: number; expiresAt: string };
+    for (let i = 0; i < 3; i++)
+      ids.push(((await (await e2e.invoke(endpoint!, 'reboot', i, { awaitTimeout: 0 })).json()) as { commandId: number }).commandId);
+    const shortDescriptor = (await (await e2e.invoke(endpoint!, 'reboot', 'x', { awaitTimeout: 0, commandTtl: 200 })).json()) as {
+      commandId: number;
+      expiresAt: string;
+    };
     const short = shortDescriptor.commandId;
-    const array = await sim.request(endpoint!, '/result/reboot', [{ id: ids[0], statusCode: 200 }, { id: ids[1], statusCode: 200 }]);
+    const array = await sim.request(endpoint!, '/result/reboot', [
+      { id: ids[0], statusCode: 200 },
+      { id: ids[1], statusCode: 200 },
+    ]);
     expect(array).toMatchObject({ statusCode: 200, reasonPhrase: 'OK', resourcePath: '/result/reboot', endpointId: endpoint });
     expect((await sim.request(endpoint!, '/result/reboot', { id: ids[2], statusCode: 200 })).statusCode).toBe(200);
     expect((await sim.request(endpoint!, '/result/reboot', { id: ids[2], statusCode: 200 })).statusCode).toBe(200);
@@ -95,7 +112,11 @@ describe('end to end through the dev host', () => {
     const [endpoint] = sim.endpointIds;
     const res = await e2e.invoke(endpoint!, 'reboot', null, { awaitTimeout: 0, commandTtl: 300 });
     const { commandId } = (await res.json()) as { commandId: number };
-    await eventually(async () => ((await e2e.command(endpoint!, 'reboot', commandId)).status === 'EXPIRED' ? true : undefined), 10_000, 'EXPIRED');
+    await eventually(
+      async () => ((await e2e.command(endpoint!, 'reboot', commandId)).status === 'EXPIRED' ? true : undefined),
+      10_000,
+      'EXPIRED',
+    );
     const answer = await sim.poll(endpoint!, 'reboot', null);
     expect(JSON.parse(answer.payload!.toString())).toEqual([]);
   });
@@ -118,10 +139,14 @@ describe('end to end through the dev host', () => {
     const res = await pending;
     expect(res.status).toBe(202);
     const descriptor = (await res.json()) as { commandId: number; status: string };
-    const final = await eventually(async () => {
-      const d = await e2e.command(endpoint!, 'reboot', descriptor.commandId);
-      return d.status === 'PENDING' ? undefined : d;
-    }, 10_000, 'final status');
+    const final = await eventually(
+      async () => {
+        const d = await e2e.command(endpoint!, 'reboot', descriptor.commandId);
+        return d.status === 'PENDING' ? undefined : d;
+      },
+      10_000,
+      'final status',
+    );
     expect(final.status).toBe('EXPIRED');
     expect(sim.executedIds(endpoint!)).toEqual([]);
   });
@@ -130,7 +155,14 @@ describe('end to end through the dev host', () => {
     const first = await e2e.simulator({ pollOnStart: false });
     const [endpoint] = first.endpointIds;
     await first.stop(); // publishes disconnected
-    await eventually(async () => ((await e2e.db.sql`SELECT 1 FROM endpoint_state WHERE endpoint_id = ${endpoint!} AND online = false`).length === 1 ? true : undefined), 30_000, 'the endpoint offline');
+    await eventually(
+      async () =>
+        (await e2e.db.sql`SELECT 1 FROM endpoint_state WHERE endpoint_id = ${endpoint!} AND online = false`).length === 1
+          ? true
+          : undefined,
+      30_000,
+      'the endpoint offline',
+    );
     const res = await e2e.invoke(endpoint!, 'reboot', 'while-away', { awaitTimeout: 0 });
     const { commandId } = (await res.json()) as { commandId: number };
     // Its push was skipped (offline), not sent.
@@ -144,7 +176,9 @@ describe('end to end through the dev host', () => {
 
   it('many endpoints: every command executed exactly once and every result accepted', async () => {
     const sim = await e2e.simulator({ endpoints: 20, delayMs: 5 });
-    const calls = sim.endpointIds.flatMap((endpoint) => [1, 2, 3].map((n) => e2e.invoke(endpoint, n === 3 ? 'other' : 'reboot', n, { awaitTimeout: 15 })));
+    const calls = sim.endpointIds.flatMap((endpoint) =>
+      [1, 2, 3].map((n) => e2e.invoke(endpoint, n === 3 ? 'other' : 'reboot', n, { awaitTimeout: 15 })),
+    );
     const responses = await Promise.all(calls);
     expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
     await sim.idle();

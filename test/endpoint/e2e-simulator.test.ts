@@ -62,7 +62,23 @@ describe('endpoint simulator', () => {
   });
 
   it('runs as a CLI: cex-sim executes what is invoked while it runs and prints its counters', async () => {
-    const args = ['--nats', testNatsUrl(), '--cex', e2e.cex, '--kpc', e2e.kpc, '--endpoints', '2', '--prefix', 'cli-ep-', '--duration', '3000', '--report', '0', '--json'];
+    const args = [
+      '--nats',
+      testNatsUrl(),
+      '--cex',
+      e2e.cex,
+      '--kpc',
+      e2e.kpc,
+      '--endpoints',
+      '2',
+      '--prefix',
+      'cli-ep-',
+      '--duration',
+      '3000',
+      '--report',
+      '0',
+      '--json',
+    ];
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -70,7 +86,12 @@ describe('endpoint simulator', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     await eventually(() => (out.includes('cex-sim:') ? true : undefined), 5000, 'CLI start');
     // The CLI announces its endpoints (9/ELCE) and polls: once CEX has it online, an invoke is pushed to it.
-    await eventually(async () => ((await e2e.db.sql`SELECT 1 FROM endpoint_state WHERE endpoint_id = 'cli-ep-2' AND online`).length === 1 ? true : undefined), 30_000, 'the CLI endpoint online');
+    await eventually(
+      async () =>
+        (await e2e.db.sql`SELECT 1 FROM endpoint_state WHERE endpoint_id = 'cli-ep-2' AND online`).length === 1 ? true : undefined,
+      30_000,
+      'the CLI endpoint online',
+    );
     const res = await e2e.invoke('cli-ep-2', 'reboot', { from: 'test' }, { awaitTimeout: 5 });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ from: 'test' });

@@ -18,12 +18,23 @@ beforeEach(async () => {
 
 const make = (over: Partial<NewCommand>) =>
   createCommand(host.db.sql, {
-    tenantId: 'kaa', endpointId: 'e-1', commandType: 'reboot', payload: null,
-    ttlMillis: 60_000, awaitTimeoutSeconds: 0, origin: 'rest', ...over,
+    tenantId: 'kaa',
+    endpointId: 'e-1',
+    commandType: 'reboot',
+    payload: null,
+    ttlMillis: 60_000,
+    awaitTimeoutSeconds: 0,
+    origin: 'rest',
+    ...over,
   });
 
 const connectivity = (endpoints: Record<string, string>, over: { timestamp?: number; timeout?: number } = {}) => ({
-  correlationId: 'elce-1', timestamp: Date.now(), timeout: 0, endpoints, originatorReplicaId: 'kpc-replica-1', ...over,
+  correlationId: 'elce-1',
+  timestamp: Date.now(),
+  timeout: 0,
+  endpoints,
+  originatorReplicaId: 'kpc-replica-1',
+  ...over,
 });
 
 const states = () =>
@@ -44,8 +55,12 @@ describe.each(MODES)('esp-inbound 9/ELCE, %s mode', (mode: Mode) => {
     const notified: string[] = [];
     const listening = await host.db.sql.listen(CHANNELS.outbox, (payload) => notified.push(payload));
     try {
-      const posted = await postEvent(host.url, mode, EVENT_TYPES.elceConnected,
-        encodeEndpointConnectedEvent(connectivity({ 'e-1': 'app-v1', 'e-2': 'app-v2', 'e-3': '' })));
+      const posted = await postEvent(
+        host.url,
+        mode,
+        EVENT_TYPES.elceConnected,
+        encodeEndpointConnectedEvent(connectivity({ 'e-1': 'app-v1', 'e-2': 'app-v2', 'e-3': '' })),
+      );
       expect(posted.status).toBe(204);
       expect(await states()).toEqual([
         { endpointId: 'e-1', appVersionName: 'app-v1', online: true },
@@ -67,7 +82,12 @@ describe.each(MODES)('esp-inbound 9/ELCE, %s mode', (mode: Mode) => {
     await host.db.sql`DELETE FROM outbox`;
     await postEvent(host.url, mode, EVENT_TYPES.elceConnected, encodeEndpointConnectedEvent(connectivity({ 'e-1': 'app-v1' })));
     await host.db.sql`DELETE FROM outbox`;
-    const posted = await postEvent(host.url, mode, EVENT_TYPES.elceDisconnected, encodeEndpointDisconnectedEvent(connectivity({ 'e-1': '' })));
+    const posted = await postEvent(
+      host.url,
+      mode,
+      EVENT_TYPES.elceDisconnected,
+      encodeEndpointDisconnectedEvent(connectivity({ 'e-1': '' })),
+    );
     expect(posted.status).toBe(204);
     expect(await states()).toEqual([{ endpointId: 'e-1', appVersionName: 'app-v1', online: false }]);
     expect(await pushRows()).toEqual([]);
@@ -110,7 +130,11 @@ describe('esp-inbound with the database down', () => {
         const poll = await sendClientData(down.url, mode, clientData());
         expect(poll.status).toBe(503);
         expect(JSON.parse(poll.text)).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE' });
-        const result = await sendClientData(down.url, mode, clientData({ resourcePath: '/result/reboot', payload: { id: 1, statusCode: 200 } }));
+        const result = await sendClientData(
+          down.url,
+          mode,
+          clientData({ resourcePath: '/result/reboot', payload: { id: 1, statusCode: 200 } }),
+        );
         expect(result.status).toBe(503);
         const elce = await postEvent(down.url, mode, EVENT_TYPES.elceConnected, encodeEndpointConnectedEvent(connectivity({ 'e-1': 'v' })));
         expect(elce.status).toBe(503);

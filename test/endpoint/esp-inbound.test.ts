@@ -17,8 +17,14 @@ beforeEach(async () => {
 const make = async (over: Partial<NewCommand> = {}) =>
   (
     await createCommand(host.db.sql, {
-      tenantId: 'kaa', endpointId: 'e-1', commandType: 'reboot', payload: null,
-      ttlMillis: 60_000, awaitTimeoutSeconds: 0, origin: 'rest', ...over,
+      tenantId: 'kaa',
+      endpointId: 'e-1',
+      commandType: 'reboot',
+      payload: null,
+      ttlMillis: 60_000,
+      awaitTimeoutSeconds: 0,
+      origin: 'rest',
+      ...over,
     })
   ).command;
 
@@ -36,10 +42,18 @@ describe.each(MODES)('esp-inbound, CloudEvents in %s mode', (mode: Mode) => {
     const { subject, message, json } = await ask(host.url, mode, request);
     expect(subject).toBe(`kaa.v1.service.${host.kpc}.esp.ExtensionData`);
     expect(message).toMatchObject({
-      correlationId: request.correlationId, appVersionName: 'app-v3', extensionInstanceName: host.cex,
-      endpointId: 'e-1', resourcePath: '/command/reboot', requestId: 7, statusCode: 200,
+      correlationId: request.correlationId,
+      appVersionName: 'app-v3',
+      extensionInstanceName: host.cex,
+      endpointId: 'e-1',
+      resourcePath: '/command/reboot',
+      requestId: 7,
+      statusCode: 200,
     });
-    expect(json).toEqual([{ id: first.commandId, payload: { delay: 1 } }, { id: second.commandId, payload: 'two' }]);
+    expect(json).toEqual([
+      { id: first.commandId, payload: { delay: 1 } },
+      { id: second.commandId, payload: 'two' },
+    ]);
     expect((await readCommand(host.db.sql, 'kaa', first))!.fetchedAt).not.toBeNull();
   });
 
@@ -58,7 +72,11 @@ describe.each(MODES)('esp-inbound, CloudEvents in %s mode', (mode: Mode) => {
 
   it('answers [] when nothing is outstanding (executed, expired, zero-TTL and other endpoints do not count)', async () => {
     const executed = await make();
-    expect((await recordResults(host.db.sql, 'e-1', 'reboot', [{ commandId: executed.commandId, statusCode: 200 }])).outcomes.get(executed.commandId)).toBe('recorded');
+    expect(
+      (await recordResults(host.db.sql, 'e-1', 'reboot', [{ commandId: executed.commandId, statusCode: 200 }])).outcomes.get(
+        executed.commandId,
+      ),
+    ).toBe('recorded');
     const expiring = await make({ ttlMillis: 1 });
     await make({ ttlMillis: 0 });
     await make({ endpointId: 'e-2' });
@@ -86,16 +104,28 @@ describe.each(MODES)('esp-inbound, CloudEvents in %s mode', (mode: Mode) => {
     const a = await make();
     const b = await make();
     const c = await make();
-    const many = await ask(host.url, mode, clientData({
-      resourcePath: '/result/reboot', appVersionName: 'app-v9',
-      payload: [{ id: a.commandId, statusCode: 200, reasonPhrase: 'done', payload: { up: true } }, { id: b.commandId, statusCode: 500 }],
-    }));
+    const many = await ask(
+      host.url,
+      mode,
+      clientData({
+        resourcePath: '/result/reboot',
+        appVersionName: 'app-v9',
+        payload: [
+          { id: a.commandId, statusCode: 200, reasonPhrase: 'done', payload: { up: true } },
+          { id: b.commandId, statusCode: 500 },
+        ],
+      }),
+    );
     expect(many.message).toMatchObject({ statusCode: 200, reasonPhrase: 'OK', resourcePath: '/result/reboot' });
     expect(many.json).toEqual({ statusCode: 200, reasonPhrase: 'OK' });
     const one = await ask(host.url, mode, clientData({ resourcePath: '/result/reboot', payload: { id: c.commandId, statusCode: 204 } }));
     expect(one.json).toEqual({ statusCode: 200, reasonPhrase: 'OK' });
     expect(await readCommand(host.db.sql, 'kaa', a)).toMatchObject({
-      status: 'EXECUTED', statusCode: 200, reasonPhrase: 'done', responsePayload: { up: true }, appVersionName: 'app-v9',
+      status: 'EXECUTED',
+      statusCode: 200,
+      reasonPhrase: 'done',
+      responsePayload: { up: true },
+      appVersionName: 'app-v9',
     });
     expect(await readCommand(host.db.sql, 'kaa', b)).toMatchObject({ status: 'EXECUTED', statusCode: 500, responsePayload: null });
     expect(await readCommand(host.db.sql, 'kaa', c)).toMatchObject({ status: 'EXECUTED', statusCode: 204 });
@@ -120,15 +150,19 @@ describe.each(MODES)('esp-inbound, CloudEvents in %s mode', (mode: Mode) => {
     const expiring = await make({ ttlMillis: 1 });
     await deleteCommand(host.db.sql, 'kaa', gone);
     await untilDatabaseTimePasses(host.db.sql, expiring.expiresAt);
-    const expiredFirst = await ask(host.url, mode, clientData({
-      resourcePath: '/result/reboot',
-      payload: [
-        { id: expiring.commandId, statusCode: 200 },
-        { id: 999, statusCode: 200 },
-        { id: live.commandId, statusCode: 200 },
-        { id: gone.commandId, statusCode: 200 },
-      ],
-    }));
+    const expiredFirst = await ask(
+      host.url,
+      mode,
+      clientData({
+        resourcePath: '/result/reboot',
+        payload: [
+          { id: expiring.commandId, statusCode: 200 },
+          { id: 999, statusCode: 200 },
+          { id: live.commandId, statusCode: 200 },
+          { id: gone.commandId, statusCode: 200 },
+        ],
+      }),
+    );
     expect(expiredFirst.message.statusCode).toBe(410);
     expect(expiredFirst.json).toEqual({
       statusCode: 410,
@@ -139,7 +173,11 @@ describe.each(MODES)('esp-inbound, CloudEvents in %s mode', (mode: Mode) => {
     const unknownFirst = await ask(host.url, mode, clientData({ resourcePath: '/result/reboot', payload: [{ id: 999, statusCode: 200 }] }));
     expect(unknownFirst.json).toEqual({ statusCode: 404, reasonPhrase: 'unknown or deleted command id 999' });
     // A result for another type does not find the command.
-    const wrongType = await ask(host.url, mode, clientData({ resourcePath: '/result/other', payload: { id: live.commandId, statusCode: 200 } }));
+    const wrongType = await ask(
+      host.url,
+      mode,
+      clientData({ resourcePath: '/result/other', payload: { id: live.commandId, statusCode: 200 } }),
+    );
     expect(wrongType.message.statusCode).toBe(404);
   });
 
@@ -169,7 +207,12 @@ describe.each(MODES)('esp-inbound, CloudEvents in %s mode', (mode: Mode) => {
     expect(message.statusCode).toBe(400);
     expect(message.reasonPhrase).toMatch(reason);
     expect(json).toEqual({ statusCode: 400, reasonPhrase: message.reasonPhrase });
-    expect(message).toMatchObject({ requestId: 42, endpointId: request.endpointId, resourcePath: request.resourcePath, correlationId: request.correlationId });
+    expect(message).toMatchObject({
+      requestId: 42,
+      endpointId: request.endpointId,
+      resourcePath: request.resourcePath,
+      correlationId: request.correlationId,
+    });
   });
 
   it('answers 400 for a result payload Postgres cannot store (\\u0000), and records nothing', async () => {
@@ -205,9 +248,16 @@ describe.each(MODES)('esp-inbound, CloudEvents in %s mode', (mode: Mode) => {
 
   it('drops expired messages without an answer or any change', async () => {
     const a = await make();
-    const posted = await sendClientData(host.url, mode, clientData({
-      timestamp: Date.now() - 5_000, timeout: 1_000, resourcePath: '/result/reboot', payload: { id: a.commandId, statusCode: 200 },
-    }));
+    const posted = await sendClientData(
+      host.url,
+      mode,
+      clientData({
+        timestamp: Date.now() - 5_000,
+        timeout: 1_000,
+        resourcePath: '/result/reboot',
+        payload: { id: a.commandId, statusCode: 200 },
+      }),
+    );
     expect(posted.status).toBe(204);
     expect((await readCommand(host.db.sql, 'kaa', a))!.status).toBe('PENDING');
     const [state] = await host.db.sql`SELECT 1 FROM endpoint_state WHERE endpoint_id = 'e-1'`;

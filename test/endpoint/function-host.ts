@@ -40,7 +40,14 @@ export async function startFunctionHost(unit: string, env: Record<string, string
   const cex = uniqueInstanceName();
   const kpc = uniquePrefix('kpc');
   const rt = buildServices(
-    loadConfig({ DATABASE_URL: db.url, CEX_INSTANCE_NAME: cex, KPC_INSTANCE_NAME: kpc, CEX_LOG_LEVEL: 'silent', CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN, ...env }),
+    loadConfig({
+      DATABASE_URL: db.url,
+      CEX_INSTANCE_NAME: cex,
+      KPC_INSTANCE_NAME: kpc,
+      CEX_LOG_LEVEL: 'silent',
+      CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
+      ...env,
+    }),
     unit,
   );
   startServices(rt);

@@ -85,9 +85,16 @@ describe('SIGKILL under load', () => {
       CexProcess.start('command-submit', env, 'command-submit'),
       CexProcess.start('esp-inbound', env, 'esp-inbound'),
     ]);
-    const bridge = await CexProcess.start('nats-bridge', {
-      ...env, CEX_COMMAND_SUBMIT_URL: submit.url, CEX_ESP_INBOUND_URL: inbound.url, CEX_SCMP_CONFIG_RELOAD_URL: inbound.url,
-    }, 'nats-bridge');
+    const bridge = await CexProcess.start(
+      'nats-bridge',
+      {
+        ...env,
+        CEX_COMMAND_SUBMIT_URL: submit.url,
+        CEX_ESP_INBOUND_URL: inbound.url,
+        CEX_SCMP_CONFIG_RELOAD_URL: inbound.url,
+      },
+      'nats-bridge',
+    );
     for (const p of [bridge, inbound, submit]) cleanup.push(() => p.stop());
     const sim = await simulate(testNatsUrl(), names, 100);
     cleanup.push(() => sim.stop());

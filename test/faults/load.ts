@@ -73,8 +73,18 @@ export function startLoad(options: LoadOptions): Load {
 async function invokeUntilAccepted(n: number, options: LoadOptions): Promise<Outcome> {
   const endpointId = options.endpointIds[n % options.endpointIds.length]!;
   const o: Outcome = {
-    n, endpointId, status: 0, commandId: undefined, attempts: 0, unavailable: 0, networkErrors: 0,
-    unexpected: [], first503At: undefined, acceptedAt: undefined, acceptedAttemptAt: undefined, latencyMs: 0,
+    n,
+    endpointId,
+    status: 0,
+    commandId: undefined,
+    attempts: 0,
+    unavailable: 0,
+    networkErrors: 0,
+    unexpected: [],
+    first503At: undefined,
+    acceptedAt: undefined,
+    acceptedAttemptAt: undefined,
+    latencyMs: 0,
   };
   const deadline = Date.now() + (options.giveUpMs ?? 90_000);
   const body = JSON.stringify({ n, run: options.runId });

@@ -54,9 +54,20 @@ describe('3 command-submit + 2 esp-inbound + 2 bridges on one database and one N
     ]);
     const submits = units.slice(0, 3);
     const inbounds = units.slice(3);
-    const bridges = await Promise.all([0, 1].map((i) => CexProcess.start(`nats-bridge ${i + 1}`, {
-      ...env, CEX_COMMAND_SUBMIT_URL: submits[i]!.url, CEX_ESP_INBOUND_URL: inbounds[i]!.url, CEX_SCMP_CONFIG_RELOAD_URL: inbounds[i]!.url,
-    }, 'nats-bridge')));
+    const bridges = await Promise.all(
+      [0, 1].map((i) =>
+        CexProcess.start(
+          `nats-bridge ${i + 1}`,
+          {
+            ...env,
+            CEX_COMMAND_SUBMIT_URL: submits[i]!.url,
+            CEX_ESP_INBOUND_URL: inbounds[i]!.url,
+            CEX_SCMP_CONFIG_RELOAD_URL: inbounds[i]!.url,
+          },
+          'nats-bridge',
+        ),
+      ),
+    );
     for (const p of [...units, ...bridges]) stops.push(() => p.stop());
     const startupMs = Date.now() - started;
 
@@ -69,34 +80,60 @@ describe('3 command-submit + 2 esp-inbound + 2 bridges on one database and one N
 
     // Silent endpoints: connected (9/ELCE), observing by default, never answering.
     const silent = Array.from({ length: SILENT }, (_, i) => `${uniquePrefix('silent')}-${i}`);
-    conn.publish(P.eventSubject(names.kpc, 'endpoint', 'connectivity', 'connected'), P.encodeEndpointConnectedEvent({
-      correlationId: randomUUID(), timestamp: Date.now(), timeout: 0, originatorReplicaId: 'faults',
-      endpoints: Object.fromEntries(silent.map((id) => [id, 'silent-v1'])),
-    }));
+    conn.publish(
+      P.eventSubject(names.kpc, 'endpoint', 'connectivity', 'connected'),
+      P.encodeEndpointConnectedEvent({
+        correlationId: randomUUID(),
+        timestamp: Date.now(),
+        timeout: 0,
+        originatorReplicaId: 'faults',
+        endpoints: Object.fromEntries(silent.map((id) => [id, 'silent-v1'])),
+      }),
+    );
     for (let online = 0; online < SILENT; await sleep(50)) {
-      online = (await d.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM endpoint_state WHERE endpoint_id = ANY(${silent}) AND online`)[0]!.n;
+      online = (
+        await d.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM endpoint_state WHERE endpoint_id = ANY(${silent}) AND online`
+      )[0]!.n;
     }
     const reply = `kaa.v1.replica.${uniquePrefix('caller')}.cip.command-result`;
     const cipResults: P.CommandInvocationResult[] = [];
     conn.subscribe(reply, { callback: (_e, msg) => void cipResults.push(P.decodeCommandInvocationResult(msg.data)) });
     await conn.flush();
     for (const [i, endpointId] of silent.entries()) {
-      conn.publish(P.cipCommandRequestSubject(names.cex), P.encodeCommandInvocationRequest({
-        correlationId: `silent-${i}`, timestamp: Date.now(), timeout: SILENT_TTL_MS, endpointId, commandType: 'probe', commandId: 1, payload: null,
-      }), { reply });
+      conn.publish(
+        P.cipCommandRequestSubject(names.cex),
+        P.encodeCommandInvocationRequest({
+          correlationId: `silent-${i}`,
+          timestamp: Date.now(),
+          timeout: SILENT_TTL_MS,
+          endpointId,
+          commandType: 'probe',
+          commandId: 1,
+          payload: null,
+        }),
+        { reply },
+      );
     }
 
     // Meanwhile: sync callers, round-robin over the three command-submit processes.
     const sync = await startLoad({
-      urls: () => submits.map((s) => s.url), endpointIds: sim.endpointIds, commandType: 'reboot', runId,
-      count: SYNC, concurrency: 60, awaitTimeout: 20,
+      urls: () => submits.map((s) => s.url),
+      endpointIds: sim.endpointIds,
+      commandType: 'reboot',
+      runId,
+      count: SYNC,
+      concurrency: 60,
+      awaitTimeout: 20,
     }).done;
 
     const deadline = Date.now() + SILENT_TTL_MS + 15_000;
     const expiredRows = () => d.sql<{ endpointId: string; status: string; version: number; pushCount: number }[]>`
       SELECT endpoint_id AS "endpointId", status, version, push_count AS "pushCount" FROM commands WHERE endpoint_id = ANY(${silent})`;
     let silentRows = await expiredRows();
-    while ((silentRows.length < SILENT || silentRows.some((r) => r.status !== 'EXPIRED') || cipResults.length < SILENT) && Date.now() < deadline) {
+    while (
+      (silentRows.length < SILENT || silentRows.some((r) => r.status !== 'EXPIRED') || cipResults.length < SILENT) &&
+      Date.now() < deadline
+    ) {
       await sleep(200);
       silentRows = await expiredRows();
     }
@@ -110,7 +147,12 @@ describe('3 command-submit + 2 esp-inbound + 2 bridges on one database and one N
 
     const f = await figuresOf(d.sql, runId, sync, [sim]);
     // The bridges' own publish times (ExtensionData timestamp), not this busy process's receive times.
-    const perCommand = silent.map((id) => pushes.of(id).filter((p) => p.commandType === 'probe' && p.ids.includes(1)).map((p) => Number(p.message.timestamp)));
+    const perCommand = silent.map((id) =>
+      pushes
+        .of(id)
+        .filter((p) => p.commandType === 'probe' && p.ids.includes(1))
+        .map((p) => Number(p.message.timestamp)),
+    );
     const gaps = perCommand.flatMap((times) => times.slice(1).map((t, i) => t - times[i]!));
     const pushMismatch = silentRows.filter((r) => perCommand[silent.indexOf(r.endpointId)]!.length !== r.pushCount);
     const resultsPer = new Map<string, number>();
@@ -120,17 +162,22 @@ describe('3 command-submit + 2 esp-inbound + 2 bridges on one database and one N
     const pushedBy = await Promise.all(bridges.map((p) => counter(p, 'cex_pushes_total')));
     const expiredBy = await Promise.all(bridges.map((p) => counter(p, 'cex_commands_expired_total')));
 
-    report(`3 command-submit + 2 esp-inbound + 2 bridges: ${SYNC} sync invokes, ${SILENT} silent endpoints`, f, {}, {
-      'startup of 7 processes ms': startupMs,
-      'sync answered 200/202': `${latencies.length}/${sync.filter((o) => o.status === 202).length}`,
-      'sync p50/p99 ms': `${Math.round(percentile(latencies, 50))}/${Math.round(percentile(latencies, 99))}`,
-      'results recorded by esp-inbound 1/2': executedOn.join('/'),
-      'pushes published by bridge 1/2': pushedBy.join('/'),
-      'silent pushes per command (min/max)': `${Math.min(...perCommand.map((p) => p.length))}/${Math.max(...perCommand.map((p) => p.length))}`,
-      'shortest gap between two pushes of one command ms': Math.min(...gaps),
-      'expired by bridge 1/2': expiredBy.join('/'),
-      '408 results per CIP caller (min/max)': `${Math.min(...resultsPer.values())}/${Math.max(...resultsPer.values())}`,
-    });
+    report(
+      `3 command-submit + 2 esp-inbound + 2 bridges: ${SYNC} sync invokes, ${SILENT} silent endpoints`,
+      f,
+      {},
+      {
+        'startup of 7 processes ms': startupMs,
+        'sync answered 200/202': `${latencies.length}/${sync.filter((o) => o.status === 202).length}`,
+        'sync p50/p99 ms': `${Math.round(percentile(latencies, 50))}/${Math.round(percentile(latencies, 99))}`,
+        'results recorded by esp-inbound 1/2': executedOn.join('/'),
+        'pushes published by bridge 1/2': pushedBy.join('/'),
+        'silent pushes per command (min/max)': `${Math.min(...perCommand.map((p) => p.length))}/${Math.max(...perCommand.map((p) => p.length))}`,
+        'shortest gap between two pushes of one command ms': Math.min(...gaps),
+        'expired by bridge 1/2': expiredBy.join('/'),
+        '408 results per CIP caller (min/max)': `${Math.min(...resultsPer.values())}/${Math.max(...resultsPer.values())}`,
+      },
+    );
 
     // Every sync waiter woken, wherever its result was recorded.
     expect(sync.flatMap((o) => o.unexpected)).toEqual([]);

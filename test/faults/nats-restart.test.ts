@@ -94,11 +94,26 @@ describe('NATS restart under load', () => {
     });
     recovery['load end → all executed'] = settleMs;
     const sync200 = syncOutcomes.filter((o) => o.status === 200);
-    report(`nats-server stopped and started again ${DOWN_MS.length}x (down ${DOWN_MS.join(' and ')} ms) under ${ASYNC} async + ${SYNC} sync invokes`, f, recovery, {
-      'sync callers answered 200': sync200.length,
-      'sync callers answered 202': syncOutcomes.filter((o) => o.status === 202).length,
-      'sync p50/p99 ms': `${Math.round(percentile(sync200.map((o) => o.latencyMs), 50))}/${Math.round(percentile(sync200.map((o) => o.latencyMs), 99))}`,
-    });
+    report(
+      `nats-server stopped and started again ${DOWN_MS.length}x (down ${DOWN_MS.join(' and ')} ms) under ${ASYNC} async + ${SYNC} sync invokes`,
+      f,
+      recovery,
+      {
+        'sync callers answered 200': sync200.length,
+        'sync callers answered 202': syncOutcomes.filter((o) => o.status === 202).length,
+        'sync p50/p99 ms': `${Math.round(
+          percentile(
+            sync200.map((o) => o.latencyMs),
+            50,
+          ),
+        )}/${Math.round(
+          percentile(
+            sync200.map((o) => o.latencyMs),
+            99,
+          ),
+        )}`,
+      },
+    );
 
     // REST does not need NATS: no caller saw an error, and none was refused.
     expect(outcomes.flatMap((o) => o.unexpected)).toEqual([]);

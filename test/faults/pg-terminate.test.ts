@@ -88,25 +88,36 @@ describe('Postgres connections cut under load', () => {
     const f = await figuresOf(d.sql, runId, [...outcomes, ...after], [sim]);
     // A 503 whose command was stored anyway (its commit went through, the answer did not):
     // harmless with an Idempotency-Key, which is why clients should send one.
-    const created = new Map((await d.sql<{ endpointId: string; commandId: number; at: Date }[]>`
+    const created = new Map(
+      (
+        await d.sql<{ endpointId: string; commandId: number; at: Date }[]>`
       SELECT endpoint_id AS "endpointId", command_id AS "commandId", created_at AS at FROM commands
-       WHERE request_payload->>'run' = ${runId}`).map((r) => [`${r.endpointId}/${r.commandId}`, r.at.getTime()]));
-    const stored503 = outcomes.filter((o) => o.first503At !== undefined && (created.get(`${o.endpointId}/${o.commandId}`) ?? Infinity) < o.first503At);
+       WHERE request_payload->>'run' = ${runId}`
+      ).map((r) => [`${r.endpointId}/${r.commandId}`, r.at.getTime()]),
+    );
+    const stored503 = outcomes.filter(
+      (o) => o.first503At !== undefined && (created.get(`${o.endpointId}/${o.commandId}`) ?? Infinity) < o.first503At,
+    );
     const afterMs = after.filter((o) => o.status === 200).map((o) => o.latencyMs);
     const recovery: Record<string, number | undefined> = {
       'max cut → first command accepted': Math.max(...cuts.map((c) => firstAcceptAfter(outcomes, c.at) ?? Number.NaN)),
       'last cut → executions resumed': progress.resumedAfter(lastCut),
       'load end → all executed': settleMs,
     };
-    report(`pg_terminate_backend of every CEX connection ${CUTS}x, ${CUT_EVERY_MS} ms apart, under ${ASYNC} async + ${SYNC} sync invokes`, f, recovery, {
-      'connections terminated': cuts.map((c) => c.terminated).join('+'),
-      '503 answers (retried with the same Idempotency-Key)': outcomes.reduce((s, o) => s + o.unavailable, 0),
-      '503 answers whose command was stored anyway': stored503.length,
-      'sync 200/202 during the cuts': `${syncOutcomes.filter((o) => o.status === 200).length}/${syncOutcomes.filter((o) => o.status === 202).length}`,
-      'listener reconnects': reconnects,
-      'orphan samples (pending, no push queued or done)': `${orphansSeen} in ${orphanSamples}`,
-      'sync after the cuts: 200 of 60, p50 ms': `${afterMs.length}, ${Math.round(percentile(afterMs, 50))}`,
-    });
+    report(
+      `pg_terminate_backend of every CEX connection ${CUTS}x, ${CUT_EVERY_MS} ms apart, under ${ASYNC} async + ${SYNC} sync invokes`,
+      f,
+      recovery,
+      {
+        'connections terminated': cuts.map((c) => c.terminated).join('+'),
+        '503 answers (retried with the same Idempotency-Key)': outcomes.reduce((s, o) => s + o.unavailable, 0),
+        '503 answers whose command was stored anyway': stored503.length,
+        'sync 200/202 during the cuts': `${syncOutcomes.filter((o) => o.status === 200).length}/${syncOutcomes.filter((o) => o.status === 202).length}`,
+        'listener reconnects': reconnects,
+        'orphan samples (pending, no push queued or done)': `${orphansSeen} in ${orphanSamples}`,
+        'sync after the cuts: 200 of 60, p50 ms': `${afterMs.length}, ${Math.round(percentile(afterMs, 50))}`,
+      },
+    );
 
     // Every answer was 200, 202 or 503: no 500, no dropped connection (the host stayed up).
     expect(outcomes.flatMap((o) => o.unexpected)).toEqual([]);

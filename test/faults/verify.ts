@@ -80,7 +80,13 @@ export async function figuresOf(sql: Sql, runId: string, outcomes: readonly Outc
 
 /** The figures that must be zero, for one expect(). */
 export function mustBeZero(f: Figures): Record<string, number> {
-  return { lost: f.lost, storedTwice: f.storedTwice, redeliveredAfterResult: f.redeliveredAfterResult, duplicatedResults: f.duplicatedResults, wrongResults: f.wrongResults };
+  return {
+    lost: f.lost,
+    storedTwice: f.storedTwice,
+    redeliveredAfterResult: f.redeliveredAfterResult,
+    duplicatedResults: f.duplicatedResults,
+    wrongResults: f.wrongResults,
+  };
 }
 
 /** What mustBeZero must equal. */
@@ -89,7 +95,12 @@ export const ZERO = { lost: 0, storedTwice: 0, redeliveredAfterResult: 0, duplic
 const seconds = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? 'n/a' : `${(ms / 1000).toFixed(2)} s`);
 
 /** Prints a scenario's figures and recovery times (the issue's closing note quotes these lines). */
-export function report(scenario: string, f: Figures, recovery: Record<string, number | undefined>, extra: Record<string, string | number> = {}): void {
+export function report(
+  scenario: string,
+  f: Figures,
+  recovery: Record<string, number | undefined>,
+  extra: Record<string, string | number> = {},
+): void {
   const lines = [
     `[fault] ${scenario}`,
     `  commands accepted ${f.accepted}, executed ${f.executed}, lost ${f.lost}, duplicated results ${f.duplicatedResults}, ` +
@@ -97,8 +108,18 @@ export function report(scenario: string, f: Figures, recovery: Record<string, nu
     `  delivered to the endpoints ${f.delivered} (before de-duplication), of executed commands again ${f.deliveredAgain} (by design), ` +
       `more than once after the result was accepted ${f.redeliveredAfterResult}, results re-sent after a re-push ${f.resultsResent}`,
   ];
-  if (Object.keys(recovery).length > 0) lines.push(`  recovery: ${Object.entries(recovery).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}`);
-  if (Object.keys(extra).length > 0) lines.push(`  ${Object.entries(extra).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (Object.keys(recovery).length > 0)
+    lines.push(
+      `  recovery: ${Object.entries(recovery)
+        .map(([k, v]) => `${k} ${seconds(v)}`)
+        .join(', ')}`,
+    );
+  if (Object.keys(extra).length > 0)
+    lines.push(
+      `  ${Object.entries(extra)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
   console.log(lines.join('\n'));
 }
 

@@ -22,7 +22,11 @@ export interface DevHost {
  * image do) in a process group of its own, so a test can signal the whole
  * group, and waits until GET /readyz answers 200. `args`: e.g. ['--demo'] (make demo).
  */
-export async function startDevHost(env: Record<string, string | undefined>, readyTimeoutMs = 60_000, args: string[] = []): Promise<DevHost> {
+export async function startDevHost(
+  env: Record<string, string | undefined>,
+  readyTimeoutMs = 60_000,
+  args: string[] = [],
+): Promise<DevHost> {
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run \`make build\` (make test does) first`);
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const cleanEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
@@ -40,7 +44,10 @@ export async function startDevHost(env: Record<string, string | undefined>, read
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`dev host exited with ${proc.exitCode}:\n${output}`);
-    const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) {
       killGroup(proc, 'SIGKILL');

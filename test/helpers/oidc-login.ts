@@ -70,24 +70,35 @@ export function loginEndpoints(
       grants.set(code, { clientId, redirectUri, challenge, user, expiresAt: Date.now() + CODE_LIFETIME_MS });
       return back({ code });
     }
-    const hidden = [...params].filter(([k]) => k !== 'username').map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join('');
+    const hidden = [...params]
+      .filter(([k]) => k !== 'username')
+      .map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`)
+      .join('');
     const error = req.method === 'POST' ? '<p role="alert">Unknown user.</p>' : '';
-    page(res, 200, `<h1>Local issuer</h1>${error}<form method="post" action="${esc(authorizationPath)}">${hidden}
-      <label for="u">User name</label> <input id="u" name="username" autocomplete="username"> <button type="submit">Sign in</button></form>`);
+    page(
+      res,
+      200,
+      `<h1>Local issuer</h1>${error}<form method="post" action="${esc(authorizationPath)}">${hidden}
+      <label for="u">User name</label> <input id="u" name="username" autocomplete="username"> <button type="submit">Sign in</button></form>`,
+    );
   }
 
   async function token(req: IncomingMessage, res: ServerResponse, form: URLSearchParams): Promise<void> {
     const origin = req.headers.origin;
-    const cors: Record<string, string> = origin && allowedOrigins.has(origin) ? { 'access-control-allow-origin': origin, vary: 'origin' } : {};
+    const cors: Record<string, string> =
+      origin && allowedOrigins.has(origin) ? { 'access-control-allow-origin': origin, vary: 'origin' } : {};
     const fail = (error: string, description: string): void =>
-      void res.writeHead(400, { 'content-type': 'application/json', 'cache-control': 'no-store', ...cors }).end(JSON.stringify({ error, error_description: description }));
+      void res
+        .writeHead(400, { 'content-type': 'application/json', 'cache-control': 'no-store', ...cors })
+        .end(JSON.stringify({ error, error_description: description }));
     if (form.get('grant_type') !== 'authorization_code') return fail('unsupported_grant_type', 'only authorization_code');
     const code = form.get('code') ?? '';
     const grant = grants.get(code);
     // One use only, whatever the outcome (RFC 6749 §4.1.2).
     grants.delete(code);
     if (!grant || grant.expiresAt < Date.now()) return fail('invalid_grant', 'unknown, used or expired code');
-    if (form.get('client_id') !== grant.clientId || form.get('redirect_uri') !== grant.redirectUri) return fail('invalid_grant', 'client or redirect_uri differs from the authorization request');
+    if (form.get('client_id') !== grant.clientId || form.get('redirect_uri') !== grant.redirectUri)
+      return fail('invalid_grant', 'client or redirect_uri differs from the authorization request');
     const verifier = form.get('code_verifier') ?? '';
     if (!VERIFIER.test(verifier) || createHash('sha256').update(verifier).digest('base64url') !== grant.challenge) {
       return fail('invalid_grant', 'code_verifier does not match the code_challenge');
@@ -130,7 +141,9 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 }
 
 function page(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html><html lang="en"><head><title>Sign in</title></head><body><main>${body}</main></body></html>`);
+  res
+    .writeHead(status, { 'content-type': 'text/html; charset=utf-8' })
+    .end(`<!doctype html><html lang="en"><head><title>Sign in</title></head><body><main>${body}</main></body></html>`);
 }
 
 function esc(text: string): string {

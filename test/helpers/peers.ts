@@ -27,10 +27,11 @@ async function serve(route: (req: IncomingMessage, res: ServerResponse, path: st
   return {
     url: `http://127.0.0.1:${port}`,
     hits,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -45,7 +46,10 @@ export interface Issuer extends Peer {
   /** With `login`: the authorization code + PKCE endpoints a browser signs in at. */
   login?: LoginEndpoints;
   /** A real RS256 token from this issuer; override claims or the header's kid. */
-  sign(claims: JWTPayload, options?: { kid?: string; expiresIn?: string | number | null; notBefore?: string | number; key?: KeyObject }): Promise<string>;
+  sign(
+    claims: JWTPayload,
+    options?: { kid?: string; expiresIn?: string | number | null; notBefore?: string | number; key?: KeyObject },
+  ): Promise<string>;
   /** Publishes a new key beside the others; tokens signed with `sign({…}, { kid })` use it. */
   addKey(kid: string): Promise<void>;
   /** Stops publishing a key (its tokens no longer verify once CEX refetches). */
@@ -70,7 +74,9 @@ export async function startIssuer(name: string, options: { login?: LoginOptions 
   let issuer = '';
   let self: Issuer | undefined;
   const login = options.login
-    ? loginEndpoints(`/realms/${name}`, options.login, (claims, expiresIn) => self!.sign(claims, { expiresIn: Math.floor(Date.now() / 1000) + expiresIn }))
+    ? loginEndpoints(`/realms/${name}`, options.login, (claims, expiresIn) =>
+        self!.sign(claims, { expiresIn: Math.floor(Date.now() / 1000) + expiresIn }),
+      )
     : undefined;
   const peer = await serve((req, res, path) => {
     if (login?.handle(req, res, path)) return;
@@ -81,7 +87,11 @@ export async function startIssuer(name: string, options: { login?: LoginOptions 
     }
     if (path === documents[0]) {
       const endpoints = login
-        ? { authorization_endpoint: `${peer.url}${login.authorizationPath}`, token_endpoint: `${peer.url}${login.tokenPath}`, code_challenge_methods_supported: ['S256'] }
+        ? {
+            authorization_endpoint: `${peer.url}${login.authorizationPath}`,
+            token_endpoint: `${peer.url}${login.tokenPath}`,
+            code_challenge_methods_supported: ['S256'],
+          }
         : {};
       // A browser (the console) reads the discovery document too.
       res.setHeader('access-control-allow-origin', '*');
@@ -170,7 +180,11 @@ export async function startTekton(instanceName: string, apps: Tekton['apps']): P
       return state!.hold ? void state!.hold.then(answer) : answer();
     }
     if (path === '/api/v1/applications') {
-      return json(res, 200, Object.entries(state!.apps).map(([name, a]) => ({ name, ...(a.tenantId ? { tenantId: a.tenantId } : {}) })));
+      return json(
+        res,
+        200,
+        Object.entries(state!.apps).map(([name, a]) => ({ name, ...(a.tenantId ? { tenantId: a.tenantId } : {}) })),
+      );
     }
     json(res, 404, {});
   });

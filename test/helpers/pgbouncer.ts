@@ -49,7 +49,13 @@ export async function startPgBouncer(serverUrl: string, poolMode: 'transaction' 
   // Holds the test server's password: readable by the pooler's user alone.
   await chmod(ini, 0o600);
   if (process.getuid?.() === 0) execFileSync('chown', ['postgres', ini]);
-  const asPostgres = process.getuid?.() === 0 ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) } : {};
+  const asPostgres =
+    process.getuid?.() === 0
+      ? {
+          uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
+          gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
+        }
+      : {};
   const proc: ChildProcess = spawn(BINARY, [ini], { stdio: ['ignore', 'pipe', 'pipe'], ...asPostgres });
   let output = '';
   proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));

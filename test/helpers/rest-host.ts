@@ -22,14 +22,14 @@ export interface RestHost {
  */
 export async function startRestHost(db: TestDatabase, env: Record<string, string> = {}): Promise<RestHost> {
   const config = loadConfig({
-      DATABASE_URL: db.url,
-      NATS_URL: testNatsUrl(),
-      CEX_INSTANCE_NAME: uniqueInstanceName(),
-      CEX_AUTH: 'off',
-      CEX_LOG_LEVEL: 'warn',
-      CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
-      ...env,
-    });
+    DATABASE_URL: db.url,
+    NATS_URL: testNatsUrl(),
+    CEX_INSTANCE_NAME: uniqueInstanceName(),
+    CEX_AUTH: 'off',
+    CEX_LOG_LEVEL: 'warn',
+    CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
+    ...env,
+  });
   const units = UNITS.filter((u) => u.routes || u.cloudEvent);
   // As the dev host's root serves them (shared/roots/dev-host.ts), minus the bridge.
   const { services, host } = await serveProcess(config, 'rest-test', units, { devMode: true, port: 0 });

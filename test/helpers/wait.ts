@@ -20,5 +20,8 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, what: s
  * sleep that hopes enough time went by.
  */
 export async function untilDatabaseTimePasses(sql: Sql, at: Date): Promise<void> {
-  await waitUntil(async () => (await sql<{ past: boolean }[]>`SELECT now() > ${at}::timestamptz AS past`)[0]!.past, `the database clock to pass ${at.toISOString()}`);
+  await waitUntil(
+    async () => (await sql<{ past: boolean }[]>`SELECT now() > ${at}::timestamptz AS past`)[0]!.past,
+    `the database clock to pass ${at.toISOString()}`,
+  );
 }

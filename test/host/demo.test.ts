@@ -53,7 +53,10 @@ describe('make demo', () => {
     await waitFor(() => started.stderr().includes('Ctrl-C stops everything.'), 'the banner');
 
     const banner = started.stderr();
-    const natsLine = started.output().split('\n').find((line) => line.includes('local nats-server started'));
+    const natsLine = started
+      .output()
+      .split('\n')
+      .find((line) => line.includes('local nats-server started'));
     const natsUrl = (JSON.parse(natsLine ?? '{}') as { url?: string }).url;
     expect(natsUrl).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
     expect(banner).toContain(`http://localhost:${started.port}/api/v1`);

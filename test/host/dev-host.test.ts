@@ -54,7 +54,10 @@ describe('dev host with nothing configured (make run on a fresh machine)', () =>
   it('starts embedded Postgres and nats-server, becomes ready, restarts on its data, and SIGTERM stops everything', async () => {
     for (let run = 0; run < 2; run++) {
       const host = await startDevHost({ CEX_DATA_DIR: dataDir });
-      const ready = (await (await fetch(`${host.url}/readyz`)).json()) as { checks: Record<string, boolean>; dependencies: Record<string, boolean> };
+      const ready = (await (await fetch(`${host.url}/readyz`)).json()) as {
+        checks: Record<string, boolean>;
+        dependencies: Record<string, boolean>;
+      };
       expect(ready.checks).toEqual({ migrations: true, nats: true });
       expect(ready.dependencies).toEqual({ postgres: true });
       const log = host.output();

@@ -27,7 +27,14 @@ afterAll(async () => {
 });
 
 const preflight = (url: string, origin: string, method = 'POST') =>
-  fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type, idempotency-key' } });
+  fetch(url, {
+    method: 'OPTIONS',
+    headers: {
+      origin,
+      'access-control-request-method': method,
+      'access-control-request-headers': 'authorization, content-type, idempotency-key',
+    },
+  });
 
 describe('405 Method Not Allowed', () => {
   it.each([
@@ -56,10 +63,15 @@ describe('CORS', () => {
   });
 
   it('lets a configured origin read answers and the headers that matter (Location, X-Command-*)', async () => {
-    const res = await fetch(`${host.url}/api/v1/endpoints/cors-1/commands/reboot?awaitTimeout=0`, { method: 'POST', headers: { origin: 'http://localhost:3000' } });
+    const res = await fetch(`${host.url}/api/v1/endpoints/cors-1/commands/reboot?awaitTimeout=0`, {
+      method: 'POST',
+      headers: { origin: 'http://localhost:3000' },
+    });
     expect(res.status).toBe(202);
     expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
-    expect(res.headers.get('access-control-expose-headers')).toBe('Location, X-Command-Id, X-Command-Status-Code, X-Command-Reason-Phrase, Retry-After');
+    expect(res.headers.get('access-control-expose-headers')).toBe(
+      'Location, X-Command-Id, X-Command-Status-Code, X-Command-Reason-Phrase, Retry-After',
+    );
     expect(res.headers.get('vary')).toMatch(/Origin/);
     const problem = await fetch(`${host.url}/api/v1/endpoints/bad%20id/commands/reboot`, { method: 'POST', headers: { origin: APP } });
     expect(problem.status).toBe(400);
@@ -70,7 +82,10 @@ describe('CORS', () => {
     const res = await preflight(`${host.url}/api/v1/endpoints/commands?endpointId=e`, 'https://evil.example.org', 'GET');
     expect(res.status).toBe(403);
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
-    expect(await res.json()).toMatchObject({ code: 'CORS_ORIGIN_NOT_ALLOWED', detail: 'origin https://evil.example.org is not listed in CEX_CORS_ALLOWED_ORIGINS' });
+    expect(await res.json()).toMatchObject({
+      code: 'CORS_ORIGIN_NOT_ALLOWED',
+      detail: 'origin https://evil.example.org is not listed in CEX_CORS_ALLOWED_ORIGINS',
+    });
     const get = await fetch(`${host.url}/healthz`, { headers: { origin: 'https://evil.example.org' } });
     expect(get.status).toBe(200);
     expect(get.headers.get('access-control-allow-origin')).toBeNull();
@@ -79,7 +94,9 @@ describe('CORS', () => {
   it('allows no origin by default; a plain OPTIONS (no preflight) answers 204 with Allow', async () => {
     const res = await preflight(`${plain.url}/api/v1/endpoints/e-1/commands/reboot`, APP);
     expect(res.status).toBe(403);
-    expect(((await res.json()) as { detail: string }).detail).toBe(`origin ${APP} is not listed in CEX_CORS_ALLOWED_ORIGINS (it lists none, so CORS is off)`);
+    expect(((await res.json()) as { detail: string }).detail).toBe(
+      `origin ${APP} is not listed in CEX_CORS_ALLOWED_ORIGINS (it lists none, so CORS is off)`,
+    );
     const options = await fetch(`${plain.url}/api/v1/endpoints/e-1/commands/reboot`, { method: 'OPTIONS' });
     expect(options.status).toBe(204);
     expect(options.headers.get('allow')).toBe('OPTIONS, POST');
@@ -87,7 +104,10 @@ describe('CORS', () => {
   });
 
   it('checks CEX_CORS_ALLOWED_ORIGINS at start: origins (scheme://host[:port]) or *', () => {
-    expect(loadConfig({ CEX_CORS_ALLOWED_ORIGINS: 'https://A.example.com, http://localhost:3000' }).corsAllowedOrigins).toEqual(['https://a.example.com', 'http://localhost:3000']);
+    expect(loadConfig({ CEX_CORS_ALLOWED_ORIGINS: 'https://A.example.com, http://localhost:3000' }).corsAllowedOrigins).toEqual([
+      'https://a.example.com',
+      'http://localhost:3000',
+    ]);
     expect(loadConfig({ CEX_CORS_ALLOWED_ORIGINS: '*' }).corsAllowedOrigins).toEqual(['*']);
     expect(loadConfig({}).corsAllowedOrigins).toEqual([]);
     for (const bad of ['app.example.com', 'https://app.example.com/', 'https://app.example.com/x', 'ftp://a.example.com']) {
@@ -102,7 +122,11 @@ describe('metrics of the operations routes', () => {
     for (const path of ['/healthz', '/readyz', '/openapi.json']) expect((await fetch(`${plain.url}${path}`)).status).toBe(200);
     const text = await (await fetch(`${plain.url}/metrics`)).text();
     for (const path of ['/healthz', '/readyz', '/openapi.json']) {
-      expect(text, path).toMatch(new RegExp(`cex_http_request_duration_seconds_count\\{unit="host",route="${path.replace('.', '\\.')}",method="GET",status="200"\\} [1-9]`));
+      expect(text, path).toMatch(
+        new RegExp(
+          `cex_http_request_duration_seconds_count\\{unit="host",route="${path.replace('.', '\\.')}",method="GET",status="200"\\} [1-9]`,
+        ),
+      );
     }
     expect(text).not.toMatch(/route="unmatched",method="GET",status="200"/);
   });
@@ -116,8 +140,12 @@ describe('authentication off', () => {
 
   it('is warned about at start when set explicitly, in a single unit (and CORS and 405 work there too)', async () => {
     unit = await startDevHost({
-      FUNCTION_TARGET: 'history-listing', DATABASE_URL: db.url, NATS_URL: testNatsUrl(), CEX_INSTANCE_NAME: uniqueInstanceName(),
-      CEX_AUTH: 'off', CEX_CORS_ALLOWED_ORIGINS: APP,
+      FUNCTION_TARGET: 'history-listing',
+      DATABASE_URL: db.url,
+      NATS_URL: testNatsUrl(),
+      CEX_INSTANCE_NAME: uniqueInstanceName(),
+      CEX_AUTH: 'off',
+      CEX_CORS_ALLOWED_ORIGINS: APP,
     });
     expect(unit.output()).toMatch(/"level":"warn".*authentication is OFF \(CEX_AUTH=off\)/);
     const res = await preflight(`${unit.url}/api/v1/endpoints/commands/batch/tasks`, APP, 'GET');

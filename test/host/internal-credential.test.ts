@@ -54,10 +54,18 @@ beforeAll(async () => {
   db = await createTestDatabase();
   cex = uniqueInstanceName();
   // No CEX_INTERNAL_TOKEN: the dev host generates its own.
-  host = await startDevHost({ DATABASE_URL: db.url, NATS_URL: testNatsUrl(), CEX_INSTANCE_NAME: cex, KPC_INSTANCE_NAME: uniquePrefix('kpc'), CEX_AUTH: 'off' });
+  host = await startDevHost({
+    DATABASE_URL: db.url,
+    NATS_URL: testNatsUrl(),
+    CEX_INSTANCE_NAME: cex,
+    KPC_INSTANCE_NAME: uniquePrefix('kpc'),
+    CEX_AUTH: 'off',
+  });
   nc = await connect({ servers: testNatsUrl(), name: 'cex-internal-credential-dev-host' });
   const res = await fetch(`${host.url}/api/v1/endpoints/e-forged/commands/reboot?awaitTimeout=0`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"delay":1}',
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"delay":1}',
   });
   expect(res.status).toBe(202);
   commandId = ((await res.json()) as { commandId: number }).commandId;
@@ -70,7 +78,10 @@ afterAll(async () => {
 
 describe('the dev host refuses internal requests without the credential it generated', () => {
   it('logs that it generated the credential, and never the credential itself', () => {
-    const line = host.output().split('\n').find((l) => l.includes('internal credential generated'));
+    const line = host
+      .output()
+      .split('\n')
+      .find((l) => l.includes('internal credential generated'));
     expect(line).toBeDefined();
     expect(line).not.toMatch(/[A-Za-z0-9_-]{43}/);
   });
@@ -80,7 +91,13 @@ describe('the dev host refuses internal requests without the credential it gener
     const ext = { natssubject: espClientDataSubject(cex), natsreply: 'kaa.v1.replica.forger.esp.ExtensionData' };
     const none = await postCloudEvent(url, EVENT_TYPES.espClientData, resultFor(commandId, 'forged'), ext);
     expect(await problemOf(none)).toMatchObject({ status: 401, code: 'INTERNAL_CREDENTIAL_MISSING', title: 'Unauthorized' });
-    const guessed = await postCloudEvent(url, EVENT_TYPES.espClientData, resultFor(commandId, 'forged'), ext, 'guessed-guessed-guessed-guessed-guessed');
+    const guessed = await postCloudEvent(
+      url,
+      EVENT_TYPES.espClientData,
+      resultFor(commandId, 'forged'),
+      ext,
+      'guessed-guessed-guessed-guessed-guessed',
+    );
     expect(await problemOf(guessed)).toMatchObject({ status: 401, code: 'INTERNAL_CREDENTIAL_INVALID' });
 
     expect(await command(commandId)).toMatchObject({ status: 'PENDING' });
@@ -95,7 +112,13 @@ describe('the dev host refuses internal requests without the credential it gener
 
   it('refuses a forged 12/CIP invocation: no command is created', async () => {
     const request = encodeCommandInvocationRequest({
-      correlationId: randomUUID(), timestamp: Date.now(), timeout: 0, endpointId: 'e-forged', commandType: 'unlock', commandId: 77, payload: null,
+      correlationId: randomUUID(),
+      timestamp: Date.now(),
+      timeout: 0,
+      endpointId: 'e-forged',
+      commandType: 'unlock',
+      commandId: 77,
+      payload: null,
     });
     const res = await postCloudEvent(`${host.url}/units/command-submit/cloudevents`, EVENT_TYPES.cipCommandRequest, request);
     expect(await problemOf(res)).toMatchObject({ status: 401, code: 'INTERNAL_CREDENTIAL_MISSING' });
@@ -104,7 +127,13 @@ describe('the dev host refuses internal requests without the credential it gener
   });
 
   it('refuses a forged 21/TLE unregistered: the tenant is not revoked', async () => {
-    const event = encodeTenantUnregisteredEvent({ correlationId: randomUUID(), timestamp: Date.now(), timeout: 0, tenantId: 'kaa', originatorReplicaId: 'forger' });
+    const event = encodeTenantUnregisteredEvent({
+      correlationId: randomUUID(),
+      timestamp: Date.now(),
+      timeout: 0,
+      tenantId: 'kaa',
+      originatorReplicaId: 'forger',
+    });
     const res = await postCloudEvent(`${host.url}/units/scmp-config-reload`, EVENT_TYPES.tleUnregistered, event);
     expect(await problemOf(res)).toMatchObject({ status: 401, code: 'INTERNAL_CREDENTIAL_MISSING' });
     const [row] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM tenant_revocations`;

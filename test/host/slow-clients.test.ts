@@ -58,7 +58,9 @@ const stored = async () => (await db.sql<{ n: number }[]>`SELECT count(*)::int A
 describe('slow clients', () => {
   it('answers 408 and closes the connection when the headers never finish', async () => {
     const before = await stored();
-    const answer = await slowRequest('POST /api/v1/endpoints/slow-1/commands/reboot?awaitTimeout=0 HTTP/1.1\r\nHost: cex\r\nContent-Type: application/json\r\n');
+    const answer = await slowRequest(
+      'POST /api/v1/endpoints/slow-1/commands/reboot?awaitTimeout=0 HTTP/1.1\r\nHost: cex\r\nContent-Type: application/json\r\n',
+    );
     expect408(answer);
     expect(await stored()).toBe(before);
     expect((await fetch(`${host.url}/readyz`)).status).toBe(200);
@@ -66,7 +68,8 @@ describe('slow clients', () => {
 
   it('answers 408 and closes the connection when the body stops short of its Content-Length', async () => {
     const before = await stored();
-    const head = 'POST /api/v1/endpoints/slow-2/commands/reboot?awaitTimeout=0 HTTP/1.1\r\nHost: cex\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n';
+    const head =
+      'POST /api/v1/endpoints/slow-2/commands/reboot?awaitTimeout=0 HTTP/1.1\r\nHost: cex\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n';
     const answer = await slowRequest(head, '{"n":');
     expect408(answer);
     expect(await stored()).toBe(before);
@@ -76,7 +79,9 @@ describe('slow clients', () => {
   it('does not count the sync wait: a caller waiting past the request deadline gets its 202', async () => {
     // awaitTimeout 3 s > the 2 s request deadline: the request was received in time.
     const res = await fetch(`${host.url}/api/v1/endpoints/slow-3/commands/reboot?awaitTimeout=3`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":3}',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"n":3}',
     });
     expect(res.status).toBe(202);
     expect(((await res.json()) as { status: string }).status).toBe('PENDING');

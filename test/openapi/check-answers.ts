@@ -22,7 +22,9 @@ export function answersSource(answers: readonly { recorded: Recorded; documented
     const r = `R<${JSON.stringify(a.operation)}, ${a.status}>`;
     if (a.body !== undefined) {
       const many = a.contentType === 'text/event-stream';
-      lines.push(`export const body${i}: ${r}['content'][${JSON.stringify(a.contentType)}]${many ? '[]' : ''} = ${JSON.stringify(a.body)};`);
+      lines.push(
+        `export const body${i}: ${r}['content'][${JSON.stringify(a.contentType)}]${many ? '[]' : ''} = ${JSON.stringify(a.body)};`,
+      );
     }
     const headers: Record<string, string> = {};
     for (const name of documentedHeaders) {

@@ -51,34 +51,65 @@ describe('a TypeScript client generated from /openapi.json', () => {
     const api = new TypedApi(host.url, doc);
     await noteAppVersion(db.sql, 'oa-1', 'oa-app-v1');
 
-    const accepted = await api.call('invokeCommand', {
-      path: { endpointId: 'oa-1', commandType: 'reboot' },
-      query: { awaitTimeout: 0, commandTtl: 60_000 },
-      header: { 'Idempotency-Key': 'oa-key-1' },
-    }, { json: { delay: 5 } });
+    const accepted = await api.call(
+      'invokeCommand',
+      {
+        path: { endpointId: 'oa-1', commandType: 'reboot' },
+        query: { awaitTimeout: 0, commandTtl: 60_000 },
+        header: { 'Idempotency-Key': 'oa-key-1' },
+      },
+      { json: { delay: 5 } },
+    );
     const first = bodyOf(accepted, 'invokeCommand', 202);
     expect(first.status).toBe('PENDING');
 
     // 200: the endpoint answers while the caller waits.
-    const waiting = api.call('invokeCommand', { path: { endpointId: 'oa-1', commandType: 'blink' }, query: { awaitTimeout: 20 } }, { json: 'on' });
+    const waiting = api.call(
+      'invokeCommand',
+      { path: { endpointId: 'oa-1', commandType: 'blink' }, query: { awaitTimeout: 20 } },
+      { json: 'on' },
+    );
     await answerWhenCreated('oa-1', 'blink', { statusCode: 503, reasonPhrase: 'Busy now', payload: { tried: true } });
     const executed = await waiting;
     expect(executed.status).toBe(200);
     expect(executed.headers.get('x-command-status-code')).toBe('503');
 
-    const one = bodyOf(await api.call('getCommand', { path: { endpointId: 'oa-1', commandType: 'reboot', commandId: first.commandId } }), 'getCommand', 200);
+    const one = bodyOf(
+      await api.call('getCommand', { path: { endpointId: 'oa-1', commandType: 'reboot', commandId: first.commandId } }),
+      'getCommand',
+      200,
+    );
     expect(one.delivery.pushes).toBeGreaterThanOrEqual(0);
-    const events = bodyOf(await api.call('streamCommandStatus', { path: { endpointId: 'oa-1', commandType: 'blink', commandId: 1 } }), 'streamCommandStatus', 200);
+    const events = bodyOf(
+      await api.call('streamCommandStatus', { path: { endpointId: 'oa-1', commandType: 'blink', commandId: 1 } }),
+      'streamCommandStatus',
+      200,
+    );
     expect(events).toHaveLength(1);
     await api.call('streamEndpointStatus', { path: { endpointId: 'oa-1' } }, { events: 1 });
 
     const history = bodyOf(await api.call('listEndpointCommands', { query: { endpointId: 'oa-1,oa-2' } }), 'listEndpointCommands', 200);
     expect(history.map((e) => e.commands.length)).toEqual([2, 0]);
-    const app = bodyOf(await api.call('listApplicationCommands', { path: { applicationName: 'oa-app' }, query: { size: 1, sort: 'createdAt,asc' } }), 'listApplicationCommands', 200);
+    const app = bodyOf(
+      await api.call('listApplicationCommands', { path: { applicationName: 'oa-app' }, query: { size: 1, sort: 'createdAt,asc' } }),
+      'listApplicationCommands',
+      200,
+    );
     expect(app.totalElements).toBe(2);
-    await api.call('listApplicationCommands', { path: { applicationName: 'oa-app' }, query: { size: 1, sort: 'createdAt,asc', cursor: app.nextCursor! } });
+    await api.call('listApplicationCommands', {
+      path: { applicationName: 'oa-app' },
+      query: { size: 1, sort: 'createdAt,asc', cursor: app.nextCursor! },
+    });
 
-    const batch = bodyOf(await api.call('invokeBatchByEndpoints', { path: { commandType: 'ping' } }, { json: { payload: [1], endpointIds: ['oa-1', 'oa-3'] } }), 'invokeBatchByEndpoints', 202);
+    const batch = bodyOf(
+      await api.call(
+        'invokeBatchByEndpoints',
+        { path: { commandType: 'ping' } },
+        { json: { payload: [1], endpointIds: ['oa-1', 'oa-3'] } },
+      ),
+      'invokeBatchByEndpoints',
+      202,
+    );
     await recordEndpointResults(device, 'oa-1', 'ping', [{ commandId: 1, statusCode: 200 }], null);
     const task = bodyOf(await api.call('getBatchTask', { path: { taskId: batch.taskId } }), 'getBatchTask', 200);
     expect(task.executedCount + task.pendingCount).toBe(2);
@@ -86,33 +117,69 @@ describe('a TypeScript client generated from /openapi.json', () => {
     expect(tasks.content[0]?.taskId).toBe(batch.taskId);
     await api.call('invokeBatchByFilter', { path: { commandType: 'ping' }, query: { filterId: 'f-1' } });
 
-    expect((await api.call('deleteCommand', { path: { endpointId: 'oa-1', commandType: 'reboot', commandId: first.commandId } })).status).toBe(204);
+    expect(
+      (await api.call('deleteCommand', { path: { endpointId: 'oa-1', commandType: 'reboot', commandId: first.commandId } })).status,
+    ).toBe(204);
     const gone = await api.call('getCommand', { path: { endpointId: 'oa-1', commandType: 'reboot', commandId: first.commandId } });
     expect(bodyOf(gone, 'getCommand', 404).code).toBe('COMMAND_NOT_FOUND');
-    expect((await api.call('invokeCommand', { path: { endpointId: 'oa-1', commandType: 'reboot' }, query: { awaitTimeout: 61 } })).status).toBe(400);
+    expect(
+      (await api.call('invokeCommand', { path: { endpointId: 'oa-1', commandType: 'reboot' }, query: { awaitTimeout: 61 } })).status,
+    ).toBe(400);
 
     // Every operation of the document was called at least once.
     const called = new Set(api.recorded.map((r) => r.operation));
-    const documented = Object.values(doc.paths ?? {}).flatMap((item) => Object.values(item ?? {}).map((op) => (op as OpenAPIV3_1.OperationObject).operationId));
+    const documented = Object.values(doc.paths ?? {}).flatMap((item) =>
+      Object.values(item ?? {}).map((op) => (op as OpenAPIV3_1.OperationObject).operationId),
+    );
     expect([...called].sort()).toEqual(documented.sort());
     // Required documented headers were sent (tsc checks that too, below).
     expect(accepted.headers.get('location')).toMatch(/^\/api\/v1\/endpoints\/oa-1\/commands\/reboot\/\d+$/);
 
-    const source = answersSource(api.recorded.map((recorded) => ({ recorded, documentedHeaders: api.documentedHeaders(recorded.operation, recorded.status) })));
+    const source = answersSource(
+      api.recorded.map((recorded) => ({ recorded, documentedHeaders: api.documentedHeaders(recorded.operation, recorded.status) })),
+    );
     expect(typeCheck(source), source).toEqual([]);
   });
 
   it('the check can fail: a missing, an extra or a mistyped field, an undocumented status, a missing header', () => {
-    const valid = { commandId: 1, commandType: 'reboot', endpointId: 'e', status: 'PENDING', statusCode: null, reasonPhrase: null, requestPayload: null,
-      responsePayload: null, createdAt: 'x', updatedAt: 'x', expiresAt: 'x', appVersionName: null, delivery: { pushes: 0, lastPushedAt: null, fetchedAt: null } };
+    const valid = {
+      commandId: 1,
+      commandType: 'reboot',
+      endpointId: 'e',
+      status: 'PENDING',
+      statusCode: null,
+      reasonPhrase: null,
+      requestPayload: null,
+      responsePayload: null,
+      createdAt: 'x',
+      updatedAt: 'x',
+      expiresAt: 'x',
+      appVersionName: null,
+      delivery: { pushes: 0, lastPushedAt: null, fetchedAt: null },
+    };
     const { commandId: _, ...withoutId } = valid;
     const located = new Headers({ location: '/x' });
     const wrong: [Recorded, RegExp][] = [
       [{ operation: 'invokeCommand', status: 202, contentType: 'application/json', body: valid, headers: located }, /^$/],
       [{ operation: 'invokeCommand', status: 202, contentType: 'application/json', body: withoutId, headers: located }, /commandId/],
-      [{ operation: 'invokeCommand', status: 202, contentType: 'application/json', body: { ...valid, extra: 1 }, headers: located }, /known properties.*extra/],
-      [{ operation: 'invokeCommand', status: 202, contentType: 'application/json', body: { ...valid, status: 'DONE' }, headers: located }, /"DONE"/],
-      [{ operation: 'invokeCommand', status: 202, contentType: 'application/json', body: { ...valid, statusCode: '200' }, headers: located }, /'string' is not assignable to type 'number'/],
+      [
+        { operation: 'invokeCommand', status: 202, contentType: 'application/json', body: { ...valid, extra: 1 }, headers: located },
+        /known properties.*extra/,
+      ],
+      [
+        { operation: 'invokeCommand', status: 202, contentType: 'application/json', body: { ...valid, status: 'DONE' }, headers: located },
+        /"DONE"/,
+      ],
+      [
+        {
+          operation: 'invokeCommand',
+          status: 202,
+          contentType: 'application/json',
+          body: { ...valid, statusCode: '200' },
+          headers: located,
+        },
+        /'string' is not assignable to type 'number'/,
+      ],
       [{ operation: 'getCommand', status: 418, contentType: 'application/problem+json', body: {}, headers: located }, /418/],
       [{ operation: 'invokeCommand', status: 202, contentType: 'application/json', body: valid, headers: new Headers() }, /Location/],
     ];
@@ -125,9 +192,15 @@ describe('a TypeScript client generated from /openapi.json', () => {
   });
 });
 
-async function answerWhenCreated(endpointId: string, type: string, result: { statusCode: number; reasonPhrase: string; payload: { tried: boolean } }) {
+async function answerWhenCreated(
+  endpointId: string,
+  type: string,
+  result: { statusCode: number; reasonPhrase: string; payload: { tried: boolean } },
+) {
   for (let i = 0; i < 500; i++) {
-    const [row] = await db.sql<{ id: number }[]>`SELECT command_id AS id FROM commands WHERE endpoint_id = ${endpointId} AND command_type = ${type}`;
+    const [row] = await db.sql<
+      { id: number }[]
+    >`SELECT command_id AS id FROM commands WHERE endpoint_id = ${endpointId} AND command_type = ${type}`;
     if (row) return recordEndpointResults(device, endpointId, type, [{ commandId: row.id, ...result }], 'oa-app-v1');
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -27,7 +27,10 @@ export interface Recorded {
 export class TypedApi {
   readonly recorded: Recorded[] = [];
 
-  constructor(private readonly baseUrl: string, private readonly doc: OpenAPIV3_1.Document) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly doc: OpenAPIV3_1.Document,
+  ) {}
 
   /** Calls `operation`; `events` reads that many server-sent events, then hangs up. */
   async call<O extends Operation>(
@@ -94,7 +97,11 @@ async function readEvents(res: Response, count: number, abort: AbortController):
       buffer += decoder.decode(chunk, { stream: true });
       let end: number;
       while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const data = buffer.slice(0, end).split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim());
+        const data = buffer
+          .slice(0, end)
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).trim());
         buffer = buffer.slice(end + 2);
         if (data.length > 0) events.push(JSON.parse(data.join('\n')));
         if (events.length >= count) {

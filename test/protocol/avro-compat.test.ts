@@ -32,7 +32,9 @@ describe.each(CODEC_NAMES)('%s matches the published Kaa schema', (name: CodecNa
   it('has the same canonical-form fingerprint as the reference', () => {
     // Schema fingerprints ignore docs and defaults; equal fingerprints mean
     // identical names, field order, types and union branch order.
-    const ownCanonical = avro.Type.forSchema(codec.type.schema() as avro.Schema).fingerprint().toString('hex');
+    const ownCanonical = avro.Type.forSchema(codec.type.schema() as avro.Schema)
+      .fingerprint()
+      .toString('hex');
     expect(ownCanonical).toBe(reference.fingerprint().toString('hex'));
   });
 
@@ -49,7 +51,10 @@ describe.each(CODEC_NAMES)('%s matches the published Kaa schema', (name: CodecNa
     for (const field of schema.fields.filter((f) => Array.isArray(f.type))) {
       const values = SAMPLES[name].map((s) => s[field.name]);
       expect(values, field.name).toContain(null);
-      expect(values.some((v) => v !== null), field.name).toBe(true);
+      expect(
+        values.some((v) => v !== null),
+        field.name,
+      ).toBe(true);
     }
   });
 

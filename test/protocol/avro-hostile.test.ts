@@ -24,8 +24,7 @@ function expectDecodeError(name: CodecName, bytes: Uint8Array, reason?: RegExp):
   return decodeError;
 }
 
-const envelope = (timeout = true): Buffer =>
-  Buffer.concat([avroString('corr'), zigzag(1000), ...(timeout ? [zigzag(0)] : [])]);
+const envelope = (timeout = true): Buffer => Buffer.concat([avroString('corr'), zigzag(1000), ...(timeout ? [zigzag(0)] : [])]);
 
 describe.each(CODEC_NAMES)('%s on hostile input', (name) => {
   const valid = codecOf(name).encode(SAMPLES[name][0]!);

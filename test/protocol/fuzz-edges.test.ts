@@ -22,11 +22,16 @@ describe('bridge screen (property-based)', () => {
   it('never throws: every message is ok, undecodable or expired, whatever its bytes and type', () => {
     const types = Object.values(EVENT_TYPES);
     fc.assert(
-      fc.property(fc.constantFrom(...types), fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 0, max: 2 ** 45 }), (type, bytes, now) => {
-        const verdict = screenMessage(type, bytes, now);
-        if (verdict.ok) expect(typeof verdict.envelope.correlationId).toBe('string');
-        else expect(['undecodable', 'expired']).toContain(verdict.reason);
-      }),
+      fc.property(
+        fc.constantFrom(...types),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.integer({ min: 0, max: 2 ** 45 }),
+        (type, bytes, now) => {
+          const verdict = screenMessage(type, bytes, now);
+          if (verdict.ok) expect(typeof verdict.envelope.correlationId).toBe('string');
+          else expect(['undecodable', 'expired']).toContain(verdict.reason);
+        },
+      ),
       { numRuns: RUNS * 2 },
     );
   });
@@ -40,7 +45,12 @@ describe('12/CIP request checks (property-based)', () => {
     endpointId: fc.oneof(fc.string({ maxLength: 140 }), fc.stringMatching(/^[A-Za-z0-9._~-]{1,128}$/)),
     commandType: fc.oneof(fc.string({ maxLength: 140 }), fc.stringMatching(/^[A-Za-z0-9_-]{1,128}$/)),
     commandId: fc.oneof(fc.integer(), fc.integer({ min: 1, max: 2 ** 31 - 1 })),
-    payload: fc.option(fc.oneof(fc.uint8Array({ maxLength: 64 }).map((u) => Buffer.from(u)), fc.json({ maxDepth: 4 }).map((s) => Buffer.from(s)))),
+    payload: fc.option(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 64 }).map((u) => Buffer.from(u)),
+        fc.json({ maxDepth: 4 }).map((s) => Buffer.from(s)),
+      ),
+    ),
   });
 
   it('answers ok with JSON, or refuses with 400/413 and a reason; never throws', () => {
@@ -61,22 +71,36 @@ describe('12/CIP request checks (property-based)', () => {
 
 describe('REST edge (property-based)', () => {
   const contentType = fc.oneof(
-    fc.constantFrom('application/json', 'text/plain', 'application/vnd.x+json', 'application/json; charset=latin1', 'text/plain; charset=utf-8', ''),
+    fc.constantFrom(
+      'application/json',
+      'text/plain',
+      'application/vnd.x+json',
+      'application/json; charset=latin1',
+      'text/plain; charset=utf-8',
+      '',
+    ),
     fc.string({ maxLength: 40 }),
   );
 
   it('parseCommandPayload gives a JSON value or a 400/413/415 CexError, for any bytes and content type', () => {
     fc.assert(
-      fc.property(contentType, fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.json().map((s) => new TextEncoder().encode(s))), (type, bytes) => {
-        const req = { headers: { 'content-type': type } } as unknown as IncomingMessage;
-        try {
-          const value = parseCommandPayload(req, Buffer.from(bytes), 256);
-          expect(() => JSON.stringify(value)).not.toThrow();
-        } catch (err) {
-          expect(err).toBeInstanceOf(CexError);
-          expect([400, 413, 415]).toContain((err as CexError).status);
-        }
-      }),
+      fc.property(
+        contentType,
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          fc.json().map((s) => new TextEncoder().encode(s)),
+        ),
+        (type, bytes) => {
+          const req = { headers: { 'content-type': type } } as unknown as IncomingMessage;
+          try {
+            const value = parseCommandPayload(req, Buffer.from(bytes), 256);
+            expect(() => JSON.stringify(value)).not.toThrow();
+          } catch (err) {
+            expect(err).toBeInstanceOf(CexError);
+            expect([400, 413, 415]).toContain((err as CexError).status);
+          }
+        },
+      ),
       { numRuns: RUNS * 2 },
     );
   });
@@ -84,24 +108,43 @@ describe('REST edge (property-based)', () => {
   it('query and path parsers refuse with a 400 ValidationError only', () => {
     const schema = z.object({ awaitTimeout: intString(0, 60).optional(), commandTtl: intString(0, 2_147_483_647).optional() });
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom('awaitTimeout', 'commandTtl', 'x'), fc.string({ maxLength: 20 })), { maxLength: 4 }), fc.string(), fc.string(), (pairs, endpointId, commandType) => {
-        for (const parse of [() => parseQuery(schema, new URLSearchParams(pairs)), () => parsePath(commandPath, { endpointId, commandType })]) {
-          try {
-            parse();
-          } catch (err) {
-            expect(err).toBeInstanceOf(CexError);
-            expect((err as CexError).status).toBe(400);
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('awaitTimeout', 'commandTtl', 'x'), fc.string({ maxLength: 20 })), { maxLength: 4 }),
+        fc.string(),
+        fc.string(),
+        (pairs, endpointId, commandType) => {
+          for (const parse of [
+            () => parseQuery(schema, new URLSearchParams(pairs)),
+            () => parsePath(commandPath, { endpointId, commandType }),
+          ]) {
+            try {
+              parse();
+            } catch (err) {
+              expect(err).toBeInstanceOf(CexError);
+              expect((err as CexError).status).toBe(400);
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: RUNS },
     );
   });
 
   it('request targets route or are refused with INVALID_PATH; nothing else escapes', () => {
-    const route: Route = { unit: 'u', method: 'POST', path: '/api/v1/endpoints/{endpointId}/commands/{commandType}', operationId: 'x', summary: 'x', handle: async () => undefined };
+    const route: Route = {
+      unit: 'u',
+      method: 'POST',
+      path: '/api/v1/endpoints/{endpointId}/commands/{commandType}',
+      operationId: 'x',
+      summary: 'x',
+      handle: async () => undefined,
+    };
     const compiled = [compileRoute(route)];
-    const target = fc.oneof(fc.string({ maxLength: 80 }), fc.webPath(), fc.string().map((s) => `/api/v1/endpoints/${s}/commands/${s}`));
+    const target = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.webPath(),
+      fc.string().map((s) => `/api/v1/endpoints/${s}/commands/${s}`),
+    );
     fc.assert(
       fc.property(target, fc.constantFrom('GET', 'POST', 'HEAD'), (url, method) => {
         try {
@@ -119,7 +162,11 @@ describe('REST edge (property-based)', () => {
 
 describe('JSON nesting limit at its boundary (property-based)', () => {
   // A value nested `depth` levels, with brackets inside strings that must not count.
-  const nested = fc.tuple(fc.integer({ min: 1, max: MAX_JSON_DEPTH * 3 }), fc.array(fc.constantFrom('[', '{'), { maxLength: MAX_JSON_DEPTH * 3 }), fc.constantFrom('"[[{{"', '"\\"]"', '1', 'null'));
+  const nested = fc.tuple(
+    fc.integer({ min: 1, max: MAX_JSON_DEPTH * 3 }),
+    fc.array(fc.constantFrom('[', '{'), { maxLength: MAX_JSON_DEPTH * 3 }),
+    fc.constantFrom('"[[{{"', '"\\"]"', '1', 'null'),
+  );
 
   it('accepts exactly the values nested at most MAX_JSON_DEPTH deep', () => {
     fc.assert(

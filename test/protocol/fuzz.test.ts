@@ -94,13 +94,7 @@ describe.each(CODEC_NAMES)('%s (property-based)', (name) => {
   });
 });
 
-const PAYLOAD_ERROR_CODES = new Set([
-  'INVALID_UTF8',
-  'INVALID_JSON',
-  'JSON_TOO_DEEP',
-  'INVALID_COMMAND_REQUEST',
-  'INVALID_RESULT_REQUEST',
-]);
+const PAYLOAD_ERROR_CODES = new Set(['INVALID_UTF8', 'INVALID_JSON', 'JSON_TOO_DEEP', 'INVALID_COMMAND_REQUEST', 'INVALID_RESULT_REQUEST']);
 
 /** Only PayloadError, with a code from its documented set and a non-empty reason, may escape. */
 function parseOrPayloadError(parse: (b: Uint8Array) => unknown, bytes: Uint8Array): void {
@@ -114,7 +108,11 @@ function parseOrPayloadError(parse: (b: Uint8Array) => unknown, bytes: Uint8Arra
 }
 
 describe('11/CEP validators (property-based)', () => {
-  const parsers = { parseJsonPayload: P.parseJsonPayload, parseCommandRequest: P.parseCommandRequest, parseResultRequest: P.parseResultRequest };
+  const parsers = {
+    parseJsonPayload: P.parseJsonPayload,
+    parseCommandRequest: P.parseCommandRequest,
+    parseResultRequest: P.parseResultRequest,
+  };
 
   it.each(Object.entries(parsers))('%s throws only PayloadError on arbitrary bytes and JSON', (_name, parse) => {
     const inputs = fc.oneof(
@@ -123,7 +121,10 @@ describe('11/CEP validators (property-based)', () => {
       fc.jsonValue({ maxDepth: 3 }).map((v) => Buffer.from(JSON.stringify(v))),
       fc.string({ unit: 'binary', maxLength: 50 }).map((s) => Buffer.from(s)),
     );
-    fc.assert(fc.property(inputs, (bytes) => parseOrPayloadError(parse, bytes)), { numRuns: RUNS * 2 });
+    fc.assert(
+      fc.property(inputs, (bytes) => parseOrPayloadError(parse, bytes)),
+      { numRuns: RUNS * 2 },
+    );
   });
 
   it('accepts every well-formed result list and normalises it', () => {
@@ -141,9 +142,7 @@ describe('11/CEP validators (property-based)', () => {
         // Round-trip through JSON first: -0 becomes 0, as it would on the wire.
         const wire = JSON.parse(JSON.stringify(results)) as Record<string, unknown>[];
         const parsed = P.parseResultRequest(Buffer.from(JSON.stringify(results)));
-        expect(parsed).toEqual(
-          wire.map((r) => ({ reasonPhrase: null, payload: null, ...r })),
-        );
+        expect(parsed).toEqual(wire.map((r) => ({ reasonPhrase: null, payload: null, ...r })));
       }),
       { numRuns: RUNS },
     );
@@ -151,14 +150,21 @@ describe('11/CEP validators (property-based)', () => {
 
   it('parseResourcePath throws only PayloadError on arbitrary strings', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string().map((s) => `/command/${s}`), fc.string().map((s) => `/result/${s}`)), (path) => {
-        try {
-          const parsed = P.parseResourcePath(path);
-          expect(['command', 'result']).toContain(parsed.kind);
-        } catch (err) {
-          expect(err).toBeInstanceOf(P.PayloadError);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string().map((s) => `/command/${s}`),
+          fc.string().map((s) => `/result/${s}`),
+        ),
+        (path) => {
+          try {
+            const parsed = P.parseResourcePath(path);
+            expect(['command', 'result']).toContain(parsed.kind);
+          } catch (err) {
+            expect(err).toBeInstanceOf(P.PayloadError);
+          }
+        },
+      ),
       { numRuns: RUNS },
     );
   });

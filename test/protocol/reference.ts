@@ -77,7 +77,7 @@ export function codecOf(name: CodecName): Codec<Record<string, unknown>> {
 /** A zig-zag varint computed the slow, obvious way, for hand-built hostile bytes. */
 export function zigzag(n: bigint | number): Buffer {
   const v = BigInt(n);
-  let z = v >= 0n ? v << 1n : ((-v) << 1n) - 1n;
+  let z = v >= 0n ? v << 1n : (-v << 1n) - 1n;
   const out: number[] = [];
   do {
     const byte = Number(z & 0x7fn);

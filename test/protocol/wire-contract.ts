@@ -51,7 +51,12 @@ export const WIRE_CONTRACT = {
 type AvroType = string | AvroType[] | { type: 'map'; values: AvroType } | { type: 'array'; items: AvroType };
 
 /** One line of WIRE_CONTRACT as an Avro record schema (the JSON form avsc reads). */
-export function schemaFromContract(line: string): { namespace: string; name: string; type: 'record'; fields: { name: string; type: AvroType; default?: unknown }[] } {
+export function schemaFromContract(line: string): {
+  namespace: string;
+  name: string;
+  type: 'record';
+  fields: { name: string; type: AvroType; default?: unknown }[];
+} {
   const colon = line.indexOf(':');
   const fullName = line.slice(0, colon).trim();
   const dot = fullName.lastIndexOf('.');
@@ -71,7 +76,8 @@ export function schemaFromContract(line: string): { namespace: string; name: str
 function typeOf(text: string): AvroType {
   if (text.includes('|') && !text.includes('<')) return text.split('|').map(typeOf);
   const container = /^(map|array)<(.+)>$/.exec(text);
-  if (container) return container[1] === 'map' ? { type: 'map', values: typeOf(container[2]!) } : { type: 'array', items: typeOf(container[2]!) };
+  if (container)
+    return container[1] === 'map' ? { type: 'map', values: typeOf(container[2]!) } : { type: 'array', items: typeOf(container[2]!) };
   if (!['string', 'long', 'int', 'bytes', 'null', 'boolean'].includes(text)) throw new Error(`wire contract: unknown type ${text}`);
   return text;
 }

@@ -8,7 +8,12 @@ let db: TestDatabase;
 let host: RestHost;
 const create = (endpointId: string, commandType = 'reboot', tenantId = 'kaa') =>
   createCommand(db.sql, {
-    tenantId, endpointId, commandType, payload: null, ttlMillis: 60_000, awaitTimeoutSeconds: 0,
+    tenantId,
+    endpointId,
+    commandType,
+    payload: null,
+    ttlMillis: 60_000,
+    awaitTimeoutSeconds: 0,
     origin: 'rest',
   });
 
@@ -42,7 +47,11 @@ describe('GET /endpoints/commands', () => {
     endpointHistorySchema.parse(body);
     expect(body.map((e: any) => e.endpointId)).toEqual(['m-2', 'm-1', 'none']);
     expect(body[1].commands.map((c: any) => [c.commandType, c.commandId])).toEqual([
-      ['SWITCH', 1], ['reboot', 4], ['reboot', 3], ['reboot', 2], ['reboot', 1],
+      ['SWITCH', 1],
+      ['reboot', 4],
+      ['reboot', 3],
+      ['reboot', 2],
+      ['reboot', 1],
     ]);
     expect(body[2].commands).toEqual([]);
   });
@@ -57,7 +66,10 @@ describe('GET /endpoints/commands', () => {
 
   it('pages each endpoint by offset (newest first)', async () => {
     const second = await get('?endpointId=m-1,m-2&limit=2&offset=2');
-    expect(second.body[0].commands.map((c: any) => [c.commandType, c.commandId])).toEqual([['reboot', 3], ['reboot', 2]]);
+    expect(second.body[0].commands.map((c: any) => [c.commandType, c.commandId])).toEqual([
+      ['reboot', 3],
+      ['reboot', 2],
+    ]);
     expect(second.body[1].commands.map((c: any) => c.commandId)).toEqual([1]);
     expect((await get('?endpointId=m-1&offset=5')).body[0].commands).toEqual([]);
   });

@@ -43,14 +43,22 @@ function invoke(endpointId: string, type: string, query = '', init: RequestInit 
  * and, unless `waiting` is false, once its caller is waiting for it (the
  * waiter registered): the order a sync caller meets, reached by condition.
  */
-async function answerSoon(endpointId: string, type: string, result: { statusCode: number; reasonPhrase?: string; payload?: unknown }, waiting = true) {
+async function answerSoon(
+  endpointId: string,
+  type: string,
+  result: { statusCode: number; reasonPhrase?: string; payload?: unknown },
+  waiting = true,
+) {
   let id: number | undefined;
-  await waitUntil(async () => {
-    const [row] = await db.sql<{ id: number }[]>`
+  await waitUntil(
+    async () => {
+      const [row] = await db.sql<{ id: number }[]>`
       SELECT command_id AS id FROM commands WHERE endpoint_id = ${endpointId} AND command_type = ${type} ORDER BY command_id DESC LIMIT 1`;
-    id = row?.id;
-    return id !== undefined && (!waiting || host.rt.waiters.size > 0);
-  }, `command of ${endpointId}${waiting ? ' and its waiter' : ''}`);
+      id = row?.id;
+      return id !== undefined && (!waiting || host.rt.waiters.size > 0);
+    },
+    `command of ${endpointId}${waiting ? ' and its waiter' : ''}`,
+  );
   return recordEndpointResults(device, endpointId, type, [{ commandId: id!, ...result } as never], 'meter-v1');
 }
 
@@ -89,7 +97,11 @@ describe('invoke: parameters', () => {
   });
 
   it('accepts the Kaa example types and the edges of every range', async () => {
-    for (const [type, query] of [['SWITCH', '?awaitTimeout=0&commandTtl=0'], ['RELAY_SWITCH', '?awaitTimeout=0&commandTtl=2147483647'], ['close-door', '?awaitTimeout=0']]) {
+    for (const [type, query] of [
+      ['SWITCH', '?awaitTimeout=0&commandTtl=0'],
+      ['RELAY_SWITCH', '?awaitTimeout=0&commandTtl=2147483647'],
+      ['close-door', '?awaitTimeout=0'],
+    ]) {
       expect((await invoke('e.x~y_z-1', type!, query)).status).toBe(202);
     }
   });
@@ -110,12 +122,17 @@ describe('invoke: parameters', () => {
     try {
       const over = await fetch(`${raised.url}/api/v1/endpoints/e-raised/commands/reboot?awaitTimeout=121`, { method: 'POST' });
       expect(over.status).toBe(400);
-      expect(await over.json()).toMatchObject({ code: 'INVALID_AWAIT_TIMEOUT', detail: 'awaitTimeout: "121" is not valid: must be at most 120 seconds' });
+      expect(await over.json()).toMatchObject({
+        code: 'INVALID_AWAIT_TIMEOUT',
+        detail: 'awaitTimeout: "121" is not valid: must be at most 120 seconds',
+      });
 
       const pending = fetch(`${raised.url}/api/v1/endpoints/e-raised/commands/reboot?awaitTimeout=90`, { method: 'POST' });
       let id: number | undefined;
       await waitUntil(async () => {
-        const [row] = await db.sql<{ id: number }[]>`SELECT command_id AS id FROM commands WHERE endpoint_id = 'e-raised' AND command_type = 'reboot'`;
+        const [row] = await db.sql<
+          { id: number }[]
+        >`SELECT command_id AS id FROM commands WHERE endpoint_id = 'e-raised' AND command_type = 'reboot'`;
         id = row?.id;
         return id !== undefined && raised.rt.waiters.size > 0;
       }, 'the 90 s sync invoke and its waiter');
@@ -137,7 +154,10 @@ describe('invoke: parameters', () => {
   it('uses the configured TTL by default and the given one otherwise', async () => {
     const byDefault = (await (await invoke(endpoint(), 'reboot', '?awaitTimeout=0')).json()) as { createdAt: string; expiresAt: string };
     expect(Date.parse(byDefault.expiresAt) - Date.parse(byDefault.createdAt)).toBe(45_000);
-    const given = (await (await invoke(endpoint(), 'reboot', '?awaitTimeout=0&commandTtl=1234')).json()) as { createdAt: string; expiresAt: string };
+    const given = (await (await invoke(endpoint(), 'reboot', '?awaitTimeout=0&commandTtl=1234')).json()) as {
+      createdAt: string;
+      expiresAt: string;
+    };
     expect(Date.parse(given.expiresAt) - Date.parse(given.createdAt)).toBe(1234);
   });
 });
@@ -190,8 +210,15 @@ describe('invoke: responses', () => {
     const body = await res.json();
     expect(descriptorSchema.parse(body)).toBeTruthy();
     expect(body).toMatchObject({
-      commandId: 1, commandType: 'reboot', endpointId, status: 'PENDING', statusCode: null, reasonPhrase: null,
-      requestPayload: { on: true }, responsePayload: null, appVersionName: null,
+      commandId: 1,
+      commandType: 'reboot',
+      endpointId,
+      status: 'PENDING',
+      statusCode: null,
+      reasonPhrase: null,
+      requestPayload: { on: true },
+      responsePayload: null,
+      appVersionName: null,
       delivery: { pushes: 0, lastPushedAt: null, fetchedAt: null },
     });
     for (const field of ['createdAt', 'updatedAt', 'expiresAt'] as const) expect((body as Record<string, string>)[field]).toMatch(ISO_UTC);
@@ -217,7 +244,10 @@ describe('invoke: responses', () => {
 
   it('answers 200 with null for a result without payload, and 200 for a failed execution', async () => {
     const endpointId = endpoint();
-    const [res] = await Promise.all([invoke(endpointId, 'reboot', '?awaitTimeout=10'), answerSoon(endpointId, 'reboot', { statusCode: 500 })]);
+    const [res] = await Promise.all([
+      invoke(endpointId, 'reboot', '?awaitTimeout=10'),
+      answerSoon(endpointId, 'reboot', { statusCode: 500 }),
+    ]);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('null');
     expect(res.headers.get('x-command-status-code')).toBe('500');
@@ -264,9 +294,13 @@ describe('invoke: responses', () => {
 
   it('honours X-Forwarded-Prefix in Location, and ignores one that is not a plain path', async () => {
     const endpointId = endpoint();
-    const res = await invoke(endpointId, 'reboot', '?awaitTimeout=0', { headers: { 'content-type': 'application/json', 'x-forwarded-prefix': '/cex' } });
+    const res = await invoke(endpointId, 'reboot', '?awaitTimeout=0', {
+      headers: { 'content-type': 'application/json', 'x-forwarded-prefix': '/cex' },
+    });
     expect(res.headers.get('location')).toBe(`/cex/api/v1/endpoints/${endpointId}/commands/reboot/1`);
-    const evil = await invoke(endpointId, 'reboot', '?awaitTimeout=0', { headers: { 'content-type': 'application/json', 'x-forwarded-prefix': '//evil.example' } });
+    const evil = await invoke(endpointId, 'reboot', '?awaitTimeout=0', {
+      headers: { 'content-type': 'application/json', 'x-forwarded-prefix': '//evil.example' },
+    });
     expect(evil.headers.get('location')).toBe(`/api/v1/endpoints/${endpointId}/commands/reboot/2`);
   });
 
@@ -299,7 +333,11 @@ describe('invoke: responses', () => {
 
   it('stores an allowed callbackUrl', async () => {
     const endpointId = endpoint();
-    const res = await invoke(endpointId, 'reboot', '?awaitTimeout=0&callbackUrl=' + encodeURIComponent('https://hooks.example.com/cex?x=1'));
+    const res = await invoke(
+      endpointId,
+      'reboot',
+      '?awaitTimeout=0&callbackUrl=' + encodeURIComponent('https://hooks.example.com/cex?x=1'),
+    );
     expect(res.status).toBe(202);
     const [row] = await db.sql`SELECT callback_url AS url FROM commands WHERE endpoint_id = ${endpointId}`;
     expect(row!.url).toBe('https://hooks.example.com/cex?x=1');

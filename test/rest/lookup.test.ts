@@ -18,8 +18,14 @@ afterAll(async () => {
 const url = (path: string) => `${host.url}/api/v1/endpoints/${path}`;
 const create = (over: Record<string, unknown> = {}) =>
   createCommand(db.sql, {
-    tenantId: 'kaa', endpointId: 'lamp-1', commandType: 'toggle', payload: { on: 1 },
-    ttlMillis: 60_000, awaitTimeoutSeconds: 0, origin: 'rest', ...over,
+    tenantId: 'kaa',
+    endpointId: 'lamp-1',
+    commandType: 'toggle',
+    payload: { on: 1 },
+    ttlMillis: 60_000,
+    awaitTimeoutSeconds: 0,
+    origin: 'rest',
+    ...over,
   });
 
 describe('GET one command', () => {
@@ -29,9 +35,21 @@ describe('GET one command', () => {
     expect(pending.status).toBe(200);
     const body = descriptorSchema.parse(await pending.json());
     expect(body).toMatchObject({ commandId: command.commandId, status: 'PENDING', requestPayload: { on: 1 } });
-    await recordResults(db.sql, 'lamp-1', 'toggle', [{ commandId: command.commandId, statusCode: 200, reasonPhrase: 'OK', payload: 'done' }], 'lamp-v3');
+    await recordResults(
+      db.sql,
+      'lamp-1',
+      'toggle',
+      [{ commandId: command.commandId, statusCode: 200, reasonPhrase: 'OK', payload: 'done' }],
+      'lamp-v3',
+    );
     const executed = (await (await fetch(url(`lamp-1/commands/toggle/${command.commandId}`))).json()) as Record<string, unknown>;
-    expect(executed).toMatchObject({ status: 'EXECUTED', statusCode: 200, reasonPhrase: 'OK', responsePayload: 'done', appVersionName: 'lamp-v3' });
+    expect(executed).toMatchObject({
+      status: 'EXECUTED',
+      statusCode: 200,
+      reasonPhrase: 'OK',
+      responsePayload: 'done',
+      appVersionName: 'lamp-v3',
+    });
     expect(Date.parse(executed.updatedAt as string)).toBeGreaterThanOrEqual(Date.parse(executed.createdAt as string));
   });
 

@@ -19,7 +19,11 @@ afterAll(async () => {
   await db.drop();
 });
 
-type Operation = { operationId: string; parameters: { name: string; in: string; schema: Record<string, unknown> }[]; responses: Record<string, unknown> };
+type Operation = {
+  operationId: string;
+  parameters: { name: string; in: string; schema: Record<string, unknown> }[];
+  responses: Record<string, unknown>;
+};
 type Doc = { openapi: string; paths: Record<string, Record<string, Operation>> };
 
 describe('/openapi.json', () => {
@@ -57,7 +61,12 @@ describe('/openapi.json', () => {
     const params = invoke.parameters as OpenAPIV3_1.ParameterObject[];
     expect(params.find((p) => p.name === 'Idempotency-Key')).toMatchObject({ in: 'header', required: false });
     const responses = invoke.responses as Record<string, OpenAPIV3_1.ResponseObject>;
-    expect(Object.keys(responses['200']!.headers ?? {})).toEqual(['Location', 'X-Command-Id', 'X-Command-Status-Code', 'X-Command-Reason-Phrase']);
+    expect(Object.keys(responses['200']!.headers ?? {})).toEqual([
+      'Location',
+      'X-Command-Id',
+      'X-Command-Status-Code',
+      'X-Command-Reason-Phrase',
+    ]);
     expect(responses['200']!.content?.['application/json']).toBeDefined();
     expect(Object.keys(responses['202']!.headers ?? {})).toEqual(['Location']);
     expect(responses['202']!.content?.['application/json']?.schema).toEqual({ $ref: '#/components/schemas/CommandDescriptor' });
@@ -65,7 +74,10 @@ describe('/openapi.json', () => {
       expect(responses[status]?.content?.['application/problem+json']?.schema, status).toEqual({ $ref: '#/components/schemas/Problem' });
     }
     expect(responses['503']!.headers?.['Retry-After']).toBeDefined();
-    const byFilter = doc.paths!['/api/v1/endpoints/commands/{commandType}/batch']!.post!.responses as Record<string, OpenAPIV3_1.ResponseObject>;
+    const byFilter = doc.paths!['/api/v1/endpoints/commands/{commandType}/batch']!.post!.responses as Record<
+      string,
+      OpenAPIV3_1.ResponseObject
+    >;
     expect(Object.keys(byFilter)).toEqual(expect.arrayContaining(['202', '502', '504']));
     expect(byFilter['202']!.headers?.Location).toBeDefined();
     // Integer parameters are documented as integers, with their range.

@@ -19,7 +19,10 @@ afterAll(async () => {
 
 const readyz = async (host: RestHost) => {
   const res = await fetch(`${host.url}/readyz`);
-  return { status: res.status, body: (await res.json()) as { status: string; checks: Record<string, boolean>; dependencies: Record<string, boolean> } };
+  return {
+    status: res.status,
+    body: (await res.json()) as { status: string; checks: Record<string, boolean>; dependencies: Record<string, boolean> },
+  };
 };
 const metrics = async (host: RestHost) => (await fetch(`${host.url}/metrics`)).text();
 
@@ -43,7 +46,10 @@ describe('Postgres gone after start', () => {
 
     await pooler.stop();
 
-    expect(await readyz(host)).toMatchObject({ status: 200, body: { status: 'ready', checks: { migrations: true }, dependencies: { postgres: false } } });
+    expect(await readyz(host)).toMatchObject({
+      status: 200,
+      body: { status: 'ready', checks: { migrations: true }, dependencies: { postgres: false } },
+    });
     expect(await metrics(host)).toMatch(/^cex_dependency_up\{dependency="postgres"\} 0$/m);
     const res = await fetch(`${host.url}/api/v1/endpoints/e-1/commands/reboot?awaitTimeout=0`, { method: 'POST' });
     expect(res.status).toBe(503);

@@ -26,7 +26,9 @@ describe('unknown query parameters', () => {
     const { status, body } = await problem('/endpoints/typo-1/commands/reboot?awaitTimout=0', 'POST');
     expect(status).toBe(400);
     expect(body.code).toBe('UNKNOWN_PARAMETER');
-    expect(body.detail).toBe('unknown query parameter "awaitTimout"; did you mean "awaitTimeout"? (this route takes awaitTimeout, commandTtl, callbackUrl)');
+    expect(body.detail).toBe(
+      'unknown query parameter "awaitTimout"; did you mean "awaitTimeout"? (this route takes awaitTimeout, commandTtl, callbackUrl)',
+    );
     expect(await db.sql`SELECT 1 FROM commands WHERE endpoint_id = 'typo-1'`).toHaveLength(0);
   });
 

@@ -24,7 +24,9 @@ afterAll(async () => {
 async function waitForPending(endpointId: string, count = 1): Promise<number[]> {
   let ids: number[] = [];
   await waitUntil(async () => {
-    const rows = await db.sql<{ id: number }[]>`SELECT command_id AS id FROM commands WHERE endpoint_id = ${endpointId} ORDER BY command_id`;
+    const rows = await db.sql<
+      { id: number }[]
+    >`SELECT command_id AS id FROM commands WHERE endpoint_id = ${endpointId} ORDER BY command_id`;
     ids = rows.map((r) => r.id);
     return ids.length >= count;
   }, `the commands of ${endpointId}`);
@@ -38,7 +40,13 @@ describe('sync waiters', () => {
   it('wake on instance 1 when instance 2 records the result', async () => {
     const pending = invoke('cross-1');
     const [id] = await waitForPending('cross-1');
-    await recordEndpointResults(recorder, 'cross-1', 'reboot', [{ commandId: id!, statusCode: 200, payload: { from: 'instance 2' } }], null);
+    await recordEndpointResults(
+      recorder,
+      'cross-1',
+      'reboot',
+      [{ commandId: id!, statusCode: 200, payload: { from: 'instance 2' } }],
+      null,
+    );
     const res = await pending;
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ from: 'instance 2' });

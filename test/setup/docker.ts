@@ -29,7 +29,10 @@ export async function dockerAvailable(timeoutMs = 3_000): Promise<boolean> {
   const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
   const probe = import('testcontainers')
     .then(({ getContainerRuntimeClient }) => getContainerRuntimeClient())
-    .then(() => true, () => false);
+    .then(
+      () => true,
+      () => false,
+    );
   const result = await Promise.race([probe, timeout]);
   clearTimeout(timer);
   return result;

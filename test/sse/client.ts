@@ -42,11 +42,14 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
         waitFor(count, timeoutMs = 10_000) {
           return new Promise((ok, fail) => {
             const check = () => {
-              if (stream.events.length >= count) return ok(stream.events.slice(0, count)), true;
+              if (stream.events.length >= count) return (ok(stream.events.slice(0, count)), true);
               return false;
             };
             if (check()) return;
-            const timer = setTimeout(() => fail(new Error(`only ${stream.events.length} of ${count} events within ${timeoutMs} ms`)), timeoutMs);
+            const timer = setTimeout(
+              () => fail(new Error(`only ${stream.events.length} of ${count} events within ${timeoutMs} ms`)),
+              timeoutMs,
+            );
             waiters.push(() => {
               if (check()) clearTimeout(timer);
             });
@@ -89,6 +92,12 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
 }
 
 /** The descriptor in an event's data. */
-export function descriptor(e: SseEvent): { endpointId: string; commandType: string; commandId: number; status: string; statusCode: number | null } {
+export function descriptor(e: SseEvent): {
+  endpointId: string;
+  commandType: string;
+  commandId: number;
+  status: string;
+  statusCode: number | null;
+} {
   return JSON.parse(e.data) as never;
 }

@@ -27,12 +27,17 @@ afterAll(async () => {
 
 async function create(ttl = 60_000): Promise<{ endpointId: string; url: string }> {
   const endpointId = `sse-${++seq}`;
-  const res = await fetch(`${host.url}/api/v1/endpoints/${endpointId}/commands/reboot?awaitTimeout=0&commandTtl=${ttl}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' });
+  const res = await fetch(`${host.url}/api/v1/endpoints/${endpointId}/commands/reboot?awaitTimeout=0&commandTtl=${ttl}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"n":1}',
+  });
   expect(res.status).toBe(202);
   return { endpointId, url: `${host.url}/api/v1/endpoints/${endpointId}/commands/reboot/1/events` };
 }
 
-const execute = (endpointId: string) => recordEndpointResults(device, endpointId, 'reboot', [{ commandId: 1, statusCode: 200, payload: { ok: true } }], null);
+const execute = (endpointId: string) =>
+  recordEndpointResults(device, endpointId, 'reboot', [{ commandId: 1, statusCode: 200, payload: { ok: true } }], null);
 
 describe('live status of one command', () => {
   it('sends the current state first, each change once (id = version), and ends after the final state', async () => {
@@ -46,7 +51,10 @@ describe('live status of one command', () => {
     expect(descriptorSchema.parse(JSON.parse(first!.data)).status).toBe('PENDING');
     await execute(endpointId);
     await stream.ended;
-    expect(stream.events.map((e) => [e.id, descriptor(e).status])).toEqual([['1', 'PENDING'], ['2', 'EXECUTED']]);
+    expect(stream.events.map((e) => [e.id, descriptor(e).status])).toEqual([
+      ['1', 'PENDING'],
+      ['2', 'EXECUTED'],
+    ]);
     expect(descriptor(stream.events[1]!).statusCode).toBe(200);
   });
 
@@ -79,7 +87,10 @@ describe('live status of one command', () => {
     await untilDatabaseTimePasses(db.sql, row!.at);
     await expireDue(device);
     await watching.ended;
-    expect(watching.events.map((e) => [e.id, descriptor(e).status])).toEqual([['1', 'PENDING'], ['2', 'EXPIRED']]);
+    expect(watching.events.map((e) => [e.id, descriptor(e).status])).toEqual([
+      ['1', 'PENDING'],
+      ['2', 'EXPIRED'],
+    ]);
   });
 
   it('says `deleted` and ends when the command is deleted', async () => {

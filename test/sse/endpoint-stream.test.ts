@@ -35,10 +35,13 @@ const execute = (endpointId: string, id: number, type = 'reboot') =>
   recordEndpointResults(device, endpointId, type, [{ commandId: id, statusCode: 200 }], null);
 
 /** `type/id STATUS` of each status event. */
-const states = (events: readonly SseEvent[]) => events.filter((e) => e.event === 'status').map((e) => {
-  const d = descriptor(e);
-  return `${d.commandType}/${d.commandId} ${d.status}`;
-});
+const states = (events: readonly SseEvent[]) =>
+  events
+    .filter((e) => e.event === 'status')
+    .map((e) => {
+      const d = descriptor(e);
+      return `${d.commandType}/${d.commandId} ${d.status}`;
+    });
 
 describe("live status of an endpoint's commands", () => {
   it('starts with the PENDING commands (not history), then streams creations and results', async () => {
@@ -97,8 +100,10 @@ describe("live status of an endpoint's commands", () => {
     // Commands 2 and 3 were pending from the start and never changed: their one state must be there.
     expect(shown).toContain('reboot/2 PENDING');
     expect(shown).toContain('reboot/3 PENDING');
-    const [rows] = [await db.sql<{ id: number; status: string }[]>`
-      SELECT command_id AS id, status FROM commands WHERE endpoint_id = ${ep} ORDER BY command_id`];
+    const [rows] = [
+      await db.sql<{ id: number; status: string }[]>`
+      SELECT command_id AS id, status FROM commands WHERE endpoint_id = ${ep} ORDER BY command_id`,
+    ];
     for (const row of rows) expect(shown, `reboot/${row.id}`).toContain(`reboot/${row.id} ${row.status}`);
     // A command created and executed between two reconnects may show only its final state; nothing else may be missing.
     expect(shown.length).toBeGreaterThanOrEqual(rows.length);

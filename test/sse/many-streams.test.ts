@@ -22,16 +22,20 @@ afterAll(async () => {
 
 async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 describe('1,000 concurrent live status streams on one instance', () => {
   it('share the one LISTEN connection, and each gets its command’s result', async () => {
     const endpoints = Array.from({ length: 1000 }, (_, i) => `many-${i}`);
     const created = await fetch(`${host.url}/api/v1/endpoints/commands/reboot/batch/by-endpoints`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ endpointIds: endpoints }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ endpointIds: endpoints }),
     });
     expect(created.status).toBe(202);
 
@@ -40,7 +44,9 @@ describe('1,000 concurrent live status streams on one instance', () => {
       streams.push(await openSse(`${host.url}/api/v1/endpoints/${ep}/commands/reboot/1/events`));
     });
     // And 100 endpoint streams beside them.
-    const endpointStreams = await Promise.all(endpoints.slice(0, 100).map((ep) => openSse(`${host.url}/api/v1/endpoints/${ep}/commands/events`)));
+    const endpointStreams = await Promise.all(
+      endpoints.slice(0, 100).map((ep) => openSse(`${host.url}/api/v1/endpoints/${ep}/commands/events`)),
+    );
     await Promise.all([...streams, ...endpointStreams].map((s) => s.waitFor(1, 90_000)));
     expect(host.rt.streams.size).toEqual({ command: 1000, endpoint: 100 });
 
@@ -60,7 +66,9 @@ describe('1,000 concurrent live status streams on one instance', () => {
     });
     await Promise.all(streams.map((s) => s.ended));
     await Promise.all(endpointStreams.map((s) => s.waitFor(2, 90_000)));
-    process.stdout.write(`1,000 results recorded and streamed to their 1,000 + 100 streams in ${(performance.now() - started).toFixed(0)} ms\n`);
+    process.stdout.write(
+      `1,000 results recorded and streamed to their 1,000 + 100 streams in ${(performance.now() - started).toFixed(0)} ms\n`,
+    );
     for (const s of streams) expect(s.events.map((e) => descriptor(e).status)).toEqual(['PENDING', 'EXECUTED']);
     for (const s of endpointStreams) expect(s.events.map((e) => descriptor(e).status)).toEqual(['PENDING', 'EXECUTED']);
     for (const s of endpointStreams) s.close();

@@ -142,7 +142,10 @@ describe('readCommand and deleteCommand', () => {
   });
 
   it('answers a waiting CIP caller 404 when its command is deleted', async () => {
-    const { command } = await createCommand(db.sql, base({ origin: 'cip', commandId: 3, cipReplySubject: 'reply.x', cipCorrelationId: 'cx' }));
+    const { command } = await createCommand(
+      db.sql,
+      base({ origin: 'cip', commandId: 3, cipReplySubject: 'reply.x', cipCorrelationId: 'cx' }),
+    );
     const outcome = await deleteCommand(db.sql, 'kaa', command);
     expect(outcome.outboxWritten).toBe(true);
     const cip = (await outboxRows()).find((r) => r.kind === 'cip_result');

@@ -26,8 +26,14 @@ beforeEach(async () => {
 
 const make = (over: Partial<NewCommand> = {}) =>
   createCommand(db.sql, {
-    tenantId: 'kaa', endpointId: 'e-1', commandType: 'reboot', payload: null,
-    ttlMillis: 60_000, awaitTimeoutSeconds: 5, origin: 'rest', ...over,
+    tenantId: 'kaa',
+    endpointId: 'e-1',
+    commandType: 'reboot',
+    payload: null,
+    ttlMillis: 60_000,
+    awaitTimeoutSeconds: 5,
+    origin: 'rest',
+    ...over,
   });
 
 describe('takeOutstanding', () => {
@@ -43,7 +49,11 @@ describe('takeOutstanding', () => {
     const reboot = await takeOutstanding(db.sql, 'e-1', 'reboot');
     expect(reboot.map((c) => c.payload)).toEqual(['a', 'b']);
     const all = await takeOutstanding(db.sql, 'e-1', null);
-    expect(all.map((c) => [c.commandType, c.payload])).toEqual([['reboot', 'a'], ['reboot', 'b'], ['SWITCH', 'c']]);
+    expect(all.map((c) => [c.commandType, c.payload])).toEqual([
+      ['reboot', 'a'],
+      ['reboot', 'b'],
+      ['SWITCH', 'c'],
+    ]);
     const [fetched] = await db.sql`SELECT count(*)::int AS n FROM commands WHERE fetched_at IS NOT NULL`;
     expect(fetched!.n).toBe(3);
     expect(await takeOutstanding(db.sql, 'e-2', null)).toEqual([]);
@@ -58,7 +68,11 @@ describe('listEndpointHistory', () => {
     await make({ endpointId: 'e-1', tenantId: 'other', commandType: 'x' });
     const history = await listEndpointHistory(db.sql, 'kaa', ['e-2', 'e-1', 'e-none'], {}, 3);
     expect([...history.keys()]).toEqual(['e-2', 'e-1', 'e-none']);
-    expect(history.get('e-1')!.map((c) => [c.commandType, c.commandId])).toEqual([['SWITCH', 1], ['reboot', 5], ['reboot', 4]]);
+    expect(history.get('e-1')!.map((c) => [c.commandType, c.commandId])).toEqual([
+      ['SWITCH', 1],
+      ['reboot', 5],
+      ['reboot', 4],
+    ]);
     expect(history.get('e-none')).toEqual([]);
     const filtered = await listEndpointHistory(db.sql, 'kaa', ['e-1'], { commandTypes: ['reboot'], statuses: ['PENDING'] }, 100);
     expect(filtered.get('e-1')!.map((c) => c.commandId)).toEqual([5, 4, 3, 2, 1]);
@@ -75,7 +89,14 @@ describe('listApplicationPage', () => {
     const seen: string[] = [];
     let after: KeysetPosition | undefined;
     for (let page = 0; page < 20; page++) {
-      const result = await listApplicationPage(db.sql, { tenantId: 'kaa', applicationName: 'meter', sort: 'createdAt', order: 'desc', size: 7, after });
+      const result = await listApplicationPage(db.sql, {
+        tenantId: 'kaa',
+        applicationName: 'meter',
+        sort: 'createdAt',
+        order: 'desc',
+        size: 7,
+        after,
+      });
       seen.push(...result.rows.map((c) => `${c.endpointId}/${c.commandId}`));
       // New commands land at the head of a newest-first list: never in a later page.
       await make({ endpointId: 'e-1' });
@@ -91,12 +112,31 @@ describe('listApplicationPage', () => {
     await noteAppVersion(db.sql, 'e-3', 'lamp-v1');
     for (let i = 0; i < 5; i++) await make();
     await make({ endpointId: 'e-3' });
-    const asc = await listApplicationPage(db.sql, { tenantId: 'kaa', applicationName: 'meter', sort: 'commandId', order: 'asc', size: 2, offset: 2 });
+    const asc = await listApplicationPage(db.sql, {
+      tenantId: 'kaa',
+      applicationName: 'meter',
+      sort: 'commandId',
+      order: 'asc',
+      size: 2,
+      offset: 2,
+    });
     expect(asc.rows.map((c) => c.commandId)).toEqual([3, 4]);
     expect(asc.hasMore).toBe(true);
-    const other = await listApplicationPage(db.sql, { tenantId: 'nobody', applicationName: 'meter', sort: 'createdAt', order: 'desc', size: 10 });
+    const other = await listApplicationPage(db.sql, {
+      tenantId: 'nobody',
+      applicationName: 'meter',
+      sort: 'createdAt',
+      order: 'desc',
+      size: 10,
+    });
     expect(other.rows).toEqual([]);
-    const lamp = await listApplicationPage(db.sql, { tenantId: 'kaa', applicationName: 'lamp', sort: 'updatedAt', order: 'desc', size: 10 });
+    const lamp = await listApplicationPage(db.sql, {
+      tenantId: 'kaa',
+      applicationName: 'lamp',
+      sort: 'updatedAt',
+      order: 'desc',
+      size: 10,
+    });
     expect(lamp.rows.map((c) => c.endpointId)).toEqual(['e-3']);
   });
 });
@@ -119,7 +159,14 @@ describe('endpoint state', () => {
   });
 
   it('marks endpoints online and offline, keeping a known version when none is given', async () => {
-    await setOnline(db.sql, new Map([['e-7', 'v3'], ['e-6', '']]), true);
+    await setOnline(
+      db.sql,
+      new Map([
+        ['e-7', 'v3'],
+        ['e-6', ''],
+      ]),
+      true,
+    );
     expect(await readEndpointState(db.sql, 'e-7', 'x')).toMatchObject({ online: true, appVersionName: 'v3' });
     await setOnline(db.sql, new Map([['e-7', '']]), false);
     expect(await readEndpointState(db.sql, 'e-7', 'x')).toMatchObject({ online: false, appVersionName: 'v3' });

@@ -38,7 +38,11 @@ describe('through PgBouncer in transaction mode', () => {
   it('creates, lists and reads commands with many connections sharing two server connections', async () => {
     const created = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        fetch(`${api()}/pool-${i % 4}/commands/reboot?awaitTimeout=0`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"n":${i}}` }),
+        fetch(`${api()}/pool-${i % 4}/commands/reboot?awaitTimeout=0`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: `{"n":${i}}`,
+        }),
       ),
     );
     expect(created.map((r) => r.status)).toEqual(Array(40).fill(202));
@@ -50,7 +54,9 @@ describe('through PgBouncer in transaction mode', () => {
     const lists = (await list.json()) as { commands: unknown[] }[];
     expect(lists.map((l) => l.commands.length)).toEqual([10, 10]);
     const batch = await fetch(`${api()}/commands/blink/batch/by-endpoints`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ endpointIds: ['pool-0', 'pool-1', 'pool-9'] }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ endpointIds: ['pool-0', 'pool-1', 'pool-9'] }),
     });
     expect(batch.status).toBe(202);
   });

@@ -47,7 +47,7 @@ describe('history purge', () => {
 
     // 12,500 due rows, 5,000 a statement: full, full, the rest, nothing.
     const batches: number[] = [];
-    for (let deleted = -1; deleted !== 0; ) batches.push((deleted = await purgeHistory(db.sql, 7, 5_000)));
+    for (let deleted = -1; deleted !== 0;) batches.push((deleted = await purgeHistory(db.sql, 7, 5_000)));
     expect(batches).toEqual([5_000, 5_000, 2_500, 0]);
 
     expect(await count('old-executed')).toBe(0);
@@ -66,7 +66,13 @@ describe('history purge', () => {
     expect(await purgeHistory(db.sql, 7, 5_000)).toBeGreaterThanOrEqual(1);
     expect(await count('reuse')).toBe(0);
     const { command } = await createCommand(db.sql, {
-      tenantId: 'kaa', endpointId: 'reuse-1', commandType: 'reboot', payload: null, ttlMillis: 60_000, awaitTimeoutSeconds: 0, origin: 'rest',
+      tenantId: 'kaa',
+      endpointId: 'reuse-1',
+      commandType: 'reboot',
+      payload: null,
+      ttlMillis: 60_000,
+      awaitTimeoutSeconds: 0,
+      origin: 'rest',
     });
     expect(command.commandId).toBe(2);
   });

@@ -1,13 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import {
-  createCommand,
-  deleteCommand,
-  expireDueCommands,
-  readCommand,
-  recordResults,
-  type NewCommand,
-} from '../../shared/store/index.js';
+import { createCommand, deleteCommand, expireDueCommands, readCommand, recordResults, type NewCommand } from '../../shared/store/index.js';
 import { untilDatabaseTimePasses } from '../helpers/wait.js';
 
 let db: TestDatabase;
@@ -21,18 +14,39 @@ beforeEach(async () => {
 
 const make = (over: Partial<NewCommand> = {}) =>
   createCommand(db.sql, {
-    tenantId: 'kaa', endpointId: 'e-1', commandType: 'reboot', payload: null,
-    ttlMillis: 60_000, awaitTimeoutSeconds: 5, origin: 'rest', ...over,
+    tenantId: 'kaa',
+    endpointId: 'e-1',
+    commandType: 'reboot',
+    payload: null,
+    ttlMillis: 60_000,
+    awaitTimeoutSeconds: 5,
+    origin: 'rest',
+    ...over,
   });
 
 describe('recordResults', () => {
   it('makes a PENDING command EXECUTED once, with code, reason, payload and app version', async () => {
     const { command } = await make();
-    const out = await recordResults(db.sql, 'e-1', 'reboot', [{ commandId: command.commandId, statusCode: 200, reasonPhrase: 'OK', payload: { up: true } }], 'app-v2', false);
+    const out = await recordResults(
+      db.sql,
+      'e-1',
+      'reboot',
+      [{ commandId: command.commandId, statusCode: 200, reasonPhrase: 'OK', payload: { up: true } }],
+      'app-v2',
+      false,
+    );
     expect(out.outcomes.get(command.commandId)).toBe('recorded');
     expect(out.executed).toHaveLength(1);
     const stored = await readCommand(db.sql, 'kaa', command);
-    expect(stored).toMatchObject({ status: 'EXECUTED', statusCode: 200, reasonPhrase: 'OK', responsePayload: { up: true }, appVersionName: 'app-v2', applicationName: 'app', version: 2 });
+    expect(stored).toMatchObject({
+      status: 'EXECUTED',
+      statusCode: 200,
+      reasonPhrase: 'OK',
+      responsePayload: { up: true },
+      appVersionName: 'app-v2',
+      applicationName: 'app',
+      version: 2,
+    });
   });
 
   it('accepts an identical repeat without change and refuses a different one', async () => {
@@ -84,7 +98,9 @@ describe('recordResults', () => {
     const { command } = await make();
     const outcomes = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
-        recordResults(db.sql, 'e-1', 'reboot', [{ commandId: command.commandId, statusCode: 200 + i }]).then((r) => r.outcomes.get(command.commandId)),
+        recordResults(db.sql, 'e-1', 'reboot', [{ commandId: command.commandId, statusCode: 200 + i }]).then((r) =>
+          r.outcomes.get(command.commandId),
+        ),
       ),
     );
     expect(outcomes.filter((o) => o === 'recorded')).toHaveLength(1);
@@ -95,7 +111,9 @@ describe('recordResults', () => {
     const { command } = await make();
     const outcomes = await Promise.all(
       Array.from({ length: 12 }, () =>
-        recordResults(db.sql, 'e-1', 'reboot', [{ commandId: command.commandId, statusCode: 200, payload: 'same' }]).then((r) => r.outcomes.get(command.commandId)),
+        recordResults(db.sql, 'e-1', 'reboot', [{ commandId: command.commandId, statusCode: 200, payload: 'same' }]).then((r) =>
+          r.outcomes.get(command.commandId),
+        ),
       ),
     );
     expect(outcomes.filter((o) => o === 'recorded')).toHaveLength(1);
@@ -104,12 +122,22 @@ describe('recordResults', () => {
 
   it('owes the CIP caller the result through the outbox', async () => {
     await make({ origin: 'cip', commandId: 77, cipReplySubject: 'kaa.v1.replica.r1.cip.command-result', cipCorrelationId: 'corr' });
-    const out = await recordResults(db.sql, 'e-1', 'reboot', [{ commandId: 77, statusCode: 201, reasonPhrase: 'Created', payload: [1, 2] }], 'app-v1');
+    const out = await recordResults(
+      db.sql,
+      'e-1',
+      'reboot',
+      [{ commandId: 77, statusCode: 201, reasonPhrase: 'Created', payload: [1, 2] }],
+      'app-v1',
+    );
     expect(out.outboxWritten).toBe(true);
     const [row] = await db.sql`SELECT message FROM outbox WHERE kind = 'cip_result'`;
     expect(row!.message).toEqual({
-      replySubject: 'kaa.v1.replica.r1.cip.command-result', correlationId: 'corr', appVersionName: 'app-v1',
-      statusCode: 201, reasonPhrase: 'Created', payload: [1, 2],
+      replySubject: 'kaa.v1.replica.r1.cip.command-result',
+      correlationId: 'corr',
+      appVersionName: 'app-v1',
+      statusCode: 201,
+      reasonPhrase: 'Created',
+      payload: [1, 2],
     });
   });
 
@@ -126,7 +154,12 @@ describe('expireDueCommands', () => {
     for (let i = 0; i < 40; i++) last = (await make({ ttlMillis: 1 })).command.expiresAt;
     const { command: live } = await make();
     await untilDatabaseTimePasses(db.sql, last!);
-    const sweeps = await Promise.all([expireDueCommands(db.sql, 7), expireDueCommands(db.sql, 7), expireDueCommands(db.sql), expireDueCommands(db.sql)]);
+    const sweeps = await Promise.all([
+      expireDueCommands(db.sql, 7),
+      expireDueCommands(db.sql, 7),
+      expireDueCommands(db.sql),
+      expireDueCommands(db.sql),
+    ]);
     const again = await expireDueCommands(db.sql);
     const keys = [...sweeps, again].flatMap((s) => s.expired.map((c) => c.commandId));
     expect(keys).toHaveLength(40);

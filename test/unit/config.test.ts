@@ -2,11 +2,28 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, CONFIG_VARIABLES } from '../../shared/config/index.js';
 
 const SECTION_8 = [
-  'PORT', 'DATABASE_URL', 'NATS_URL', 'CEX_INSTANCE_NAME', 'CEX_REPLICA_ID', 'KPC_INSTANCE_NAME',
-  'EPR_INSTANCE_NAME', 'CEX_COMMAND_TTL_MILLIS', 'CEX_MAX_AWAIT_TIMEOUT_SECONDS', 'CEX_MAX_PAYLOAD_BYTES',
-  'CEX_HISTORY_RETENTION_DAYS', 'KAA_TEKTON_ENABLED', 'KAA_TEKTON_URL', 'KAA_SCMP_PROVIDER',
-  'TENANT_MANAGER_URL', 'CEX_OAUTH_ISSUER', 'CEX_AUTH', 'CEX_AUTHZ', 'CEX_SERVICE_TOKEN',
-  'CEX_CALLBACK_ALLOWED_HOSTS', 'CEX_LOG_LEVEL', 'FUNCTION_TARGET',
+  'PORT',
+  'DATABASE_URL',
+  'NATS_URL',
+  'CEX_INSTANCE_NAME',
+  'CEX_REPLICA_ID',
+  'KPC_INSTANCE_NAME',
+  'EPR_INSTANCE_NAME',
+  'CEX_COMMAND_TTL_MILLIS',
+  'CEX_MAX_AWAIT_TIMEOUT_SECONDS',
+  'CEX_MAX_PAYLOAD_BYTES',
+  'CEX_HISTORY_RETENTION_DAYS',
+  'KAA_TEKTON_ENABLED',
+  'KAA_TEKTON_URL',
+  'KAA_SCMP_PROVIDER',
+  'TENANT_MANAGER_URL',
+  'CEX_OAUTH_ISSUER',
+  'CEX_AUTH',
+  'CEX_AUTHZ',
+  'CEX_SERVICE_TOKEN',
+  'CEX_CALLBACK_ALLOWED_HOSTS',
+  'CEX_LOG_LEVEL',
+  'FUNCTION_TARGET',
 ];
 
 describe('loadConfig', () => {
@@ -102,7 +119,8 @@ describe('loadConfig', () => {
   );
 
   it('starts the units that take no internal request without it', () => {
-    for (const target of ['command-lookup', 'history-listing', 'migrate']) expect(loadConfig({ FUNCTION_TARGET: target }).functionTarget).toBe(target);
+    for (const target of ['command-lookup', 'history-listing', 'migrate'])
+      expect(loadConfig({ FUNCTION_TARGET: target }).functionTarget).toBe(target);
   });
 
   it('names every bad variable at once', () => {

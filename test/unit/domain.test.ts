@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  expiryWindowMillis,
-  repushDelayMillis,
-  toDescriptor,
-  type Command,
-} from '../../shared/domain/index.js';
+import { expiryWindowMillis, repushDelayMillis, toDescriptor, type Command } from '../../shared/domain/index.js';
 
 describe('command rules', () => {
   it.each([
@@ -27,18 +22,46 @@ describe('command rules', () => {
   it('maps a command to the descriptor with ISO-8601 UTC timestamps and Kaa field names', () => {
     const at = new Date('2026-11-24T10:00:00.123Z');
     const command = {
-      endpointId: 'e-1', commandType: 'reboot', commandId: 7, tenantId: 'kaa', status: 'EXECUTED',
-      statusCode: 200, reasonPhrase: 'OK', requestPayload: { a: 1 }, responsePayload: null,
-      createdAt: at, updatedAt: at, expiresAt: at, ttlMillis: 1, pushOnce: false, appVersionName: 'v1',
-      applicationName: null, origin: 'rest', idempotencyKey: null, cipReplySubject: null,
-      cipCorrelationId: null, callbackUrl: null, batchTaskId: null, pushCount: 2, lastPushedAt: at,
-      fetchedAt: null, version: 2,
+      endpointId: 'e-1',
+      commandType: 'reboot',
+      commandId: 7,
+      tenantId: 'kaa',
+      status: 'EXECUTED',
+      statusCode: 200,
+      reasonPhrase: 'OK',
+      requestPayload: { a: 1 },
+      responsePayload: null,
+      createdAt: at,
+      updatedAt: at,
+      expiresAt: at,
+      ttlMillis: 1,
+      pushOnce: false,
+      appVersionName: 'v1',
+      applicationName: null,
+      origin: 'rest',
+      idempotencyKey: null,
+      cipReplySubject: null,
+      cipCorrelationId: null,
+      callbackUrl: null,
+      batchTaskId: null,
+      pushCount: 2,
+      lastPushedAt: at,
+      fetchedAt: null,
+      version: 2,
     } satisfies Command;
     expect(toDescriptor(command)).toEqual({
-      commandId: 7, commandType: 'reboot', endpointId: 'e-1', status: 'EXECUTED', statusCode: 200,
-      reasonPhrase: 'OK', requestPayload: { a: 1 }, responsePayload: null,
-      createdAt: '2026-11-24T10:00:00.123Z', updatedAt: '2026-11-24T10:00:00.123Z',
-      expiresAt: '2026-11-24T10:00:00.123Z', appVersionName: 'v1',
+      commandId: 7,
+      commandType: 'reboot',
+      endpointId: 'e-1',
+      status: 'EXECUTED',
+      statusCode: 200,
+      reasonPhrase: 'OK',
+      requestPayload: { a: 1 },
+      responsePayload: null,
+      createdAt: '2026-11-24T10:00:00.123Z',
+      updatedAt: '2026-11-24T10:00:00.123Z',
+      expiresAt: '2026-11-24T10:00:00.123Z',
+      appVersionName: 'v1',
       delivery: { pushes: 2, lastPushedAt: '2026-11-24T10:00:00.123Z', fetchedAt: null },
     });
   });

@@ -24,11 +24,26 @@ export function applicationPage(applicationName: string): Page {
   const feedback = new Feedback();
   const summary = h('p', { class: 'summary', role: 'status' }, 'Loading…');
 
-  const status = h('select', { name: 'status' }, h('option', { value: '' }, 'Any'), STATUSES.map((s) => h('option', { value: s }, s)));
+  const status = h(
+    'select',
+    { name: 'status' },
+    h('option', { value: '' }, 'Any'),
+    STATUSES.map((s) => h('option', { value: s }, s)),
+  );
   const types = h('input', { name: 'commandTypes', autocomplete: 'off', spellcheck: 'false', placeholder: 'reboot, blink' });
-  const sort = h('select', { name: 'sort' }, SORTS.map(([value, label]) => h('option', { value }, label)));
-  const size = h('select', { name: 'size' }, ['20', '50', '100'].map((n) => h('option', { value: n }, n)));
-  const form = h('form', { class: 'filters', 'aria-label': 'Filter and sort' },
+  const sort = h(
+    'select',
+    { name: 'sort' },
+    SORTS.map(([value, label]) => h('option', { value }, label)),
+  );
+  const size = h(
+    'select',
+    { name: 'size' },
+    ['20', '50', '100'].map((n) => h('option', { value: n }, n)),
+  );
+  const form = h(
+    'form',
+    { class: 'filters', 'aria-label': 'Filter and sort' },
     field('Status', status),
     field('Command types', types, 'Comma-separated; empty = all'),
     field('Sort', sort),
@@ -89,7 +104,9 @@ export function applicationPage(applicationName: string): Page {
   first.disabled = previous.disabled = next.disabled = true;
   void load(0);
 
-  const element = h('div', { class: 'page' },
+  const element = h(
+    'div',
+    { class: 'page' },
     h('h1', null, 'Application ', h('code', null, applicationName)),
     form,
     summary,

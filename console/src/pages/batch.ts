@@ -10,7 +10,14 @@ const MAX_IDS = 10_000;
 
 /** Endpoint ids from pasted or uploaded text: one per line, or separated by commas, semicolons or spaces. */
 export function parseEndpointIds(text: string): string[] {
-  return [...new Set(text.split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      text
+        .split(/[\s,;]+/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /**
@@ -30,12 +37,18 @@ export function batchPage(): Page {
   const upload = h('input', { type: 'file', accept: '.txt,.csv,text/plain,text/csv' });
   const uploadFeedback = new Feedback();
   const filterId = h('input', { name: 'filterId', autocomplete: 'off', spellcheck: 'false', disabled: true });
-  const listPanel = h('div', { class: 'panel' },
+  const listPanel = h(
+    'div',
+    { class: 'panel' },
     field('Endpoint ids', ids, 'One per line, or separated by commas or spaces; 1–10,000'),
     field('Upload a file of endpoint ids', upload, 'A text or CSV file; its ids are added to the list above'),
     uploadFeedback.element,
   );
-  const filterPanel = h('div', { class: 'panel', hidden: true }, field('Filter id', filterId, 'The endpoint filter; its endpoints are resolved once'));
+  const filterPanel = h(
+    'div',
+    { class: 'panel', hidden: true },
+    field('Filter id', filterId, 'The endpoint filter; its endpoints are resolved once'),
+  );
 
   function syncMode(): void {
     const list = byList.checked;
@@ -61,13 +74,19 @@ export function batchPage(): Page {
     );
   });
 
-  const form = h('form', { class: 'batch', novalidate: true, 'aria-labelledby': 'batch-heading' },
+  const form = h(
+    'form',
+    { class: 'batch', novalidate: true, 'aria-labelledby': 'batch-heading' },
     field('Command type', fields.type),
     field('Payload', fields.payload, 'JSON; every endpoint gets the same payload; empty = null'),
     field('TTL', fields.ttl, 'Milliseconds each command stays eligible; empty = the server default'),
-    h('fieldset', null,
+    h(
+      'fieldset',
+      null,
       h('legend', null, 'Endpoints'),
-      h('div', { class: 'radios' },
+      h(
+        'div',
+        { class: 'radios' },
         h('span', null, byList, h('label', { for: byList.id }, 'By endpoint list')),
         h('span', null, byFilter, h('label', { for: byFilter.id }, 'By filter')),
       ),
@@ -99,7 +118,8 @@ export function batchPage(): Page {
       } else {
         const filter = filterId.value.trim();
         if (!filter) throw new Error('Give the filter id.');
-        request = () => call('POST', `/endpoints/commands/${commandType}/batch`, { query: { filterId: filter, commandTtl }, text: payload });
+        request = () =>
+          call('POST', `/endpoints/commands/${commandType}/batch`, { query: { filterId: filter, commandTtl }, text: payload });
       }
     } catch (err) {
       feedback.error(err);

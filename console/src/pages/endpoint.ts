@@ -33,7 +33,9 @@ export function endpointPage(endpointId: string): Page {
   const form = h(
     'form',
     { class: 'invoke', 'aria-labelledby': 'invoke-heading', novalidate: true },
-    h('div', { class: 'row' },
+    h(
+      'div',
+      { class: 'row' },
       field('Command type', fields.type),
       field('Wait (seconds)', wait, '0–60; 0 = do not wait'),
       field('TTL', fields.ttl, 'Milliseconds; empty = server default'),
@@ -54,7 +56,8 @@ export function endpointPage(endpointId: string): Page {
       payload = fields.payloadText();
       ttl = fields.commandTtl();
       awaitTimeout = Number(wait.value || '0');
-      if (!Number.isInteger(awaitTimeout) || awaitTimeout < 0 || awaitTimeout > 60) throw new Error('Wait (seconds) must be a whole number, 0–60.');
+      if (!Number.isInteger(awaitTimeout) || awaitTimeout < 0 || awaitTimeout > 60)
+        throw new Error('Wait (seconds) must be a whole number, 0–60.');
     } catch (err) {
       invokeFeedback.error(err);
       return;
@@ -94,7 +97,9 @@ export function endpointPage(endpointId: string): Page {
   const dialogFeedback = new Feedback();
   const confirmButton = h('button', { type: 'button', class: 'danger' }, 'Delete');
   const cancelButton = h('button', { type: 'button' }, 'Cancel');
-  const dialog = h('dialog', { 'aria-labelledby': 'delete-heading' },
+  const dialog = h(
+    'dialog',
+    { 'aria-labelledby': 'delete-heading' },
     h('h2', { id: 'delete-heading' }, 'Delete command'),
     dialogText,
     h('div', { class: 'actions' }, confirmButton, cancelButton, dialogFeedback.element),
@@ -130,7 +135,9 @@ export function endpointPage(endpointId: string): Page {
   // ---- the list and its live stream ----
   async function loadList(): Promise<void> {
     try {
-      const ans = await call<{ endpointId: string; commands: Descriptor[] }[]>('GET', '/endpoints/commands', { query: { endpointId, limit: 100 } });
+      const ans = await call<{ endpointId: string; commands: Descriptor[] }[]>('GET', '/endpoints/commands', {
+        query: { endpointId, limit: 100 },
+      });
       for (const d of ans.body[0]?.commands ?? []) table.upsert(d);
     } catch (err) {
       listFeedback.error(err);
@@ -153,10 +160,14 @@ export function endpointPage(endpointId: string): Page {
     },
   });
 
-  const element = h('div', { class: 'page' },
+  const element = h(
+    'div',
+    { class: 'page' },
     h('h1', null, 'Endpoint ', h('code', null, endpointId)),
     h('section', { 'aria-labelledby': 'invoke-heading' }, h('h2', { id: 'invoke-heading' }, 'Invoke a command'), form),
-    h('section', { 'aria-labelledby': 'commands-heading' },
+    h(
+      'section',
+      { 'aria-labelledby': 'commands-heading' },
       h('h2', { id: 'commands-heading' }, 'Commands'),
       live,
       listFeedback.element,

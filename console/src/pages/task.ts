@@ -21,11 +21,19 @@ export function taskPage(taskId: string): Page {
   let stopped = false;
 
   function commandList(title: string, items: TaskCommand[], count: number, type: string): HTMLElement {
-    return h('details', null,
+    return h(
+      'details',
+      null,
       h('summary', null, `${title} (${count})`),
-      h('ul', null, items.slice(0, LIST_LIMIT).map((c) =>
-        h('li', null, h('a', { href: href(`endpoints/${encodeURIComponent(c.endpointId)}`) }, c.endpointId), ` ${type}/${c.commandId}`),
-      )),
+      h(
+        'ul',
+        null,
+        items
+          .slice(0, LIST_LIMIT)
+          .map((c) =>
+            h('li', null, h('a', { href: href(`endpoints/${encodeURIComponent(c.endpointId)}`) }, c.endpointId), ` ${type}/${c.commandId}`),
+          ),
+      ),
       count > LIST_LIMIT ? h('p', { class: 'muted' }, `and ${count - LIST_LIMIT} more`) : null,
     );
   }
@@ -33,19 +41,27 @@ export function taskPage(taskId: string): Page {
   function show(t: Task): void {
     const total = t.pendingCount + t.executedCount + t.expiredCount;
     const done = t.executedCount + t.expiredCount;
-    replace(facts,
-      h('dt', null, 'Command type'), h('dd', null, t.commandType),
-      h('dt', null, 'Endpoints'), h('dd', null, t.filterId ? `filter ${t.filterId}` : 'listed'),
-      h('dt', null, 'Created'), h('dd', null, time(t.createdAt)),
-      h('dt', null, 'Pending'), h('dd', { 'data-count': 'pending' }, String(t.pendingCount)),
-      h('dt', null, 'Executed'), h('dd', { 'data-count': 'executed' }, String(t.executedCount)),
-      h('dt', null, 'Expired'), h('dd', { 'data-count': 'expired' }, String(t.expiredCount)),
+    replace(
+      facts,
+      h('dt', null, 'Command type'),
+      h('dd', null, t.commandType),
+      h('dt', null, 'Endpoints'),
+      h('dd', null, t.filterId ? `filter ${t.filterId}` : 'listed'),
+      h('dt', null, 'Created'),
+      h('dd', null, time(t.createdAt)),
+      h('dt', null, 'Pending'),
+      h('dd', { 'data-count': 'pending' }, String(t.pendingCount)),
+      h('dt', null, 'Executed'),
+      h('dd', { 'data-count': 'executed' }, String(t.executedCount)),
+      h('dt', null, 'Expired'),
+      h('dd', { 'data-count': 'expired' }, String(t.expiredCount)),
     );
     progress.max = Math.max(total, 1);
     progress.value = done;
     progressText.textContent = `${done} of ${total} done`;
     live.textContent = t.pendingCount > 0 ? `Live: ${t.pendingCount} pending, refreshed every second.` : 'Finished: no command is pending.';
-    replace(lists,
+    replace(
+      lists,
       commandList('Pending', t.pending, t.pendingCount, t.commandType),
       commandList('Executed', t.executed, t.executedCount, t.commandType),
       commandList('Expired', t.expired, t.expiredCount, t.commandType),
@@ -71,7 +87,9 @@ export function taskPage(taskId: string): Page {
   }
   void refresh();
 
-  const element = h('div', { class: 'page' },
+  const element = h(
+    'div',
+    { class: 'page' },
     h('h1', null, 'Task ', h('code', null, taskId)),
     feedback.element,
     facts,
