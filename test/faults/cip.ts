@@ -86,11 +86,12 @@ export async function startCipLoad(options: CipLoadOptions): Promise<CipLoad> {
   await nc.flush();
 
   const retryAfterMs = options.retryAfterMs ?? 10_000;
+  let closed = false;
   const invoke = async (call: CipCall) => {
     const deadline = Date.now() + (options.giveUpMs ?? 120_000);
     while (options.paceBy && !options.paceBy(call.n) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const payload = Buffer.from(JSON.stringify(cipPayload(call.n, options.runId)));
-    while (call.results.length === 0 && Date.now() < deadline) {
+    while (call.results.length === 0 && Date.now() < deadline && !closed) {
       const correlationId = `${options.runId}-${call.n}-${call.attempts.length + 1}`;
       call.attempts.push(correlationId);
       nc.publish(P.cipCommandRequestSubject(options.cex), P.encodeCommandInvocationRequest({
@@ -108,7 +109,7 @@ export async function startCipLoad(options: CipLoadOptions): Promise<CipLoad> {
   };
   let next = 0;
   const worker = async () => {
-    while (next < calls.length) await invoke(calls[next++]!);
+    while (next < calls.length && !closed) await invoke(calls[next++]!);
   };
   const done = Promise.all(Array.from({ length: options.concurrency }, worker)).then(() => calls);
   return {
@@ -117,6 +118,8 @@ export async function startCipLoad(options: CipLoadOptions): Promise<CipLoad> {
     answered: () => answered,
     done,
     close: async () => {
+      closed = true;
+      for (const resolve of wake.values()) resolve();
       await nc.flush().catch(() => undefined);
       await nc.drain().catch(() => undefined);
     },

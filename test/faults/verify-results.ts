@@ -193,9 +193,14 @@ export async function waitForCipOutbox(sql: Sql, timeoutMs: number): Promise<boo
 export async function settleResults(
   sql: Sql, cip: CipLoad, runId: string, sims: readonly Simulator[], receiver: Receiver, outcomes: readonly Outcome[], urlOf: (n: number) => string | undefined,
 ): Promise<{ cip: CipFigures; callbacks: CallbackFigures }> {
-  await cip.done;
-  await waitForCipOutbox(sql, 60_000);
-  await waitForCallbacks(sql, receiver, outcomes, urlOf, 60_000);
+  // One deadline for all three waits, so a scenario whose results never come
+  // fails on its figures, well inside the test's own timeout.
+  const deadline = Date.now() + 90_000;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([cip.done, new Promise((r) => (timer = setTimeout(r, deadline - Date.now())))]);
+  clearTimeout(timer);
+  await waitForCipOutbox(sql, Math.max(0, deadline - Date.now()));
+  await waitForCallbacks(sql, receiver, outcomes, urlOf, Math.max(0, deadline - Date.now()));
   await cip.close();
   return { cip: await cipFiguresOf(sql, cip, runId, sims), callbacks: await callbackFiguresOf(sql, receiver, outcomes, urlOf) };
 }
