@@ -203,7 +203,8 @@ const TABLE: { target: string; http: boolean; check: (c: Context) => Promise<voi
   },
 ];
 
-async function eventually<T>(probe: () => T | undefined, timeoutMs = 3000): Promise<T | undefined> {
+// A deadline for a log line that may be slow to arrive on a busy machine, not a speed claim.
+async function eventually<T>(probe: () => T | undefined, timeoutMs = 30_000): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();

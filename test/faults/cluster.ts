@@ -10,6 +10,7 @@ import type { TestDatabase } from '../helpers/db.js';
 import { startDevHost, type DevHost } from '../helpers/dev-host.js';
 import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 import { uniqueInstanceName, uniquePrefix } from '../helpers/nats.js';
+import { CALLBACK_ENV } from './callbacks.js';
 
 export interface Names {
   cex: string;
@@ -42,6 +43,8 @@ export function faultEnv(db: TestDatabase, natsUrl: string, names: Names, extra:
     CEX_SHUTDOWN_GRACE_MS: '5000',
     // Shared by the bridge and the functions of a scenario's processes.
     CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
+    // Callbacks go to the scenario's local receiver.
+    ...CALLBACK_ENV,
     ...extra,
   };
 }

@@ -5,6 +5,9 @@
  * Every command CEX accepted must end EXECUTED after the restart (the wait
  * gives up after a minute: a deadline, not a speed claim), stored once,
  * never delivered again after its result was accepted, with one result.
+ * Beside the REST load, 12/CIP callers invoke over NATS and every fourth REST
+ * command carries a callbackUrl: each CIP command gets its result message and
+ * each callback is delivered, repeats within the bound of verify-results.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../shared/simulator/index.js';
@@ -13,9 +16,13 @@ import { testNatsUrl, uniquePrefix } from '../helpers/nats.js';
 import { CexProcess, faultEnv, faultNames, simulate } from './cluster.js';
 import { startLoad, type Load } from './load.js';
 import { Progress } from './progress.js';
+import { startCallbackReceiver, type CallbackReceiver } from './callbacks.js';
+import { startCipLoad, type CipLoad } from './cip.js';
 import { figuresOf, firstAcceptAfter, mustBeZero, report, waitUntilExecuted, ZERO } from './verify.js';
+import { reportResults, resultChecks, RESULTS_OK, settleResults } from './verify-results.js';
 
 const COMMANDS = 2_000;
+const CIP_COMMANDS = 300;
 
 let cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -36,9 +43,40 @@ async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((r) => setTimeout(r, 20));
 }
 
-/** Load of async invokes over the simulator's endpoints, against whatever `urls` returns. */
-function asyncLoad(sim: Simulator, runId: string, urls: () => string[]): Load {
-  return startLoad({ urls, endpointIds: sim.endpointIds, commandType: 'reboot', count: COMMANDS, concurrency: 32, awaitTimeout: 0, runId });
+/** Load of async invokes over the simulator's endpoints, against whatever `urls` returns; every fourth with a callback. */
+function asyncLoad(sim: Simulator, runId: string, urls: () => string[], callbacks: CallbackReceiver): Load {
+  return startLoad({
+    urls,
+    endpointIds: sim.endpointIds,
+    commandType: 'reboot',
+    count: COMMANDS,
+    concurrency: 32,
+    awaitTimeout: 0,
+    runId,
+    callbackUrl: callbacks.urlOf,
+  });
+}
+
+/** The callback receiver, and CIP callers spread over the REST load (call n once REST accepted its share). */
+async function resultLoads(
+  sim: Simulator,
+  cex: string,
+  runId: string,
+  load: () => Load | undefined,
+): Promise<{ callbacks: CallbackReceiver; cip: CipLoad }> {
+  const callbacks = await startCallbackReceiver();
+  cleanup.push(() => callbacks.receiver.close());
+  const cip = await startCipLoad({
+    natsUrl: testNatsUrl(),
+    cex,
+    endpointIds: sim.endpointIds,
+    count: CIP_COMMANDS,
+    concurrency: 8,
+    runId: `${runId}-cip`,
+    paceBy: (n) => (load()?.accepted() ?? 0) >= (n * COMMANDS) / CIP_COMMANDS,
+  });
+  cleanup.push(() => cip.close());
+  return { callbacks, cip };
 }
 
 describe('SIGKILL under load', () => {
@@ -50,7 +88,10 @@ describe('SIGKILL under load', () => {
     const sim = await simulate(testNatsUrl(), names, 100);
     cleanup.push(() => sim.stop());
 
-    const load = asyncLoad(sim, runId, () => [host.url]);
+    // eslint-disable-next-line prefer-const -- resultLoads reads it through a closure before it is assigned
+    let load: Load | undefined;
+    const { callbacks, cip } = await resultLoads(sim, names.cex, runId, () => load);
+    load = asyncLoad(sim, runId, () => [host.url], callbacks);
     for (const share of [0.3, 0.65]) {
       await until(() => load.accepted() >= COMMANDS * share);
       await host.killAndRestart();
@@ -58,6 +99,7 @@ describe('SIGKILL under load', () => {
     const outcomes = await load.done;
     const settleMs = await waitUntilExecuted(db.sql, runId, COMMANDS, 60_000);
     const allExecutedMs = Date.now() - host.kills.at(-1)!.readyAt!;
+    const results = await settleResults(db.sql, cip, `${runId}-cip`, [sim], callbacks.receiver, outcomes, callbacks.urlOf);
 
     const f = await figuresOf(db.sql, runId, outcomes, [sim]);
     const recovery: Record<string, number | undefined> = {};
@@ -71,10 +113,12 @@ describe('SIGKILL under load', () => {
     report(`SIGKILL of the dev host after ${killedAfter} of ${COMMANDS} async commands`, f, recovery, {
       'connection errors retried': outcomes.reduce((s, o) => s + o.networkErrors, 0),
     });
+    reportResults(results.cip, results.callbacks, host.kills.length);
     expect(outcomes.flatMap((o) => o.unexpected)).toEqual([]);
     expect(f.accepted).toBe(COMMANDS);
     expect(mustBeZero(f)).toEqual(ZERO);
     expect(settleMs).not.toBeNaN();
+    expect(resultChecks(results.cip, results.callbacks, host.kills.length)).toEqual(RESULTS_OK);
   });
 
   it('split units: the bridge, then command-submit, then esp-inbound, each SIGKILLed and restarted', async () => {
@@ -99,7 +143,10 @@ describe('SIGKILL under load', () => {
     const sim = await simulate(testNatsUrl(), names, 100);
     cleanup.push(() => sim.stop());
 
-    const load = asyncLoad(sim, runId, () => [submit.url]);
+    // eslint-disable-next-line prefer-const -- resultLoads reads it through a closure before it is assigned
+    let load: Load | undefined;
+    const { callbacks, cip } = await resultLoads(sim, names.cex, runId, () => load);
+    load = asyncLoad(sim, runId, () => [submit.url], callbacks);
     const victims = [bridge, submit, inbound];
     for (const [i, victim] of victims.entries()) {
       await until(() => load.accepted() >= (COMMANDS * (i + 1)) / (victims.length + 1));
@@ -111,6 +158,7 @@ describe('SIGKILL under load', () => {
     const settleMs = await waitUntilExecuted(db.sql, runId, COMMANDS, 60_000);
     const lastReady = inbound.kills[0]!.readyAt!;
     const allExecutedMs = Date.now() - lastReady;
+    const results = await settleResults(db.sql, cip, `${runId}-cip`, [sim], callbacks.receiver, outcomes, callbacks.urlOf);
 
     const f = await figuresOf(db.sql, runId, outcomes, [sim]);
     const recovery: Record<string, number | undefined> = {};
@@ -124,10 +172,12 @@ describe('SIGKILL under load', () => {
     report(`SIGKILL of single units (bridge; command-submit; esp-inbound, down 10 s) during ${COMMANDS} async commands`, f, recovery, {
       'connection errors retried': outcomes.reduce((s, o) => s + o.networkErrors, 0),
     });
+    reportResults(results.cip, results.callbacks, victims.length);
     expect(outcomes.flatMap((o) => o.unexpected)).toEqual([]);
     expect(f.accepted).toBe(COMMANDS);
     expect(mustBeZero(f)).toEqual(ZERO);
     expect(settleMs).not.toBeNaN();
     expect(f.resultsResent).toBeGreaterThan(0);
+    expect(resultChecks(results.cip, results.callbacks, victims.length)).toEqual(RESULTS_OK);
   });
 });

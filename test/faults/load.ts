@@ -41,6 +41,8 @@ export interface LoadOptions {
   runId: string;
   /** Give up on a logical command after this long (ms). */
   giveUpMs?: number;
+  /** The callbackUrl of logical command n, if it has one (the same on every attempt). */
+  callbackUrl?: (n: number) => string | undefined;
 }
 
 export interface Load {
@@ -90,7 +92,10 @@ async function invokeUntilAccepted(n: number, options: LoadOptions): Promise<Out
   const body = JSON.stringify({ n, run: options.runId });
   while (Date.now() < deadline) {
     const urls = options.urls();
-    const url = `${urls[(n + o.attempts) % urls.length]}/api/v1/endpoints/${endpointId}/commands/${options.commandType}?awaitTimeout=${options.awaitTimeout}`;
+    const callback = options.callbackUrl?.(n);
+    const url =
+      `${urls[(n + o.attempts) % urls.length]}/api/v1/endpoints/${endpointId}/commands/${options.commandType}?awaitTimeout=${options.awaitTimeout}` +
+      (callback ? `&callbackUrl=${encodeURIComponent(callback)}` : '');
     o.attempts++;
     const started = performance.now();
     const startedAt = Date.now();

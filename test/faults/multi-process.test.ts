@@ -5,7 +5,9 @@
  * over the three command-submit processes are woken wherever their result
  * lands; silent endpoints see each pending command pushed once per re-push
  * round although two bridges run the scheduler; the two sweepers expire each
- * command once (one 408 per CIP caller).
+ * command once (one 408 per CIP caller). 12/CIP callers whose commands are
+ * executed get exactly one result each, and callbacks exactly one 2xx each,
+ * though two bridges publish and deliver (no fault here: no repeat allowed).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,12 +18,16 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testNatsUrl, uniquePrefix } from '../helpers/nats.js';
 import { CexProcess, faultEnv, faultNames, simulate } from './cluster.js';
 import { percentile, startLoad } from './load.js';
+import { startCallbackReceiver } from './callbacks.js';
+import { startCipLoad } from './cip.js';
 import { figuresOf, mustBeZero, report, ZERO } from './verify.js';
+import { reportResults, resultChecks, RESULTS_OK, settleResults } from './verify-results.js';
 
 const SYNC = 600;
 const SILENT = 100;
 const SILENT_TTL_MS = 8_000;
 const REPUSH_INITIAL_MS = 1_000;
+const CIP_COMMANDS = 200;
 
 let db: TestDatabase | undefined;
 let nc: NatsConnection | undefined;
@@ -115,7 +121,21 @@ describe('3 command-submit + 2 esp-inbound + 2 bridges on one database and one N
       );
     }
 
-    // Meanwhile: sync callers, round-robin over the three command-submit processes.
+    // Meanwhile: sync callers, round-robin over the three command-submit
+    // processes (every fourth with a callback), and CIP callers beside them.
+    const callbacks = await startCallbackReceiver();
+    stops.push(() => callbacks.receiver.close());
+    const cip = await startCipLoad({
+      natsUrl: testNatsUrl(),
+      cex: names.cex,
+      endpointIds: sim.endpointIds,
+      count: CIP_COMMANDS,
+      concurrency: 8,
+      runId: `${runId}-cip`,
+      // Nothing here drops a request: the caller never needs to ask again.
+      retryAfterMs: 60_000,
+    });
+    stops.push(() => cip.close());
     const sync = await startLoad({
       urls: () => submits.map((s) => s.url),
       endpointIds: sim.endpointIds,
@@ -124,7 +144,9 @@ describe('3 command-submit + 2 esp-inbound + 2 bridges on one database and one N
       count: SYNC,
       concurrency: 60,
       awaitTimeout: 20,
+      callbackUrl: callbacks.urlOf,
     }).done;
+    const results = await settleResults(d.sql, cip, `${runId}-cip`, [sim], callbacks.receiver, sync, callbacks.urlOf);
 
     const deadline = Date.now() + SILENT_TTL_MS + 15_000;
     const expiredRows = () => d.sql<{ endpointId: string; status: string; version: number; pushCount: number }[]>`
@@ -178,6 +200,7 @@ describe('3 command-submit + 2 esp-inbound + 2 bridges on one database and one N
         '408 results per CIP caller (min/max)': `${Math.min(...resultsPer.values())}/${Math.max(...resultsPer.values())}`,
       },
     );
+    reportResults(results.cip, results.callbacks, 0);
 
     // Every sync waiter woken, wherever its result was recorded.
     expect(sync.flatMap((o) => o.unexpected)).toEqual([]);
@@ -199,5 +222,9 @@ describe('3 command-submit + 2 esp-inbound + 2 bridges on one database and one N
     expect([...resultsPer.values()].every((n) => n === 1)).toBe(true);
     expect(cipResults.every((r) => r.statusCode === 408)).toBe(true);
     expect(expiredBy.reduce((a, b) => a + b, 0)).toBe(SILENT);
+    // No fault: every CIP command answered exactly once, every callback 2xx'd exactly once.
+    expect(resultChecks(results.cip, results.callbacks, 0)).toEqual(RESULTS_OK);
+    expect(results.cip.exactlyOne).toBe(CIP_COMMANDS);
+    expect(results.callbacks.maxOkPerDelivery).toBe(1);
   });
 });

@@ -2,7 +2,9 @@
  * A private nats-server restarted under load (async invokes plus sync
  * callers waiting), once at once and once after 3 s down: the bridge
  * reconnects by itself, nothing accepted is lost, and every sync caller gets
- * its result (200) or a 202.
+ * its result (200) or a 202. 12/CIP callers on the same server (they ask
+ * again when a request or its result was dropped while the server was down)
+ * get a result for every command, and every callback is delivered.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { startNatsServer, type NatsServer } from '../../shared/devstack/index.js';
@@ -12,10 +14,14 @@ import { uniquePrefix } from '../helpers/nats.js';
 import { CexProcess, faultEnv, faultNames, simulate } from './cluster.js';
 import { percentile, startLoad } from './load.js';
 import { Progress } from './progress.js';
+import { startCallbackReceiver } from './callbacks.js';
+import { startCipLoad } from './cip.js';
 import { figuresOf, mustBeZero, report, waitUntilExecuted, ZERO } from './verify.js';
+import { reportResults, resultChecks, RESULTS_OK, settleResults } from './verify-results.js';
 
 const ASYNC = 1_500;
 const SYNC = 400;
+const CIP_COMMANDS = 300;
 // Seconds each restart keeps the server down: an immediate restart, then an outage.
 const DOWN_MS = [0, 3_000];
 
@@ -58,9 +64,22 @@ describe('NATS restart under load', () => {
     const progress = new Progress(db.sql, runId).start();
     stops.push(async () => progress.stop());
 
-    const common = { urls: () => [host.url], endpointIds: sim.endpointIds, commandType: 'reboot', runId };
+    const callbacks = await startCallbackReceiver();
+    stops.push(() => callbacks.receiver.close());
+    const common = { urls: () => [host.url], endpointIds: sim.endpointIds, commandType: 'reboot', runId, callbackUrl: callbacks.urlOf };
     const asyncLoad = startLoad({ ...common, count: ASYNC, concurrency: 16, awaitTimeout: 0 });
     const syncLoad = startLoad({ ...common, from: ASYNC, count: SYNC, concurrency: 48, awaitTimeout: 8 });
+    // Spread over the async load, so each restart finds CIP commands at every stage.
+    const cip = await startCipLoad({
+      natsUrl: nats.url,
+      cex: names.cex,
+      endpointIds: sim.endpointIds,
+      count: CIP_COMMANDS,
+      concurrency: 8,
+      runId: `${runId}-cip`,
+      paceBy: (n) => asyncLoad.accepted() >= (n * ASYNC) / CIP_COMMANDS,
+    });
+    stops.push(() => cip.close());
 
     const readiness = watchNatsReadiness(host);
     stops.push(async () => readiness.stop());
@@ -83,6 +102,7 @@ describe('NATS restart under load', () => {
     const [asyncOutcomes, syncOutcomes] = await Promise.all([asyncLoad.done, syncLoad.done]);
     const outcomes = [...asyncOutcomes, ...syncOutcomes];
     const settleMs = await waitUntilExecuted(db.sql, runId, ASYNC + SYNC, 60_000);
+    const results = await settleResults(db.sql, cip, `${runId}-cip`, [sim], callbacks.receiver, outcomes, callbacks.urlOf);
 
     const f = await figuresOf(db.sql, runId, outcomes, [sim]);
     const recovery: Record<string, number | undefined> = {};
@@ -114,6 +134,7 @@ describe('NATS restart under load', () => {
         )}`,
       },
     );
+    reportResults(results.cip, results.callbacks, outages.length);
 
     // REST does not need NATS: no caller saw an error, and none was refused.
     expect(outcomes.flatMap((o) => o.unexpected)).toEqual([]);
@@ -124,5 +145,6 @@ describe('NATS restart under load', () => {
     expect(readiness.changes.filter((c) => !c.up).length).toBeGreaterThanOrEqual(1);
     expect(settleMs).not.toBeNaN();
     expect(host.alive).toBe(true);
+    expect(resultChecks(results.cip, results.callbacks, outages.length)).toEqual(RESULTS_OK);
   });
 });

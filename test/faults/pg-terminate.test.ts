@@ -4,6 +4,8 @@
  * in flight get 503 or succeed, nothing is half-written (a pending command
  * always has its push queued or done), the listener comes back and re-reads,
  * and sync waiters still wake afterwards, with the LISTEN connection back.
+ * 12/CIP callers and result callbacks run through the cuts too: every CIP
+ * command gets its result, every callback a 2xx, repeats within the bound.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -11,12 +13,16 @@ import { testNatsUrl, uniquePrefix } from '../helpers/nats.js';
 import { CexProcess, faultEnv, faultNames, simulate } from './cluster.js';
 import { percentile, startLoad } from './load.js';
 import { Progress } from './progress.js';
+import { startCallbackReceiver } from './callbacks.js';
+import { startCipLoad } from './cip.js';
 import { figuresOf, firstAcceptAfter, mustBeZero, report, waitUntilExecuted, ZERO } from './verify.js';
+import { reportResults, resultChecks, RESULTS_OK, settleResults } from './verify-results.js';
 
 const ASYNC = 1_500;
 const SYNC = 300;
 const CUTS = 8;
 const CUT_EVERY_MS = 700;
+const CIP_COMMANDS = 300;
 
 let db: TestDatabase | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -58,24 +64,54 @@ describe('Postgres connections cut under load', () => {
       }
     })();
 
-    const common = { urls: () => [host.url], endpointIds: sim.endpointIds, commandType: 'reboot', runId };
+    const callbacks = await startCallbackReceiver();
+    stops.push(() => callbacks.receiver.close());
+    const common = { urls: () => [host.url], endpointIds: sim.endpointIds, commandType: 'reboot', runId, callbackUrl: callbacks.urlOf };
     const asyncLoad = startLoad({ ...common, count: ASYNC, concurrency: 16, awaitTimeout: 0 });
     const syncLoad = startLoad({ ...common, from: ASYNC, count: SYNC, concurrency: 32, awaitTimeout: 10 });
+    // Spread over the async load, so the cuts find CIP commands at every stage.
+    const cip = await startCipLoad({
+      natsUrl: testNatsUrl(),
+      cex: names.cex,
+      endpointIds: sim.endpointIds,
+      count: CIP_COMMANDS,
+      concurrency: 8,
+      runId: `${runId}-cip`,
+      paceBy: (n) => asyncLoad.accepted() >= (n * ASYNC) / CIP_COMMANDS,
+    });
+    stops.push(() => cip.close());
+    // Should the host die, say why at once (the loads would otherwise retry until they give up).
+    const deathWatch = setInterval(() => {
+      if (host.alive) return;
+      clearInterval(deathWatch);
+      console.log(`[fault] the dev host died:\n${host.output().split('\n').slice(-40).join('\n')}`);
+    }, 1_000);
+    stops.push(async () => clearInterval(deathWatch));
     while (asyncLoad.accepted() < 200) await new Promise((r) => setTimeout(r, 20));
 
     // The dev host's connections only: application_name cex-dev-host (pool) and cex-dev-host-listener.
-    const cuts: { at: number; terminated: number }[] = [];
+    const cuts: { startedAt: number; at: number; terminated: number }[] = [];
     for (let i = 0; i < CUTS; i++) {
+      const startedAt = Date.now();
       const rows = await d.sql<{ pg_terminate_backend: boolean }[]>`
         SELECT pg_terminate_backend(pid) FROM pg_stat_activity
          WHERE datname = ${d.name} AND application_name LIKE 'cex-dev-host%' AND pid <> pg_backend_pid()`;
-      cuts.push({ at: Date.now(), terminated: rows.filter((r) => r.pg_terminate_backend).length });
+      cuts.push({ startedAt, at: Date.now(), terminated: rows.filter((r) => r.pg_terminate_backend).length });
       // Cuts paced CUT_EVERY_MS apart: the scenario's parameter, not a wait for anything.
       await new Promise((r) => setTimeout(r, CUT_EVERY_MS));
     }
     const lastCut = cuts.at(-1)!.at;
     const [asyncOutcomes, syncOutcomes] = await Promise.all([asyncLoad.done, syncLoad.done]);
     const settleMs = await waitUntilExecuted(d.sql, runId, ASYNC + SYNC, 60_000);
+    const results = await settleResults(
+      d.sql,
+      cip,
+      `${runId}-cip`,
+      [sim],
+      callbacks.receiver,
+      [...asyncOutcomes, ...syncOutcomes],
+      callbacks.urlOf,
+    );
     sampling = false;
     await sampler;
 
@@ -118,6 +154,7 @@ describe('Postgres connections cut under load', () => {
         'sync after the cuts: 200 of 60, p50 ms': `${afterMs.length}, ${Math.round(percentile(afterMs, 50))}`,
       },
     );
+    reportResults(results.cip, results.callbacks, CUTS);
 
     // Every answer was 200, 202 or 503: no 500, no dropped connection (the host stayed up).
     expect(outcomes.flatMap((o) => o.unexpected)).toEqual([]);
@@ -130,8 +167,14 @@ describe('Postgres connections cut under load', () => {
     expect(cuts.every((c) => c.terminated > 0)).toBe(true);
     expect(reconnects).toBeGreaterThanOrEqual(1);
     expect(afterMs.length).toBe(after.length);
-    const listening = await d.sql`SELECT 1 FROM pg_stat_activity
-      WHERE datname = ${d.name} AND application_name = 'cex-dev-host-listener' AND query ILIKE 'LISTEN%'`;
+    // The listener's connection was opened again after the last cut. Its last
+    // statement is its LISTEN, or the keep-alive SELECT 1 it sends every 15 s
+    // (so a check of LISTEN alone depended on how long the scenario ran).
+    const listening = await d.sql<{ query: string }[]>`SELECT query FROM pg_stat_activity
+      WHERE datname = ${d.name} AND application_name = 'cex-dev-host-listener'
+        AND backend_start >= to_timestamp(${cuts.at(-1)!.startedAt / 1000})`;
     expect(listening.length).toBeGreaterThanOrEqual(1);
+    expect(listening.every((l) => /^LISTEN |^SELECT 1$/i.test(l.query))).toBe(true);
+    expect(resultChecks(results.cip, results.callbacks, CUTS)).toEqual(RESULTS_OK);
   });
 });
