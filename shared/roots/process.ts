@@ -51,5 +51,21 @@ export function stopOnSignals(host: RunningHost, log: Logger, hooks: StopHooks):
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  logUnhandledRejections(log);
   return () => signalled;
+}
+
+/**
+ * Node ends the process on a rejected promise nobody awaited. In a long-lived
+ * process whose pools, listener and NATS connection reconnect by themselves,
+ * one stray rejection (a postgres.js connection error surfacing while a
+ * backend is terminated) must not take every waiter and stream down with it:
+ * it is logged with its stack, so its source can be found and handled, and
+ * the process stays up. Thrown exceptions still end the process.
+ */
+export function logUnhandledRejections(log: Logger): void {
+  if (process.listenerCount('unhandledRejection') > 0) return;
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: reason }, 'unhandled promise rejection (logged; the process keeps running)');
+  });
 }
