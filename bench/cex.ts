@@ -1,5 +1,5 @@
 import type { Sql } from '../shared/db/index.js';
-import { startSimulator, type Simulator } from '../shared/simulator/index.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../shared/simulator/index.js';
 import type { BenchHost } from './lib/host.js';
 import { HttpClient } from './lib/http.js';
 import { nowMs, progress, round, runConcurrently, Samples } from './lib/stats.js';
@@ -13,7 +13,7 @@ export interface CexTarget {
 }
 
 /** A simulator playing `count` endpoints that execute every pushed command at once. */
-export function simulatorFor(t: CexTarget, prefix: string, count: number): Promise<Simulator> {
+export function simulatorFor(t: CexTarget, prefix: string, count: number, hooks: Partial<SimulatorOptions> = {}): Promise<Simulator> {
   return startSimulator({
     natsUrl: t.natsUrl,
     cexInstanceName: t.cex,
@@ -22,38 +22,119 @@ export function simulatorFor(t: CexTarget, prefix: string, count: number): Promi
     endpoints: count,
     appVersionName: 'bench-v1',
     pollOnStart: false,
+    ...hooks,
   });
 }
 
 const invokeUrl = (t: CexTarget, endpointId: string, query: string) =>
   `${t.host.url}/api/v1/endpoints/${endpointId}/commands/reboot?${query}`;
 
+/** Where one sync round trip's time goes (ms, p50 / p99 of each stage). */
+export interface StageSplit {
+  /** REST request sent → the push reached the endpoint. */
+  restToPush: Pct;
+  /** The endpoint sent its result → CEX's 4/ESP answer reached it. */
+  resultToAnswer: Pct;
+  /** The endpoint sent its result → the HTTP 200 reached the caller. */
+  resultTo200: Pct;
+}
+
+export interface SyncFigures extends Pct {
+  perSecond: number;
+  non200: number;
+  /** Postgres transactions (commits + rollbacks, whole database) per command, background subtracted. */
+  transactionsPerCommand: number;
+  stages: StageSplit;
+}
+
 /**
  * Sync invoke round trip: REST → push over NATS → simulated endpoint →
  * result → REST 200, at a given concurrency (each concurrent caller on its
- * own endpoint, as a fleet would be).
+ * own endpoint, as a fleet would be). Each round trip is split in stages
+ * from the endpoint's side (see StageSplit), and Postgres's transaction
+ * counter is read around the timed run.
  */
-export async function measureSync(
-  t: CexTarget,
-  concurrency: number,
-  total: number,
-): Promise<{ p50: number; p99: number; n: number; perSecond: number; non200: number }> {
-  const sim = await simulatorFor(t, `sync${concurrency}-`, concurrency);
+export async function measureSync(t: CexTarget, concurrency: number, total: number): Promise<SyncFigures> {
+  // One command in flight per endpoint: its times are kept by endpoint id.
+  const inFlight = new Map<string, { sent: number; pushed?: number; resultSent?: number; answered?: number }>();
+  const stages = { restToPush: new Samples(), resultToAnswer: new Samples(), resultTo200: new Samples() };
+  const sim = await simulatorFor(t, `sync${concurrency}-`, concurrency, {
+    defaultHandler: (command) => {
+      const times = inFlight.get(command.endpointId);
+      if (times) times.pushed = performance.now();
+      return { statusCode: 200, reasonPhrase: 'OK', payload: command.payload };
+    },
+    onResultAnswered: (endpointId, _type, _ids, sentAt, answeredAt) => {
+      const times = inFlight.get(endpointId);
+      if (times) Object.assign(times, { resultSent: sentAt, answered: answeredAt });
+    },
+  });
   const client = new HttpClient(concurrency);
   const samples = new Samples();
   let non200 = 0;
+  let split = false;
   const one = async (i: number) => {
     const endpoint = sim.endpointIds[i % concurrency]!;
+    const times: { sent: number; pushed?: number; resultSent?: number; answered?: number } = { sent: performance.now() };
+    inFlight.set(endpoint, times);
     const res = await client.request('POST', invokeUrl(t, endpoint, 'awaitTimeout=30'), '{"n":1}');
+    const done = performance.now();
+    inFlight.delete(endpoint);
     if (res.status !== 200) non200++;
+    else if (split && times.pushed !== undefined && times.resultSent !== undefined) {
+      stages.restToPush.add(times.pushed - times.sent);
+      stages.resultTo200.add(done - times.resultSent);
+      // The 200 may beat the endpoint's own answer: that stage is then taken when it comes.
+      if (times.answered !== undefined) stages.resultToAnswer.add(times.answered - times.resultSent);
+    }
   };
   await runConcurrently(concurrency, Math.min(total, concurrency * 5), one); // warm-up
+  const background = await backgroundTransactionRate(t.sql);
+  const before = await transactionCount(t.sql);
+  split = true;
   const started = nowMs();
   await runConcurrently(concurrency, total, (i) => samples.time(() => one(i)));
-  const perSecond = Math.round(total / ((nowMs() - started) / 1000));
+  const seconds = (nowMs() - started) / 1000;
+  const after = await transactionCount(t.sql, true);
+  const perSecond = Math.round(total / seconds);
   client.close();
   await sim.stop();
-  return { ...samples.summary(), perSecond, non200 };
+  const spent = after.count - before.count - background * ((after.at - before.at) / 1000);
+  return {
+    ...samples.summary(),
+    perSecond,
+    non200,
+    transactionsPerCommand: round(Math.max(0, spent) / total, 2),
+    stages: {
+      restToPush: stages.restToPush.summary(),
+      resultToAnswer: stages.resultToAnswer.summary(),
+      resultTo200: stages.resultTo200.summary(),
+    },
+  };
+}
+
+type Pct = { p50: number; p99: number; n: number };
+
+/**
+ * Commits + rollbacks of the database so far. Backends publish their counts
+ * at most once a second while busy (and within ~1 s of going idle), so a
+ * reading after a run waits `settle` for the last of them.
+ */
+export async function transactionCount(sql: Sql, settle = false): Promise<{ count: number; at: number }> {
+  if (settle) await new Promise((r) => setTimeout(r, 1_500));
+  const at = nowMs();
+  const [row] = await sql<{ n: string }[]>`
+    SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = current_database()`;
+  // This reading is itself a transaction; it is counted in the background rate.
+  return { count: Number(row!.n), at };
+}
+
+/** Transactions per second of an idle system (ticks, catch-up scans, the readings themselves). */
+export async function backgroundTransactionRate(sql: Sql): Promise<number> {
+  const a = await transactionCount(sql, true);
+  await new Promise((r) => setTimeout(r, 2_000));
+  const b = await transactionCount(sql, true);
+  return Math.max(0, (b.count - a.count) / ((b.at - a.at) / 1000));
 }
 
 /**

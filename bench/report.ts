@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SyncFigures } from './cex.js';
 import type { Floors } from './floors.js';
 
 type Pct = { p50: number; p99: number; n: number };
@@ -11,8 +12,8 @@ export interface Report {
   sources: { postgres: string; nats: string };
   floors: Floors;
   coldStartMs: Record<string, number>;
-  sync1: Pct & { perSecond: number; non200: number };
-  sync200: Pct & { perSecond: number; non200: number };
+  sync1: SyncFigures;
+  sync64: SyncFigures;
   bridge: { push: Pct; forward: Pct };
   async: { acceptedPerSecond: number; executedPerSecond: number; backlogAtEnd: number };
   batch: { endpoints: number; ms: number; perSecond: number } | null;
@@ -27,7 +28,7 @@ export interface Report {
     wakeAllMs: number;
   };
   history: { rows: number; seedSeconds: number; keysetPage50: Pct; firstPage50: Pct; endpointPage50: Pct };
-  ideal: { sync1: Pct; syncConcurrent: Pct & { perSecond: number; concurrency: number } };
+  ideal: { sync1: Pct & { transactionsPerCommand: number }; syncConcurrent: Pct & { perSecond: number; concurrency: number } };
   peer: { addedPerSecond: number; donePerSecond: number; addToDone: Pct };
   durationSeconds: number;
 }
@@ -54,18 +55,33 @@ export function rows(r: Report): [string, string, string, string][] {
     ['sync invoke round trip c=1 p50', ms(r.sync1.p50), `floor sum ${ms(floorSum)}`, x(r.sync1.p50, floorSum)],
     ['sync invoke round trip c=1 p99', ms(r.sync1.p99), `floor sum ${ms(floorSum)}`, x(r.sync1.p99, floorSum)],
     ['sync invoke c=1 vs the one-process ideal p50', ms(r.sync1.p50), `ideal ${ms(r.ideal.sync1.p50)}`, x(r.sync1.p50, r.ideal.sync1.p50)],
+    ['sync invoke c=1 p99 vs the ideal p50', ms(r.sync1.p99), `ideal ${ms(r.ideal.sync1.p50)}`, x(r.sync1.p99, r.ideal.sync1.p50)],
     [
-      'sync invoke round trip c=200 p50 / p99',
-      `${ms(r.sync200.p50)} / ${ms(r.sync200.p99)}`,
-      `floor sum ${ms(floorSum)}`,
-      x(r.sync200.p50, floorSum),
+      'sync invoke c=1: Postgres transactions per command',
+      String(r.sync1.transactionsPerCommand),
+      `ideal ${r.ideal.sync1.transactionsPerCommand}`,
+      x(r.sync1.transactionsPerCommand, r.ideal.sync1.transactionsPerCommand),
+    ],
+    ...stageRows('c=1', r.sync1, f),
+    [
+      `sync invoke round trip c=${r.ideal.syncConcurrent.concurrency} p50 / p99`,
+      `${ms(r.sync64.p50)} / ${ms(r.sync64.p99)}`,
+      `ideal ${ms(r.ideal.syncConcurrent.p50)}`,
+      x(r.sync64.p50, r.ideal.syncConcurrent.p50),
     ],
     [
-      'sync invokes/s c=200',
-      `${r.sync200.perSecond}/s`,
+      `sync invokes/s c=${r.ideal.syncConcurrent.concurrency}`,
+      `${r.sync64.perSecond}/s${r.sync64.non200 ? ` (${r.sync64.non200} not 200)` : ''}`,
       `ideal ${r.ideal.syncConcurrent.perSecond}/s`,
-      x(r.ideal.syncConcurrent.perSecond, r.sync200.perSecond) + ' below ideal',
+      x(r.sync64.perSecond, r.ideal.syncConcurrent.perSecond) + ' of ideal',
     ],
+    [
+      `sync invoke c=${r.ideal.syncConcurrent.concurrency}: Postgres transactions per command`,
+      String(r.sync64.transactionsPerCommand),
+      `ideal at c=1 ${r.ideal.sync1.transactionsPerCommand}`,
+      '',
+    ],
+    ...stageRows(`c=${r.ideal.syncConcurrent.concurrency}`, r.sync64, f),
     [
       'bridge: invoke 202 → push published p50 / p99',
       `${ms(r.bridge.push.p50)} / ${ms(r.bridge.push.p99)}`,
@@ -144,6 +160,32 @@ export function rows(r: Report): [string, string, string, string][] {
   for (const [target, value] of Object.entries(r.coldStartMs))
     out.push([`cold start ${target} (start → /readyz 200)`, `${value} ms`, '', '']);
   return out;
+}
+
+/** The stage split of one sync run, each stage beside its floor. */
+function stageRows(label: string, sync: SyncFigures, f: Floors): [string, string, string, string][] {
+  const pair = (p: Pct) => `${ms(p.p50)} / ${ms(p.p99)}`;
+  const { restToPush, resultToAnswer, resultTo200 } = sync.stages;
+  return [
+    [
+      `  ${label} stage: REST sent → push at endpoint p50 / p99`,
+      pair(restToPush),
+      `commit + NOTIFY wake + NATS RTT ${ms(f.pgInsertCommit.p50 + f.notifyWake.p50 + f.natsRoundTrip.p50)}`,
+      x(restToPush.p50, f.pgInsertCommit.p50 + f.notifyWake.p50 + f.natsRoundTrip.p50),
+    ],
+    [
+      `  ${label} stage: result sent → its 4/ESP answer p50 / p99`,
+      pair(resultToAnswer),
+      `commit + NATS RTT ${ms(f.pgInsertCommit.p50 + f.natsRoundTrip.p50)}`,
+      x(resultToAnswer.p50, f.pgInsertCommit.p50 + f.natsRoundTrip.p50),
+    ],
+    [
+      `  ${label} stage: result sent → HTTP 200 p50 / p99`,
+      pair(resultTo200),
+      `commit + NOTIFY wake + NATS RTT ${ms(f.pgInsertCommit.p50 + f.notifyWake.p50 + f.natsRoundTrip.p50)}`,
+      x(resultTo200.p50, f.pgInsertCommit.p50 + f.notifyWake.p50 + f.natsRoundTrip.p50),
+    ],
+  ];
 }
 
 export function printReport(r: Report): void {

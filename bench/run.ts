@@ -27,7 +27,7 @@ const SETTINGS = SMOKE
       floorSamples: 50,
       ceilingMs: 500,
       sync1: 20,
-      sync200: 200,
+      sync64: 200,
       asyncConcurrency: 8,
       asyncMs: 1000,
       waiters: 200,
@@ -42,7 +42,7 @@ const SETTINGS = SMOKE
       floorSamples: FULL ? 3000 : 500,
       ceilingMs: FULL ? 10_000 : 3000,
       sync1: FULL ? 2000 : 300,
-      sync200: FULL ? 20_000 : 3000,
+      sync64: FULL ? 20_000 : 3000,
       asyncConcurrency: 64,
       asyncMs: FULL ? 30_000 : 8000,
       waiters: 10_000,
@@ -89,8 +89,8 @@ async function main(): Promise<void> {
     try {
       progress('sync invoke round trip, concurrency 1');
       report.sync1 = await measureSync(target, 1, SETTINGS.sync1);
-      progress('sync invoke round trip, concurrency 200');
-      report.sync200 = await measureSync(target, 200, SETTINGS.sync200);
+      progress('sync invoke round trip, concurrency 64');
+      report.sync64 = await measureSync(target, 64, SETTINGS.sync64);
       progress('bridge paths: push after commit, 4/ESP poll round trip');
       report.bridge = await measureBridgePaths(target, SETTINGS.bridgeSamples);
       progress('async throughput');
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     }
 
     progress('the one-process ideal');
-    report.ideal = await measureIdeal(env.databaseUrl, env.natsUrl, SETTINGS.sync1, 200);
+    report.ideal = await measureIdeal(env.databaseUrl, env.natsUrl, SETTINGS.sync1, 64);
     progress('peer: graphile-worker');
     report.peer = await measurePeer(env.databaseUrl, SETTINGS.asyncConcurrency, SETTINGS.asyncMs);
   } finally {

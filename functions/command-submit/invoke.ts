@@ -155,30 +155,45 @@ async function invoke({ req, res, params, query, body }: RouteContext, rt: Servi
     );
   }
 
-  const { command } = await invokeCommand(rt, {
-    tenantId: caller.tenantId,
-    endpointId,
-    commandType,
-    payload,
-    ttlMillis: q.commandTtl ?? rt.config.commandTtlMillis,
-    awaitTimeoutSeconds: awaitTimeout,
-    origin: 'rest',
-    ...(idempotencyKey ? { idempotencyKey } : {}),
-    ...(q.callbackUrl ? { callbackUrl: q.callbackUrl } : {}),
-  });
+  // Taken before the create, so the wait below can skip its first re-read (ChangeFeed.expect).
+  const expectation = awaitTimeout > 0 ? rt.changes.expect(endpointId, commandType) : undefined;
+  let outcome;
+  try {
+    outcome = await invokeCommand(rt, {
+      tenantId: caller.tenantId,
+      endpointId,
+      commandType,
+      payload,
+      ttlMillis: q.commandTtl ?? rt.config.commandTtlMillis,
+      awaitTimeoutSeconds: awaitTimeout,
+      origin: 'rest',
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+      ...(q.callbackUrl ? { callbackUrl: q.callbackUrl } : {}),
+    });
+  } catch (err) {
+    if (expectation) rt.changes.forget(expectation);
+    throw err;
+  }
+  const { command } = outcome;
+  // An Idempotency-Key replay found an older command: it may have changed, so it is read first.
+  const created = outcome.created ? expectation : undefined;
+  if (expectation && !created) rt.changes.forget(expectation);
   const location = commandLocation(req, command);
-  if (command.status !== 'PENDING' || awaitTimeout === 0) return answerWith(res, location, command);
+  if (command.status !== 'PENDING' || awaitTimeout === 0) {
+    if (created) rt.changes.forget(created);
+    return answerWith(res, location, command);
+  }
 
   // Released when the client goes away, so nothing waits for a closed socket.
   const gone = new AbortController();
   res.once('close', () => {
     if (!res.writableEnded) gone.abort();
   });
-  const outcome = await rt.waiters.wait(command, awaitTimeout * 1000, gone.signal);
+  const waited = await rt.waiters.wait(command, awaitTimeout * 1000, gone.signal, created);
   if (gone.signal.aborted) return;
-  switch (outcome.kind) {
+  switch (waited.kind) {
     case 'final':
-      return answerWith(res, location, outcome.command);
+      return answerWith(res, location, waited.command);
     case 'deleted':
       throw new NotFoundError('COMMAND_NOT_FOUND', 'the command was deleted while waiting for its result');
     default: {

@@ -3,6 +3,12 @@ import type { Command, CommandRef } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
 import { readCommandsByKey } from '../store/index.js';
 
+/**
+ * In a cex_command NOTIFY, the mark in front of the key of a command just
+ * created ('+' is in no endpoint id or command type).
+ */
+export const CREATED_MARK = '+';
+
 /** Told the command's row after a re-read: undefined when it is gone. */
 export type CommandObserver = (command: Command | undefined) => void;
 
@@ -30,7 +36,25 @@ export interface ChangeFeedOptions {
 interface Watch {
   ref: CommandRef;
   observers: Set<CommandObserver>;
+  /** The newest row version told to the observers: an older read that lands later is not told. */
+  version: number;
 }
+
+/**
+ * Taken before a command is created, handed to watchCommand after: it
+ * collects the change hints of the (endpoint, type) that arrive meanwhile,
+ * so the watch knows whether the brand-new command may have changed before
+ * it existed. See ChangeFeed.expect.
+ */
+export interface Expectation {
+  readonly prefix: string;
+  readonly seen: Set<string>;
+  readonly epoch: number;
+  readonly listening: boolean;
+}
+
+/** How many re-reads may be in flight at once (each reads every key marked before it began). */
+const MAX_CONCURRENT_READS = 4;
 
 /**
  * The change feed of one process: the one LISTEN on the command channel, a
@@ -39,18 +63,21 @@ interface Watch {
  * waiters (shared/waiters) and SSE streams (shared/streams) both watch
  * commands here, so a command watched by both, or by many, is read once per
  * flush. Every key marked in one turn of the event loop is read in one
- * statement; flushes never overlap (a key marked during one is read by the
- * next, right after it). Started and stopped by the process's composition
- * root (shared/roots), never on first use.
+ * statement; a few reads may overlap (see flush). Started and stopped by the
+ * process's composition root (shared/roots), never on first use.
  */
 export class ChangeFeed {
   private readonly watches = new Map<string, Watch>();
   private readonly subscribers = new Set<ChangeSubscriber>();
   private readonly dirty = new Set<string>();
+  private readonly expecting = new Map<string, Set<Expectation>>();
   private listening: Promise<void> | undefined;
+  private listeningNow = false;
+  // Bumped by every listener reconnect: NOTIFYs may have been lost before it.
+  private epoch = 0;
   private tick: NodeJS.Timeout | undefined;
   private scheduled = false;
-  private flushing = false;
+  private reading = 0;
   private stopped = false;
 
   constructor(private readonly options: ChangeFeedOptions) {}
@@ -60,7 +87,11 @@ export class ChangeFeed {
     if (!this.listening) {
       const { listener } = this.options;
       listener.onReconnect(() => this.reconnected());
-      this.listening = listener.listen(CHANNELS.command, (payload) => this.onNotify(payload)).then(() => undefined);
+      this.listening = listener
+        .listen(CHANNELS.command, (payload) => this.onNotify(payload))
+        .then(() => {
+          this.listeningNow = true;
+        });
       this.tick = setInterval(() => this.onTick(), this.options.safetyTickMs ?? 1_000);
       this.tick.unref();
     }
@@ -85,16 +116,47 @@ export class ChangeFeed {
   }
 
   /**
-   * Tells `observer` the command's row after each re-read of its key, the
-   * first right away (the change may have happened before the watch existed).
-   * Returns the unwatch.
+   * Call before creating a command that will be watched (a sync invoke):
+   * the change hints of `endpointId/commandType/*` arriving until the watch
+   * starts are kept, so watchCommand can skip the first re-read of a command
+   * it knows was PENDING at creation when nothing can have changed it since.
+   * That saves one statement per sync invoke. Release it with forget() when
+   * no watch follows.
    */
-  watchCommand(ref: CommandRef, observer: CommandObserver): () => void {
+  expect(endpointId: string, commandType: string): Expectation {
+    const expectation: Expectation = {
+      prefix: `${endpointId}/${commandType}/`,
+      seen: new Set(),
+      epoch: this.epoch,
+      listening: this.listeningNow,
+    };
+    let set = this.expecting.get(expectation.prefix);
+    if (!set) this.expecting.set(expectation.prefix, (set = new Set()));
+    set.add(expectation);
+    return expectation;
+  }
+
+  /** Drops an expectation no watch will use (the create failed or answered at once). */
+  forget(expectation: Expectation): void {
+    const set = this.expecting.get(expectation.prefix);
+    if (set?.delete(expectation) && set.size === 0) this.expecting.delete(expectation.prefix);
+  }
+
+  /**
+   * Tells `observer` the command's row after each re-read of its key. The
+   * first read comes at once (the change may have happened before the watch
+   * existed), unless `created` proves it unnecessary: an expectation taken
+   * before the command was created (PENDING), while LISTEN was in force, with
+   * no reconnect and no change hint of this key since. Returns the unwatch.
+   */
+  watchCommand(ref: CommandRef, observer: CommandObserver, created?: Expectation): () => void {
     const key = commandKey(ref);
     let watch = this.watches.get(key);
-    if (!watch) this.watches.set(key, (watch = { ref, observers: new Set() }));
+    if (!watch) this.watches.set(key, (watch = { ref, observers: new Set(), version: -1 }));
     watch.observers.add(observer);
-    this.mark(key);
+    if (created) this.forget(created);
+    const unchanged = created && created.listening && created.epoch === this.epoch && !created.seen.has(key);
+    if (!unchanged) this.mark(key);
     return () => {
       const current = this.watches.get(key);
       if (current?.observers.delete(observer) && current.observers.size === 0) this.watches.delete(key);
@@ -106,13 +168,32 @@ export class ChangeFeed {
     return () => this.subscribers.delete(subscriber);
   }
 
+  /**
+   * A NOTIFY on the command channel: keys of changed commands, and of
+   * created ones with a `+` in front (CREATED_MARK). A creation changes no
+   * watched command (a watch starts after its create returned), so it wakes
+   * only the subscribers (endpoint streams list new commands).
+   */
   private onNotify(payload: string): void {
     const keys = payload.split('\n');
-    for (const key of keys) if (this.watches.has(key)) this.mark(key);
-    for (const s of this.subscribers) s.onKeys?.(keys);
+    let plain = keys;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (key.startsWith(CREATED_MARK)) {
+        if (plain === keys) plain = keys.slice();
+        plain[i] = key.slice(1);
+        continue;
+      }
+      if (this.watches.has(key)) this.mark(key);
+      if (this.expecting.size > 0) {
+        for (const e of this.expecting.get(key.slice(0, key.lastIndexOf('/') + 1)) ?? []) e.seen.add(key);
+      }
+    }
+    for (const s of this.subscribers) s.onKeys?.(plain);
   }
 
   private reconnected(): void {
+    this.epoch++;
     this.markAll();
     for (const s of this.subscribers) s.onReconnect?.();
   }
@@ -134,23 +215,30 @@ export class ChangeFeed {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.flushing || this.dirty.size === 0) return;
+    if (this.scheduled || this.reading >= MAX_CONCURRENT_READS || this.dirty.size === 0 || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => void this.flush());
+    setImmediate(() => this.flush());
   }
 
-  private async flush(): Promise<void> {
+  /**
+   * Reads every key marked so far in one statement. Up to
+   * MAX_CONCURRENT_READS reads overlap, so keys marked while one is in
+   * flight (10,000 waiters woken by a stream of results) wait for a free
+   * slot, not for the slowest read; a key marked again during its read is
+   * read again by a later one, and the version check keeps an older row
+   * that lands last from being told.
+   */
+  private flush(): void {
     this.scheduled = false;
-    this.flushing = true;
-    try {
-      while (this.dirty.size > 0 && !this.stopped) {
-        const keys = [...this.dirty].filter((k) => this.watches.has(k));
-        this.dirty.clear();
-        await this.read(keys);
-      }
-    } finally {
-      this.flushing = false;
-    }
+    if (this.stopped) return;
+    const keys = [...this.dirty].filter((k) => this.watches.has(k));
+    this.dirty.clear();
+    if (keys.length === 0) return;
+    this.reading++;
+    void this.read(keys).finally(() => {
+      this.reading--;
+      this.schedule();
+    });
   }
 
   private async read(keys: string[]): Promise<void> {
@@ -174,7 +262,13 @@ export class ChangeFeed {
     const found = new Map(rows.map((c) => [commandKey(c), c]));
     for (const key of keys) {
       const command = found.get(key);
-      for (const observer of [...(this.watches.get(key)?.observers ?? [])]) {
+      const watch = this.watches.get(key);
+      if (!watch) continue;
+      if (command) {
+        if (command.version < watch.version) continue;
+        watch.version = command.version;
+      }
+      for (const observer of [...watch.observers]) {
         try {
           observer(command);
         } catch (err) {

@@ -1,6 +1,5 @@
-import { CHANNELS, commandKey, notifyAll } from '../db/index.js';
 import { createBatch, type CreatedBatch, type NewBatch } from '../store/index.js';
-import type { WriteServices } from './service.js';
+import { notifyChanged, type WriteServices } from './service.js';
 
 /**
  * Creates a batch: the task and one command per endpoint in one transaction
@@ -15,7 +14,7 @@ export async function createBatchCommands(
 ): Promise<CreatedBatch> {
   const created = await createBatch(rt.sql, { ...input, tektonEnabled: rt.config.tekton.enabled });
   if (created.commands.length > 0) {
-    await notifyAll(rt.sql, [{ channel: CHANNELS.outbox }, { channel: CHANNELS.command, keys: created.commands.map(commandKey) }]);
+    await notifyChanged(rt, [], { bridge: true }, created.commands);
     rt.metrics.commandsCreated.inc({ origin: 'batch' }, created.commands.length);
     rt.metrics.batchCommands.inc({ source }, created.commands.length);
   }

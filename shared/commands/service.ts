@@ -1,4 +1,5 @@
-import { CHANNELS, commandKey, notifyAll, type Notification } from '../db/index.js';
+import { CREATED_MARK } from '../changes/index.js';
+import { CHANNELS, OUTBOX_WORK, commandKey, notifyAll, type Notification } from '../db/index.js';
 import type { Command, CommandRef } from '../domain/index.js';
 import type { Runtime } from '../runtime/index.js';
 import {
@@ -29,7 +30,7 @@ export async function invokeCommand(rt: WriteServices, input: Omit<NewCommand, '
   const outcome = await createCommand(rt.sql, { ...input, tektonEnabled: rt.config.tekton.enabled });
   // The new key wakes the endpoint's live streams; it rides in the same
   // statement as the outbox hint, so a create still costs one NOTIFY round trip.
-  await notifyChanged(rt, outcome.created ? [outcome.command] : [], outcome.outboxWritten);
+  await notifyChanged(rt, [], { bridge: outcome.outboxWritten }, outcome.created ? [outcome.command] : []);
   if (outcome.created) rt.metrics.commandsCreated.inc({ origin: input.origin });
   return outcome;
 }
@@ -42,32 +43,41 @@ export async function recordEndpointResults(
   appVersionName: string | null,
 ): Promise<RecordedResults> {
   const recorded = await recordResults(rt.sql, endpointId, commandType, results, appVersionName, rt.config.tekton.enabled);
-  await notifyChanged(rt, recorded.executed, recorded.outboxWritten);
+  await notifyChanged(rt, recorded.executed, { bridge: recorded.outboxWritten, callbacks: recorded.callbacksWritten });
   rt.metrics.commandsExecuted.inc(recorded.executed.length);
   return recorded;
 }
 
 export async function expireDue(rt: Pick<Runtime, 'sql' | 'metrics'>, limit = 1000): Promise<Command[]> {
-  const { expired, outboxWritten } = await expireDueCommands(rt.sql, limit);
-  await notifyChanged(rt, expired, outboxWritten);
+  const { expired, outboxWritten, callbacksWritten } = await expireDueCommands(rt.sql, limit);
+  await notifyChanged(rt, expired, { bridge: outboxWritten, callbacks: callbacksWritten });
   rt.metrics.commandsExpired.inc(expired.length);
   return expired;
 }
 
 export async function removeCommand(rt: Pick<Runtime, 'sql'>, tenantId: string, ref: CommandRef): Promise<boolean> {
   const { deleted, outboxWritten } = await deleteCommand(rt.sql, tenantId, ref);
-  if (deleted) await notifyChanged(rt, [ref], outboxWritten);
+  if (deleted) await notifyChanged(rt, [ref], { bridge: outboxWritten });
   return deleted;
 }
 
 /**
- * Wakes sync waiters and live streams on every instance, and the outbox
+ * Wakes sync waiters and live streams on every instance (`changed`; the
+ * `created` ones only wake streams), and the outbox
  * drainer: both hints in ONE statement (notifyAll), so a change costs one
  * NOTIFY round trip and one turn of the NOTIFY queue lock, not two.
  */
-export async function notifyChanged(rt: Pick<Runtime, 'sql'>, changed: readonly CommandRef[], outboxWritten: boolean): Promise<void> {
+export async function notifyChanged(
+  rt: Pick<Runtime, 'sql'>,
+  changed: readonly CommandRef[],
+  outbox: { bridge?: boolean; callbacks?: boolean },
+  created: readonly CommandRef[] = [],
+): Promise<void> {
   const hints: Notification[] = [];
-  if (outboxWritten) hints.push({ channel: CHANNELS.outbox });
-  if (changed.length > 0) hints.push({ channel: CHANNELS.command, keys: changed.map(commandKey) });
+  const work = [outbox.bridge ? OUTBOX_WORK.bridge : '', outbox.callbacks ? OUTBOX_WORK.callbacks : ''].filter(Boolean);
+  if (work.length > 0) hints.push({ channel: CHANNELS.outbox, keys: [work.join(',')] });
+  // Created keys carry CREATED_MARK: they wake endpoint streams, not the watchers of a command.
+  const keys = [...changed.map(commandKey), ...created.map((c) => CREATED_MARK + commandKey(c))];
+  if (keys.length > 0) hints.push({ channel: CHANNELS.command, keys });
   if (hints.length > 0) await notifyAll(rt.sql, hints);
 }

@@ -1,4 +1,14 @@
 export { createPool, withTransaction, sleep, quoteIdent, type Sql, type TransactionSql } from './pool.js';
 export { PgListener, type NotificationHandler, type ReconnectHook } from './listener.js';
 export { migrate, migrationsApplied, readMigrations, MIGRATIONS_DIR } from './migrate.js';
-export { CHANNELS, commandKey, parseCommandKey, notify, notifyAll, type Notification } from './notify.js';
+export {
+  CHANNELS,
+  OUTBOX_WORK,
+  outboxHintFor,
+  commandKey,
+  parseCommandKey,
+  notify,
+  notifyAll,
+  type Notification,
+  type OutboxWork,
+} from './notify.js';

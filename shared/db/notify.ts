@@ -9,11 +9,25 @@ import type { Sql } from './pool.js';
 export const CHANNELS = {
   /** A command was created or changed (result, expiry, delete): payload = command keys, newline-separated. */
   command: 'cex_command',
-  /** New outbox rows (push, CIP result, callback) are due: payload empty. */
+  /** New outbox rows are due: payload = whose work (OUTBOX_WORK, comma-separated; empty: anyone's). */
   outbox: 'cex_outbox',
   /** Tekton configuration or tenant data changed: payload = what changed. */
   config: 'cex_config',
 } as const;
+
+/**
+ * Who an outbox NOTIFY wakes: the bridge's drainer (push and cip_result
+ * rows) or the callback deliverer (callback rows). A result with no
+ * callbackUrl wakes only the drainer, so the deliverer does not run a claim
+ * that finds nothing on every command. An empty payload wakes both.
+ */
+export const OUTBOX_WORK = { bridge: 'bridge', callbacks: 'callbacks' } as const;
+export type OutboxWork = keyof typeof OUTBOX_WORK;
+
+/** Whether an outbox NOTIFY's payload is work for `who`. */
+export function outboxHintFor(payload: string, who: OutboxWork): boolean {
+  return payload === '' || payload.split(',').includes(OUTBOX_WORK[who]);
+}
 
 export interface CommandRef {
   endpointId: string;

@@ -11,6 +11,11 @@ export interface PoolOptions {
   log?: Logger;
   /** False behind a transaction-mode pooler (CEX_DB_POOLER=transaction). Default true. */
   prepare?: boolean;
+  /**
+   * False: a connection never has a second query sent behind one in flight
+   * (postgres.js max_pipeline 0). Default: pipelined, unless unprepared.
+   */
+  pipeline?: boolean;
 }
 
 /**
@@ -31,7 +36,7 @@ export function createPool(url: string, options: PoolOptions): Sql {
     // (test/store/pooler.test.ts hung in 3 runs of 5 with 40 concurrent
     // creates over 2 server connections). sql.begin() works with 0 only with
     // our postgres.js patch (shared/db/patch-postgres.mjs, onexecute).
-    ...(options.prepare === false ? { max_pipeline: 0 } : {}),
+    ...(options.prepare === false || options.pipeline === false ? { max_pipeline: 0 } : {}),
     onnotice: (notice) => options.log?.debug({ notice: notice.message }, 'postgres notice'),
     connection: { application_name: options.applicationName },
   });

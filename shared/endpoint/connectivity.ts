@@ -5,7 +5,7 @@
  * wait for the next connect or poll. Nothing is ever answered.
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
-import { CHANNELS, notify } from '../db/index.js';
+import { CHANNELS, OUTBOX_WORK, notify } from '../db/index.js';
 import { ENDPOINT_ID_PATTERN } from '../domain/index.js';
 import { toCexError } from '../errors/index.js';
 import {
@@ -61,7 +61,7 @@ export async function handleConnectivityEvent(rt: Runtime, event: CloudEvent<unk
       // After setOnline committed, so the bridge handling these rows reads the endpoints as online.
       if (online) queued += await enqueuePushesForEndpoints(rt.sql, [...slice.keys()]);
     }
-    if (queued > 0) await notify(rt.sql, CHANNELS.outbox);
+    if (queued > 0) await notify(rt.sql, CHANNELS.outbox, [OUTBOX_WORK.bridge]);
     mlog.info({ endpoints: endpoints.size, pushesQueued: queued }, online ? 'endpoints connected' : 'endpoints disconnected');
   } catch (err) {
     throw toCexError(err);

@@ -1,4 +1,4 @@
-import { CHANNELS } from '../db/index.js';
+import { CHANNELS, outboxHintFor } from '../db/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import type { BridgeContext } from '../nats-bridge/context.js';
@@ -63,7 +63,9 @@ export class CallbackDeliverer {
     const listener = this.rt.listener;
     this.unlisten.push(listener.onReconnect(() => this.loop.trigger()));
     listener
-      .listen(CHANNELS.outbox, () => this.loop.trigger())
+      .listen(CHANNELS.outbox, (payload) => {
+        if (outboxHintFor(payload, 'callbacks')) this.loop.trigger();
+      })
       .then(
         (off) => this.unlisten.push(off),
         (err) => this.log.error({ err }, 'LISTEN on the outbox channel failed; the catch-up scan remains'),

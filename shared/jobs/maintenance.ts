@@ -1,5 +1,5 @@
 import { expireDue } from '../commands/index.js';
-import { CHANNELS, notify } from '../db/index.js';
+import { CHANNELS, OUTBOX_WORK, notify } from '../db/index.js';
 import type { BridgeContext } from '../nats-bridge/context.js';
 import { enqueueDueRepushes, outboxLag, purgeHistory } from '../store/index.js';
 import { Loop } from './loop.js';
@@ -43,7 +43,7 @@ export function startMaintenance(rt: BridgeContext, wakeDrainer: () => void, set
       const written = await enqueueDueRepushes(rt.sql);
       if (written > 0) {
         // Other replicas share the work; this one starts at once.
-        await notify(rt.sql, CHANNELS.outbox);
+        await notify(rt.sql, CHANNELS.outbox, [OUTBOX_WORK.bridge]);
         wakeDrainer();
       }
     },

@@ -47,13 +47,15 @@ export function startBridge(shared: Runtime & { readonly natsRequests: NatsReque
     max: shared.config.dbPoolMax,
     applicationName: `cex-${shared.unit}-bridge`,
     log: shared.log,
-    // Unprepared, so nothing is pipelined behind a query in flight (see
-    // createPool): with prepared, pipelined statements the drainer's pass
+    // Not pipelined: with prepared, pipelined statements the drainer's pass
     // hung for good after pg_terminate_backend cut its connections, and the
     // outbox stopped moving (the fault suite's pg-terminate scenario: hung in
-    // 2 runs of 2; passed unprepared, and passed with pipelining off).
-    // Unprepared is also what a transaction pooler needs (CEX_DB_POOLER).
-    prepare: false,
+    // 2 runs of 2; passed with pipelining off, and passed unprepared).
+    // Prepared, since every statement of the bridge repeats: parsing and
+    // planning them once per connection, not per row, is what prepare buys.
+    // Behind a transaction pooler (CEX_DB_POOLER) it is unprepared as well.
+    prepare: shared.config.dbPooler !== 'transaction',
+    pipeline: false,
   });
   // Everything else is the process's: its config, log, metrics and LISTEN connection.
   const rt: BridgeContext = {

@@ -1,4 +1,4 @@
-import { CHANNELS } from '../db/index.js';
+import { CHANNELS, outboxHintFor } from '../db/index.js';
 import { repushDelayMillis } from '../domain/index.js';
 import type { NatsHandle } from '../nats/index.js';
 import { espExtensionDataSubject } from '../protocol/index.js';
@@ -7,24 +7,26 @@ import {
   claimDueOutbox,
   completeCipResult,
   completePush,
+  completePushes,
   discardOutbox,
   dropEmptyPush,
-  readEndpointState,
-  readPushCommands,
+  readPushPlans,
   releaseOutbox,
   skipPush,
   type OutboxRow,
+  type PublishedPush,
   type PushCommand,
+  type PushPlan,
 } from '../store/index.js';
 import { Loop } from '../jobs/loop.js';
-import { buildCipResult, buildPush, isPublishableSubject } from './messages.js';
+import { buildCipResult, buildPush, isPublishableSubject, type BuiltPush } from './messages.js';
 
 export interface DrainerSettings {
   /** Rows claimed per query. */
   batchSize: number;
   /** How long a claim holds; a dead claimer's rows are due again after it. */
   leaseMs: number;
-  /** Rows processed at once (each: 2-3 queries, a publish and a flush). */
+  /** Rows settled at once outside the batch's statements (skipped, empty or failed rows; CIP completions). */
   parallel: number;
   /** A flush slower than this counts as failed (the row is retried). */
   flushTimeoutMs: number;
@@ -74,7 +76,9 @@ export class OutboxDrainer {
     const listener = this.rt.listener;
     this.unlisten.push(listener.onReconnect(() => this.loop.trigger()));
     listener
-      .listen(CHANNELS.outbox, () => this.loop.trigger())
+      .listen(CHANNELS.outbox, (payload) => {
+        if (outboxHintFor(payload, 'bridge')) this.loop.trigger();
+      })
       .then(
         (off) => this.unlisten.push(off),
         (err) => this.rt.log.error({ err }, 'LISTEN on the outbox channel failed; the catch-up scan remains'),
@@ -97,76 +101,151 @@ export class OutboxDrainer {
     let handled = 0;
     while (this.nats()?.connected()) {
       const rows = await claimDueOutbox(this.rt.sql, this.settings.batchSize, this.settings.leaseMs);
-      await forEachLimit(rows, this.settings.parallel, (row) => this.process(row));
+      if (rows.length > 0) await this.processBatch(rows);
       handled += rows.length;
       if (rows.length < this.settings.batchSize) break;
     }
     return handled;
   }
 
-  private async process(row: OutboxRow): Promise<void> {
+  /**
+   * One claimed batch in a fixed number of round trips, whatever its size:
+   * one read of every push row's endpoint state and commands, every message
+   * published, ONE flush, one statement completing every push (the CIP
+   * results are deleted row by row: each compares its own message). Rows
+   * that need no publish (endpoint offline, nothing outstanding) and rows
+   * that fail are settled on their own, beside the batch.
+   */
+  private async processBatch(rows: OutboxRow[]): Promise<void> {
     const handle = this.nats();
-    const log = this.rt.log.child({ outboxId: row.id, kind: row.kind, endpointId: row.endpointId, commandType: row.commandType });
-    try {
-      // NATS went down mid-batch: give the row back untouched (no backoff).
-      if (!handle?.connected()) return await releaseOutbox(this.rt.sql, row.id, 0, null);
-      if (row.kind === 'push') await this.push(handle, row, log);
-      else await this.cipResult(handle, row);
-    } catch (err) {
-      if (err instanceof PermanentError) {
-        log.error({ err: err.message, commandId: row.commandId }, 'outbox row can never be published; discarded');
-        await discardOutbox(this.rt.sql, row.id).catch(() => undefined);
-        return;
-      }
-      // 0.5 s doubling to 30 s: a poison row cannot spin, a blip costs half a second.
-      const delay = Math.min(30_000, 500 * 2 ** Math.min(row.attempts - 1, 10));
-      log.warn({ err, attempts: row.attempts, retryInMs: delay }, 'outbox row failed; will retry');
-      await releaseOutbox(this.rt.sql, row.id, delay, err instanceof Error ? err.message : String(err)).catch(() => undefined);
-    }
-  }
-
-  private async push(handle: NatsHandle, row: OutboxRow, log: BridgeContext['log']): Promise<void> {
-    const { sql, config, metrics } = this.rt;
-    const state = await readEndpointState(sql, row.endpointId, row.commandType);
-    if (state.online === false || !state.observes) {
-      await skipPush(sql, row);
-      log.debug({ online: state.online, observes: state.observes }, 'push skipped: endpoint offline or not observing');
+    // NATS went down between the claim and now: give the rows back untouched (no backoff).
+    if (!handle?.connected()) {
+      await forEachLimit(rows, this.settings.parallel, (row) => releaseOutbox(this.rt.sql, row.id, 0, null).catch(() => undefined));
       return;
     }
-    const commands = await readPushCommands(sql, row.endpointId, row.commandType, row.includeIds);
-    if (commands.length === 0) return void (await dropEmptyPush(sql, row));
+    let plans: Map<string, PushPlan>;
+    try {
+      plans = await readPushPlans(
+        this.rt.sql,
+        rows.filter((r) => r.kind === 'push').map((r) => r.id),
+      );
+    } catch (err) {
+      await forEachLimit(rows, this.settings.parallel, (row) => this.failed(row, err));
+      return;
+    }
+    const pushes: { row: OutboxRow; plan: PushPlan; built: BuiltPush }[] = [];
+    const cipResults: OutboxRow[] = [];
+    const settleAlone: (() => Promise<unknown>)[] = [];
+    for (const row of rows) {
+      try {
+        if (row.kind === 'cip_result') {
+          this.publishCipResult(handle, row);
+          cipResults.push(row);
+          continue;
+        }
+        const plan = plans.get(row.id) ?? { appVersionName: null, online: null, observes: true, commands: [] };
+        const built = this.publishPush(handle, row, plan);
+        if (built === 'skip') settleAlone.push(() => skipPush(this.rt.sql, row));
+        else if (built === 'empty') settleAlone.push(() => dropEmptyPush(this.rt.sql, row));
+        else pushes.push({ row, plan, built });
+      } catch (err) {
+        settleAlone.push(() => this.failed(row, err));
+      }
+    }
+    const alone = forEachLimit(settleAlone, this.settings.parallel, (settle) =>
+      settle().then(
+        () => undefined,
+        (err: unknown) => this.rt.log.warn({ err }, 'settling an outbox row failed; its lease will make it due again'),
+      ),
+    );
+    const published = [...pushes.map((p) => p.row), ...cipResults];
+    if (published.length > 0) {
+      try {
+        await flushWithin(handle, this.settings.flushTimeoutMs);
+      } catch (err) {
+        await Promise.all([alone, forEachLimit(published, this.settings.parallel, (row) => this.failed(row, err))]);
+        return;
+      }
+      await Promise.all([this.completePushes(pushes), forEachLimit(cipResults, this.settings.parallel, (row) => this.completeCip(row))]);
+    }
+    await alone;
+  }
+
+  /**
+   * Publishes the push of one row (not flushed), or says why there is none:
+   * 'skip' when the endpoint is offline or does not observe the type, 'empty'
+   * when nothing is outstanding.
+   */
+  private publishPush(handle: NatsHandle, row: OutboxRow, plan: PushPlan): BuiltPush | 'skip' | 'empty' {
+    const { config } = this.rt;
+    if (plan.online === false || !plan.observes) {
+      this.rt.log.debug(
+        { endpointId: row.endpointId, commandType: row.commandType, online: plan.online, observes: plan.observes },
+        'push skipped: endpoint offline or not observing',
+      );
+      return 'skip';
+    }
+    if (plan.commands.length === 0) return 'empty';
     const push = buildPush({
       endpointId: row.endpointId,
       commandType: row.commandType,
-      appVersionName: state.appVersionName,
-      commands,
+      appVersionName: plan.appVersionName,
+      commands: plan.commands,
       extensionInstanceName: config.instanceName,
       maxBytes: handle.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
     });
     if (push.oversize.length > 0)
-      log.error({ commandIds: push.oversize }, 'commands too large for one NATS message are left out of the push');
-    if (push.included.length === 0) return void (await dropEmptyPush(sql, row));
+      this.rt.log.error(
+        { endpointId: row.endpointId, commandType: row.commandType, commandIds: push.oversize },
+        'commands too large for one NATS message are left out of the push',
+      );
+    if (push.included.length === 0) return 'empty';
     handle.nc.publish(espExtensionDataSubject(config.kpcInstanceName), push.bytes);
-    await flushWithin(handle, this.settings.flushTimeoutMs);
-    const included = new Set(push.included);
-    const { initialMs, maxMs } = config.repush;
-    await completePush(
-      sql,
-      row,
-      commands
-        .filter((c) => !push.oversize.includes(c.commandId))
-        .map((c) => ({
-          commandId: c.commandId,
-          pushed: included.has(c.commandId),
-          // Cut for size: try again after the first delay, without counting a push.
-          repushDelayMs: included.has(c.commandId) ? repushDelayMillis(c.pushCount + 1, initialMs, maxMs) : initialMs,
-        })),
-    );
-    metrics.pushes.inc({ reason: pushReason(commands) });
-    log.debug({ correlationId: push.correlationId, commandIds: push.included }, 'commands pushed');
+    return push;
   }
 
-  private async cipResult(handle: NatsHandle, row: OutboxRow): Promise<void> {
+  /** After the flush: every push of the batch completed in one statement (row by row if that fails). */
+  private async completePushes(pushes: { row: OutboxRow; plan: PushPlan; built: BuiltPush }[]): Promise<void> {
+    if (pushes.length === 0) return;
+    const { initialMs, maxMs } = this.rt.config.repush;
+    const published: PublishedPush[] = pushes.map(({ row, plan, built }) => {
+      const included = new Set(built.included);
+      const oversize = new Set(built.oversize);
+      return {
+        row,
+        pushed: plan.commands
+          .filter((c) => !oversize.has(c.commandId))
+          .map((c) => ({
+            commandId: c.commandId,
+            pushed: included.has(c.commandId),
+            // Cut for size: try again after the first delay, without counting a push.
+            repushDelayMs: included.has(c.commandId) ? repushDelayMillis(c.pushCount + 1, initialMs, maxMs) : initialMs,
+          })),
+      };
+    });
+    try {
+      await completePushes(this.rt.sql, published);
+    } catch (err) {
+      // A deadlock with the expiry sweeper, say: the pushes happened, so each is completed on its own.
+      this.rt.log.warn({ err, rows: published.length }, 'completing a batch of pushes failed; completing row by row');
+      await forEachLimit(published, this.settings.parallel, ({ row, pushed }) =>
+        completePush(this.rt.sql, row, pushed).then(
+          () => undefined,
+          (e: unknown) => this.rt.log.warn({ err: e, outboxId: row.id }, 'completing a push failed; its lease will make it due again'),
+        ),
+      );
+    }
+    for (const { row, plan, built } of pushes) {
+      this.rt.metrics.pushes.inc({ reason: pushReason(plan.commands) });
+      this.rt.log.debug(
+        { endpointId: row.endpointId, commandType: row.commandType, correlationId: built.correlationId, commandIds: built.included },
+        'commands pushed',
+      );
+    }
+  }
+
+  /** Publishes one CIP result (not flushed); a message that can never be built is a PermanentError. */
+  private publishCipResult(handle: NatsHandle, row: OutboxRow): void {
     const message = row.message;
     if (!message || row.commandId === null || !isPublishableSubject(message.replySubject)) {
       throw new PermanentError(`no publishable reply subject: ${JSON.stringify(message?.replySubject)}`);
@@ -178,12 +257,33 @@ export class OutboxDrainer {
       throw new PermanentError(err instanceof Error ? err.message : String(err));
     }
     handle.nc.publish(message.replySubject, bytes);
-    await flushWithin(handle, this.settings.flushTimeoutMs);
-    await completeCipResult(this.rt.sql, row);
-    this.rt.log.debug(
-      { correlationId: message.correlationId, commandId: row.commandId, statusCode: message.statusCode },
-      'CIP result published',
-    );
+  }
+
+  private async completeCip(row: OutboxRow): Promise<void> {
+    try {
+      await completeCipResult(this.rt.sql, row);
+      this.rt.log.debug(
+        { correlationId: row.message?.correlationId, commandId: row.commandId, statusCode: row.message?.statusCode },
+        'CIP result published',
+      );
+    } catch (err) {
+      // Published already: the lease makes the row due again, and the caller may get it twice (at least once).
+      this.rt.log.warn({ err, outboxId: row.id }, 'completing a CIP result failed; its lease will make it due again');
+    }
+  }
+
+  /** A row that failed: discarded when it can never be published, else released with backoff. */
+  private async failed(row: OutboxRow, err: unknown): Promise<void> {
+    const log = this.rt.log.child({ outboxId: row.id, kind: row.kind, endpointId: row.endpointId, commandType: row.commandType });
+    if (err instanceof PermanentError) {
+      log.error({ err: err.message, commandId: row.commandId }, 'outbox row can never be published; discarded');
+      await discardOutbox(this.rt.sql, row.id).catch(() => undefined);
+      return;
+    }
+    // 0.5 s doubling to 30 s: a poison row cannot spin, a blip costs half a second.
+    const delay = Math.min(30_000, 500 * 2 ** Math.min(row.attempts - 1, 10));
+    log.warn({ err, attempts: row.attempts, retryInMs: delay }, 'outbox row failed; will retry');
+    await releaseOutbox(this.rt.sql, row.id, delay, err instanceof Error ? err.message : String(err)).catch(() => undefined);
   }
 }
 

@@ -67,7 +67,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     options.requestTimeoutMs ?? 5000,
   );
   const tracker = new WorkTracker();
-  const sender = new ResultSender(requester, stats, tracker, options.batchWindowMs ?? 0, options.resultAttempts ?? 3);
+  const sender = new ResultSender(
+    requester,
+    stats,
+    tracker,
+    options.batchWindowMs ?? 0,
+    options.resultAttempts ?? 3,
+    options.onResultAnswered,
+  );
   const seen = new Set<string>();
   const executed = new Map<string, SimCommand[]>();
   const log: { command: SimCommand; result: SimResult; at: number }[] = [];

@@ -68,6 +68,8 @@ export interface SimulatorOptions {
   resultAttempts?: number;
   /** Called after each command was executed and its result queued. */
   onExecuted?: (command: SimCommand, result: SimResult) => void;
+  /** Called when CEX answered a result message (times from performance.now(); the bench splits a round trip with it). */
+  onResultAnswered?: (endpointId: string, commandType: string, ids: number[], sentAt: number, answeredAt: number) => void;
 }
 
 /** Counters of one simulator run. */

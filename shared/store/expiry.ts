@@ -11,7 +11,10 @@ const PUSH_ONCE_GRACE_SECONDS = 2;
 
 export interface ExpiredCommands {
   expired: Command[];
+  /** CIP callers owed their 408: NOTIFY the bridge after the commit. */
   outboxWritten: boolean;
+  /** Callbacks owed: NOTIFY the callback deliverer after the commit. */
+  callbacksWritten: boolean;
 }
 
 /**
@@ -39,7 +42,8 @@ export async function expireDueCommands(sql: Sql, limit = 1000): Promise<Expired
        RETURNING ${commandColumnsSql(tx, 'c')}`;
     const expired = rows.map(toCommand);
     // Callbacks carry the EXPIRED descriptor itself (statusCode null).
-    let outboxWritten = await enqueueCallbacks(tx, expired);
+    const callbacksWritten = await enqueueCallbacks(tx, expired);
+    let outboxWritten = false;
     for (const command of expired) {
       if (!command.cipReplySubject) continue;
       await enqueueCipResult(tx, {
@@ -50,7 +54,7 @@ export async function expireDueCommands(sql: Sql, limit = 1000): Promise<Expired
       });
       outboxWritten = true;
     }
-    return { expired, outboxWritten };
+    return { expired, outboxWritten, callbacksWritten };
   });
 }
 

@@ -16,8 +16,17 @@ export { noteAppVersion, setOnline, setObserve, readEndpointState, readEndpointA
 export type { EndpointState } from './endpoints.js';
 export { enqueuePush, enqueueCipResult, claimDueOutbox, releaseOutbox, completeCipResult, discardOutbox, outboxLag } from './outbox.js';
 export type { CipResultMessage, OutboxRow } from './outbox.js';
-export { readPushCommands, completePush, skipPush, dropEmptyPush, enqueueDueRepushes, enqueuePushesForEndpoints } from './push.js';
-export type { PushCommand, PushedCommand } from './push.js';
+export {
+  readPushCommands,
+  readPushPlans,
+  completePush,
+  completePushes,
+  skipPush,
+  dropEmptyPush,
+  enqueueDueRepushes,
+  enqueuePushesForEndpoints,
+} from './push.js';
+export type { PushCommand, PushedCommand, PushPlan, PublishedPush } from './push.js';
 export { saveTektonSnapshot, loadTektonSnapshot, revokeTenant, restoreTenant, listRevokedTenants } from './tenancy.js';
 export type { AppVersionEntry, TektonSnapshot } from './tenancy.js';
 export { enqueueCallbacks } from './outbox.js';

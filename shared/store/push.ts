@@ -165,3 +165,88 @@ export async function enqueuePushesForEndpoints(sql: Queryable, endpointIds: rea
     RETURNING 1`;
   return rows.length;
 }
+
+/** What the drainer needs to push one claimed row: the endpoint's state and the commands to send. */
+export interface PushPlan {
+  appVersionName: string | null;
+  online: boolean | null;
+  /** The effective observe flag for the row's type: type-specific, else '*', else true. */
+  observes: boolean;
+  /** As readPushCommands returns them, oldest first. */
+  commands: PushCommand[];
+}
+
+/**
+ * readEndpointState and readPushCommands for every claimed push row at once:
+ * ONE statement per drained batch instead of two per row. Read after the
+ * claim committed, so a command whose create bumped the row's generation
+ * before the claim is seen (a read inside the claiming statement would use
+ * the snapshot taken before it, and could miss it while the claim returned
+ * the bumped generation). The include ids come from the row as it is now.
+ */
+export async function readPushPlans(sql: Queryable, rowIds: readonly string[]): Promise<Map<string, PushPlan>> {
+  if (rowIds.length === 0) return new Map();
+  const rows = await sql<(PushPlan & { id: string })[]>`
+    SELECT o.id::text AS id, s.app_version_name AS "appVersionName", s.online,
+           COALESCE(
+             (SELECT observe FROM endpoint_observe e WHERE e.endpoint_id = o.endpoint_id AND e.command_type = o.command_type),
+             (SELECT observe FROM endpoint_observe e WHERE e.endpoint_id = o.endpoint_id AND e.command_type = '*'),
+             true) AS observes,
+           COALESCE((
+             SELECT json_agg(json_build_object(
+                      'commandId', c.command_id, 'payload', c.request_payload, 'pushOnce', c.push_once,
+                      'pushCount', c.push_count, 'repushDue', COALESCE(c.next_push_at <= now(), false))
+                    ORDER BY c.created_at, c.command_id)
+               FROM commands c
+              WHERE c.endpoint_id = o.endpoint_id AND c.command_type = o.command_type AND c.status = 'PENDING'
+                AND ((NOT c.push_once AND c.expires_at > now())
+                     OR (c.push_once AND c.push_count = 0 AND c.command_id = ANY(o.include_ids)))), '[]'::json) AS commands
+      FROM outbox o
+      LEFT JOIN endpoint_state s ON s.endpoint_id = o.endpoint_id
+     WHERE o.id = ANY(${rowIds as string[]}::bigint[])`;
+  return new Map(
+    rows.map(({ id, ...plan }) => [id, { ...plan, commands: plan.commands.map((c) => ({ ...c, payload: c.payload ?? null })) }]),
+  );
+}
+
+/** One published row of a batch and what it pushed. */
+export interface PublishedPush {
+  row: OutboxRow;
+  pushed: readonly PushedCommand[];
+}
+
+/**
+ * completePush for every row of a flushed batch in ONE statement (commands
+ * counted and planned, then each row deleted if its generation did not
+ * move). Rows whose generation moved are released, due at once, in a second
+ * statement that runs only when there are some. Returns the ids deleted.
+ * Lock order as completePush: commands first, then outbox.
+ */
+export async function completePushes(sql: Sql, published: readonly PublishedPush[]): Promise<Set<string>> {
+  if (published.length === 0) return new Set();
+  const items = published.flatMap(({ row, pushed }) => pushed.map((p) => ({ row, p })));
+  const deleted = await sql<{ id: string }[]>`
+    WITH input AS (
+      SELECT * FROM unnest(${items.map((i) => i.row.endpointId)}::text[], ${items.map((i) => i.row.commandType)}::text[],
+                           ${items.map((i) => i.p.commandId)}::int[], ${items.map((i) => i.p.repushDelayMs)}::int[],
+                           ${items.map((i) => (i.p.pushed ? 1 : 0))}::int[]) AS t(endpoint_id, command_type, id, delay_ms, pushed)),
+    marked AS (
+      UPDATE commands c
+         SET push_count = c.push_count + i.pushed,
+             last_pushed_at = CASE WHEN i.pushed = 1 THEN now() ELSE c.last_pushed_at END,
+             next_push_at = CASE WHEN c.push_once THEN NULL
+                                 ELSE LEAST(c.expires_at, now() + make_interval(secs => i.delay_ms / 1000.0)) END
+        FROM input i
+       WHERE c.endpoint_id = i.endpoint_id AND c.command_type = i.command_type AND c.command_id = i.id
+      RETURNING 1)
+    DELETE FROM outbox o
+     USING unnest(${published.map((p) => p.row.id)}::bigint[], ${published.map((p) => p.row.generation)}::int[]) AS r(id, generation)
+     WHERE o.id = r.id AND o.generation = r.generation AND (SELECT count(*) FROM marked) >= 0
+    RETURNING o.id::text AS id`;
+  const done = new Set(deleted.map((d) => d.id));
+  const moved = published.filter((p) => !done.has(p.row.id)).map((p) => p.row.id);
+  if (moved.length > 0) {
+    await sql`UPDATE outbox SET claimed_until = NULL, available_at = now() WHERE id = ANY(${moved}::bigint[])`;
+  }
+  return done;
+}

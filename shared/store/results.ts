@@ -26,8 +26,10 @@ export interface RecordedResults {
   outcomes: Map<number, ResultOutcome>;
   /** Commands this call made EXECUTED: NOTIFY their keys after the commit. */
   executed: Command[];
-  /** True when CIP answers or callbacks were queued: NOTIFY the outbox after the commit. */
+  /** True when CIP answers were queued: NOTIFY the bridge after the commit. */
   outboxWritten: boolean;
+  /** True when callbacks were queued: NOTIFY the callback deliverer after the commit. */
+  callbacksWritten: boolean;
 }
 
 /**
@@ -51,14 +53,39 @@ export async function recordResults(
   const unique = new Map<number, ResultInput>();
   for (const r of results) if (!unique.has(r.commandId)) unique.set(r.commandId, r);
   const items = [...unique.values()];
-  if (items.length === 0) return { outcomes, executed: [], outboxWritten: false };
+  if (items.length === 0) return { outcomes, executed: [], outboxWritten: false, callbacksWritten: false };
 
-  const ids = items.map((r) => r.commandId);
-  const codes = items.map((r) => r.statusCode);
-  const reasons = items.map((r) => r.reasonPhrase ?? null);
-  const payloads = items.map((r) => jsonParam(r.payload));
+  // The common case first, in ONE statement (no BEGIN/COMMIT round trips):
+  // the commands nobody is owed anything for (no callbackUrl, no CIP
+  // caller). Whatever it did not record (owed commands, repeats, unknown or
+  // expired ids) goes through the transaction below, which classifies it.
+  const plain = await sql<Record<string, unknown>[]>`
+    WITH input AS (
+       SELECT * FROM unnest(${items.map((r) => r.commandId)}::int[], ${items.map((r) => r.statusCode)}::int[],
+                            ${items.map((r) => r.reasonPhrase ?? null)}::text[], ${items.map((r) => jsonParam(r.payload))}::text[])
+                AS t(id, code, reason, payload))
+     UPDATE commands c
+        SET status = 'EXECUTED', status_code = i.code, reason_phrase = i.reason,
+            response_payload = i.payload::jsonb, updated_at = now(), version = c.version + 1,
+            status_xid = pg_current_xact_id(), next_push_at = NULL,
+            app_version_name = COALESCE(${appVersionName}::text, c.app_version_name),
+            application_name = COALESCE(cex_application_of(${appVersionName}::text, ${tektonEnabled}), c.application_name)
+       FROM input i
+      WHERE c.endpoint_id = ${endpointId} AND c.command_type = ${commandType} AND c.command_id = i.id
+        AND c.status = 'PENDING' AND c.expires_at > now()
+        AND c.callback_url IS NULL AND c.cip_reply_subject IS NULL
+     RETURNING ${commandColumnsSql(sql, 'c')}`;
+  const recordedPlain = plain.map(toCommand);
+  for (const command of recordedPlain) outcomes.set(command.commandId, 'recorded');
+  const rest = items.filter((r) => !outcomes.has(r.commandId));
+  if (rest.length === 0) return { outcomes, executed: recordedPlain, outboxWritten: false, callbacksWritten: false };
 
-  const { executed, outboxWritten } = await withTransaction(sql, async (tx) => {
+  const ids = rest.map((r) => r.commandId);
+  const codes = rest.map((r) => r.statusCode);
+  const reasons = rest.map((r) => r.reasonPhrase ?? null);
+  const payloads = rest.map((r) => jsonParam(r.payload));
+
+  const { executed, outboxWritten, callbacksWritten } = await withTransaction(sql, async (tx) => {
     const updated = await tx<Record<string, unknown>[]>`
       WITH input AS (
          SELECT * FROM unnest(${ids}::int[], ${codes}::int[], ${reasons}::text[], ${payloads}::text[]) AS t(id, code, reason, payload))
@@ -73,7 +100,8 @@ export async function recordResults(
           AND c.status = 'PENDING' AND c.expires_at > now()
        RETURNING ${commandColumnsSql(tx, 'c')}`;
     const done = updated.map(toCommand);
-    let wroteOutbox = await enqueueCallbacks(tx, done);
+    const wroteCallbacks = await enqueueCallbacks(tx, done);
+    let wroteOutbox = false;
     for (const command of done) {
       outcomes.set(command.commandId, 'recorded');
       if (command.cipReplySubject) {
@@ -81,7 +109,7 @@ export async function recordResults(
         wroteOutbox = true;
       }
     }
-    const missed = items.filter((r) => !outcomes.has(r.commandId));
+    const missed = rest.filter((r) => !outcomes.has(r.commandId));
     if (missed.length > 0) {
       const rows = await tx<{ id: number; status: string | null; pastExpiry: boolean; same: boolean }[]>`
         WITH input AS (
@@ -99,9 +127,9 @@ export async function recordResults(
         outcomes.set(row.id, classifyMiss(row));
       }
     }
-    return { executed: done, outboxWritten: wroteOutbox };
+    return { executed: done, outboxWritten: wroteOutbox, callbacksWritten: wroteCallbacks };
   });
-  return { outcomes, executed, outboxWritten };
+  return { outcomes, executed: [...recordedPlain, ...executed], outboxWritten, callbacksWritten };
 }
 
 function classifyMiss(row: { status: string | null; pastExpiry: boolean; same: boolean }): ResultOutcome {

@@ -1,4 +1,4 @@
-import type { ChangeFeed } from '../changes/index.js';
+import type { ChangeFeed, Expectation } from '../changes/index.js';
 import type { Command, CommandRef } from '../domain/index.js';
 
 /** How a wait ended. */
@@ -53,15 +53,21 @@ export class WaiterRegistry {
 
   /**
    * Waits until the command is final or deleted, `timeoutMs` passes, or
-   * `signal` aborts (client disconnected). Never rejects.
+   * `signal` aborts (client disconnected). Never rejects. `created`: the
+   * feed's expectation taken before the command was created PENDING (see
+   * ChangeFeed.expect); it spares the first re-read when nothing changed.
    */
-  async wait(ref: CommandRef, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
+  async wait(ref: CommandRef, timeoutMs: number, signal?: AbortSignal, created?: Expectation): Promise<WaitOutcome> {
+    const release = (): WaitOutcome => {
+      if (created) this.options.changes.forget(created);
+      return { kind: 'released' };
+    };
     // After stop() (shutdown) nothing waits: the caller answers 202 at once.
-    if (this.stopped) return { kind: 'released' };
+    if (this.stopped) return release();
     await this.options.changes.whenListening();
     // Full after all (requests that passed hasRoom() together): the command is
     // stored, so the caller gets its 202 rather than an unbounded wait.
-    if (signal?.aborted || this.stopped || !this.hasRoom()) return { kind: 'released' };
+    if (signal?.aborted || this.stopped || !this.hasRoom()) return release();
     return new Promise<WaitOutcome>((resolve) => {
       const waiter: Waiter = {
         timer: setTimeout(() => finish({ kind: 'timeout' }), timeoutMs),
@@ -78,11 +84,16 @@ export class WaiterRegistry {
       waiter.resolve = finish;
       signal?.addEventListener('abort', onAbort, { once: true });
       this.add(waiter);
-      // The first re-read comes at once: the result may predate the waiter.
-      waiter.unwatch = this.options.changes.watchCommand(ref, (command) => {
-        if (!command) finish({ kind: 'deleted' });
-        else if (command.status !== 'PENDING') finish({ kind: 'final', command });
-      });
+      // The first re-read comes at once (the result may predate the waiter),
+      // unless `created` shows nothing can have changed the command yet.
+      waiter.unwatch = this.options.changes.watchCommand(
+        ref,
+        (command) => {
+          if (!command) finish({ kind: 'deleted' });
+          else if (command.status !== 'PENDING') finish({ kind: 'final', command });
+        },
+        created,
+      );
     });
   }
 
