@@ -116,12 +116,13 @@ export async function measureSync(t: CexTarget, concurrency: number, total: numb
 type Pct = { p50: number; p99: number; n: number };
 
 /**
- * Commits + rollbacks of the database so far. Backends publish their counts
- * at most once a second while busy (and within ~1 s of going idle), so a
- * reading after a run waits `settle` for the last of them.
+ * Commits + rollbacks of the database so far. A backend publishes its
+ * counts at most once a second, and one that goes idle within a second of
+ * its last report publishes them only 10 s later (Postgres 15's
+ * PGSTAT_IDLE_INTERVAL), so a settled reading waits 11 s for the last of them.
  */
 export async function transactionCount(sql: Sql, settle = false): Promise<{ count: number; at: number }> {
-  if (settle) await new Promise((r) => setTimeout(r, 1_500));
+  if (settle) await new Promise((r) => setTimeout(r, 11_000));
   const at = nowMs();
   const [row] = await sql<{ n: string }[]>`
     SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = current_database()`;
@@ -129,11 +130,14 @@ export async function transactionCount(sql: Sql, settle = false): Promise<{ coun
   return { count: Number(row!.n), at };
 }
 
-/** Transactions per second of an idle system (ticks, catch-up scans, the readings themselves). */
+/**
+ * Transactions per second of the idle system (ticks, catch-up scans, the
+ * readings themselves), over 5 s that start settled.
+ */
 export async function backgroundTransactionRate(sql: Sql): Promise<number> {
   const a = await transactionCount(sql, true);
-  await new Promise((r) => setTimeout(r, 2_000));
-  const b = await transactionCount(sql, true);
+  await new Promise((r) => setTimeout(r, 5_000));
+  const b = await transactionCount(sql);
   return Math.max(0, (b.count - a.count) / ((b.at - a.at) / 1000));
 }
 

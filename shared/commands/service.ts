@@ -1,4 +1,4 @@
-import { CREATED_MARK } from '../changes/index.js';
+import { CREATED_MARK, changeHint } from '../changes/index.js';
 import { CHANNELS, OUTBOX_WORK, commandKey, notifyAll, type Notification } from '../db/index.js';
 import type { Command, CommandRef } from '../domain/index.js';
 import type { Runtime } from '../runtime/index.js';
@@ -76,8 +76,17 @@ export async function notifyChanged(
   const hints: Notification[] = [];
   const work = [outbox.bridge ? OUTBOX_WORK.bridge : '', outbox.callbacks ? OUTBOX_WORK.callbacks : ''].filter(Boolean);
   if (work.length > 0) hints.push({ channel: CHANNELS.outbox, keys: [work.join(',')] });
-  // Created keys carry CREATED_MARK: they wake endpoint streams, not the watchers of a command.
-  const keys = [...changed.map(commandKey), ...created.map((c) => CREATED_MARK + commandKey(c))];
+  // Created keys carry CREATED_MARK: they wake endpoint streams, not the
+  // watchers of a command. A changed command's hint carries its row when the
+  // caller has it (changeHint): its watchers need not read it again.
+  const keys = [
+    ...changed.map((c) => (isCommand(c) ? changeHint(c) : commandKey(c))),
+    ...created.map((c) => CREATED_MARK + commandKey(c)),
+  ];
   if (keys.length > 0) hints.push({ channel: CHANNELS.command, keys });
   if (hints.length > 0) await notifyAll(rt.sql, hints);
+}
+
+function isCommand(ref: CommandRef): ref is Command {
+  return 'version' in ref && 'status' in ref;
 }

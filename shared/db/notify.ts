@@ -87,14 +87,19 @@ export async function notifyAll(sql: Sql, notifications: readonly Notification[]
   }
 }
 
+// Bytes, not characters: a key may carry a row (shared/changes) with non-ASCII text.
 function pack(keys: readonly string[]): string[] {
   const payloads: string[] = [];
   let current = '';
+  let bytes = 0;
   for (const key of keys) {
-    if (current && current.length + key.length + 1 > MAX_PAYLOAD) {
+    const size = Buffer.byteLength(key);
+    if (current && bytes + size + 1 > MAX_PAYLOAD) {
       payloads.push(current);
       current = '';
+      bytes = 0;
     }
+    bytes += current ? size + 1 : size;
     current = current ? `${current}\n${key}` : key;
   }
   payloads.push(current);

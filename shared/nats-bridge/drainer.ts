@@ -4,15 +4,15 @@ import type { NatsHandle } from '../nats/index.js';
 import { espExtensionDataSubject } from '../protocol/index.js';
 import type { BridgeContext } from './context.js';
 import {
-  claimDueOutbox,
+  claimDueBatch,
   completeCipResult,
   completePush,
   completePushes,
   discardOutbox,
   dropEmptyPush,
-  readPushPlans,
   releaseOutbox,
   skipPush,
+  type ClaimedRow,
   type OutboxRow,
   type PublishedPush,
   type PushCommand,
@@ -100,7 +100,7 @@ export class OutboxDrainer {
   async drain(): Promise<number> {
     let handled = 0;
     while (this.nats()?.connected()) {
-      const rows = await claimDueOutbox(this.rt.sql, this.settings.batchSize, this.settings.leaseMs);
+      const rows = await claimDueBatch(this.rt.sql, this.settings.batchSize, this.settings.leaseMs);
       if (rows.length > 0) await this.processBatch(rows);
       handled += rows.length;
       if (rows.length < this.settings.batchSize) break;
@@ -110,40 +110,30 @@ export class OutboxDrainer {
 
   /**
    * One claimed batch in a fixed number of round trips, whatever its size:
-   * one read of every push row's endpoint state and commands, every message
-   * published, ONE flush, one statement completing every push (the CIP
+   * the claim read every push row's endpoint state and commands already;
+   * every message published, ONE flush, one statement completing every push (the CIP
    * results are deleted row by row: each compares its own message). Rows
    * that need no publish (endpoint offline, nothing outstanding) and rows
    * that fail are settled on their own, beside the batch.
    */
-  private async processBatch(rows: OutboxRow[]): Promise<void> {
+  private async processBatch(claimed: ClaimedRow[]): Promise<void> {
     const handle = this.nats();
     // NATS went down between the claim and now: give the rows back untouched (no backoff).
     if (!handle?.connected()) {
-      await forEachLimit(rows, this.settings.parallel, (row) => releaseOutbox(this.rt.sql, row.id, 0, null).catch(() => undefined));
-      return;
-    }
-    let plans: Map<string, PushPlan>;
-    try {
-      plans = await readPushPlans(
-        this.rt.sql,
-        rows.filter((r) => r.kind === 'push').map((r) => r.id),
-      );
-    } catch (err) {
-      await forEachLimit(rows, this.settings.parallel, (row) => this.failed(row, err));
+      await forEachLimit(claimed, this.settings.parallel, ({ row }) => releaseOutbox(this.rt.sql, row.id, 0, null).catch(() => undefined));
       return;
     }
     const pushes: { row: OutboxRow; plan: PushPlan; built: BuiltPush }[] = [];
     const cipResults: OutboxRow[] = [];
     const settleAlone: (() => Promise<unknown>)[] = [];
-    for (const row of rows) {
+    for (const { row, plan: claimedPlan } of claimed) {
       try {
         if (row.kind === 'cip_result') {
           this.publishCipResult(handle, row);
           cipResults.push(row);
           continue;
         }
-        const plan = plans.get(row.id) ?? { appVersionName: null, online: null, observes: true, commands: [] };
+        const plan = claimedPlan ?? { appVersionName: null, online: null, observes: true, commands: [] };
         const built = this.publishPush(handle, row, plan);
         if (built === 'skip') settleAlone.push(() => skipPush(this.rt.sql, row));
         else if (built === 'empty') settleAlone.push(() => dropEmptyPush(this.rt.sql, row));

@@ -176,36 +176,68 @@ export interface PushPlan {
   commands: PushCommand[];
 }
 
+/** A claimed outbox row and, for a push row, what to push. */
+export interface ClaimedRow {
+  row: OutboxRow;
+  /** Push rows only. */
+  plan?: PushPlan;
+}
+
 /**
- * readEndpointState and readPushCommands for every claimed push row at once:
- * ONE statement per drained batch instead of two per row. Read after the
- * claim committed, so a command whose create bumped the row's generation
- * before the claim is seen (a read inside the claiming statement would use
- * the snapshot taken before it, and could miss it while the claim returned
- * the bumped generation). The include ids come from the row as it is now.
+ * claimDueOutbox, readEndpointState and readPushCommands for a whole batch
+ * in ONE statement: the drainer's only round trip before it publishes.
+ *
+ * The plan is read with the statement's snapshot, taken before the claim
+ * locked its rows. A create that committed in between (it bumped the row's
+ * generation) is then locked and returned by the claim, but its command is
+ * not in the plan. So the generation returned is the one the snapshot saw
+ * (the sub-select below reads the row with the snapshot, not the locked
+ * version): the completion then finds the generation moved, keeps the row
+ * and releases it, and the next pass pushes the new command.
  */
-export async function readPushPlans(sql: Queryable, rowIds: readonly string[]): Promise<Map<string, PushPlan>> {
-  if (rowIds.length === 0) return new Map();
-  const rows = await sql<(PushPlan & { id: string })[]>`
-    SELECT o.id::text AS id, s.app_version_name AS "appVersionName", s.online,
+export async function claimDueBatch(sql: Sql, limit: number, leaseMs: number): Promise<ClaimedRow[]> {
+  const rows = await sql<(OutboxRow & Omit<PushPlan, 'commands'> & { commands: PushCommand[] | null })[]>`
+    WITH due AS (
+       SELECT id FROM outbox
+        WHERE kind IN ('push', 'cip_result') AND available_at <= now()
+          AND (claimed_until IS NULL OR claimed_until <= now())
+        ORDER BY available_at, id
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED),
+     claimed AS (
+       UPDATE outbox o
+          SET claimed_until = now() + make_interval(secs => ${leaseMs}::int / 1000.0), attempts = o.attempts + 1
+         FROM due
+        WHERE o.id = due.id
+       RETURNING o.id, o.kind, o.endpoint_id, o.command_type, o.command_id, o.include_ids, o.message, o.attempts, o.created_at,
+                 (SELECT seen.generation FROM outbox seen WHERE seen.id = o.id) AS seen_generation)
+    SELECT c.id::text AS id, c.kind, c.endpoint_id AS "endpointId", c.command_type AS "commandType",
+           c.command_id AS "commandId", c.include_ids AS "includeIds", c.message, c.seen_generation AS generation,
+           c.attempts, c.created_at AS "createdAt",
+           s.app_version_name AS "appVersionName", s.online,
            COALESCE(
-             (SELECT observe FROM endpoint_observe e WHERE e.endpoint_id = o.endpoint_id AND e.command_type = o.command_type),
-             (SELECT observe FROM endpoint_observe e WHERE e.endpoint_id = o.endpoint_id AND e.command_type = '*'),
+             (SELECT observe FROM endpoint_observe e WHERE e.endpoint_id = c.endpoint_id AND e.command_type = c.command_type),
+             (SELECT observe FROM endpoint_observe e WHERE e.endpoint_id = c.endpoint_id AND e.command_type = '*'),
              true) AS observes,
-           COALESCE((
+           CASE WHEN c.kind = 'push' THEN COALESCE((
              SELECT json_agg(json_build_object(
-                      'commandId', c.command_id, 'payload', c.request_payload, 'pushOnce', c.push_once,
-                      'pushCount', c.push_count, 'repushDue', COALESCE(c.next_push_at <= now(), false))
-                    ORDER BY c.created_at, c.command_id)
-               FROM commands c
-              WHERE c.endpoint_id = o.endpoint_id AND c.command_type = o.command_type AND c.status = 'PENDING'
-                AND ((NOT c.push_once AND c.expires_at > now())
-                     OR (c.push_once AND c.push_count = 0 AND c.command_id = ANY(o.include_ids)))), '[]'::json) AS commands
-      FROM outbox o
-      LEFT JOIN endpoint_state s ON s.endpoint_id = o.endpoint_id
-     WHERE o.id = ANY(${rowIds as string[]}::bigint[])`;
-  return new Map(
-    rows.map(({ id, ...plan }) => [id, { ...plan, commands: plan.commands.map((c) => ({ ...c, payload: c.payload ?? null })) }]),
+                      'commandId', x.command_id, 'payload', x.request_payload, 'pushOnce', x.push_once,
+                      'pushCount', x.push_count, 'repushDue', COALESCE(x.next_push_at <= now(), false))
+                    ORDER BY x.created_at, x.command_id)
+               FROM commands x
+              WHERE x.endpoint_id = c.endpoint_id AND x.command_type = c.command_type AND x.status = 'PENDING'
+                AND ((NOT x.push_once AND x.expires_at > now())
+                     OR (x.push_once AND x.push_count = 0 AND x.command_id = ANY(c.include_ids)))), '[]'::json) END AS commands
+      FROM claimed c
+      LEFT JOIN endpoint_state s ON s.endpoint_id = c.endpoint_id
+     ORDER BY c.id`;
+  return rows.map(({ appVersionName, online, observes, commands, ...row }) =>
+    row.kind === 'push'
+      ? {
+          row,
+          plan: { appVersionName, online, observes, commands: (commands ?? []).map((c) => ({ ...c, payload: c.payload ?? null })) },
+        }
+      : { row },
   );
 }
 

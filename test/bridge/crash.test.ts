@@ -86,7 +86,13 @@ describe('crash safety', () => {
     const running = await runBridge(bridgeRuntime(db.url, names, fake.url));
     try {
       await waitFor(() => allPushed(seen, expected), 30_000, 'every claimed row pushed');
-      // Not before the dead claim's lease ran out: both times are the database's.
+      // Not before the dead claim's lease ran out: both times are the database's
+      // (recorded when the batch's pushes are completed, just after they are seen).
+      await waitFor(
+        async () => (await db.sql`SELECT 1 FROM commands WHERE endpoint_id = ANY(${eps}) AND last_pushed_at IS NULL`).length === 0,
+        15_000,
+        'every push recorded',
+      );
       const [first] = await db.sql<{ at: Date }[]>`SELECT min(last_pushed_at) AS at FROM commands WHERE endpoint_id = ANY(${eps})`;
       expect(first!.at.getTime()).toBeGreaterThanOrEqual(lease!.until.getTime());
     } finally {

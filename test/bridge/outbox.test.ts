@@ -94,9 +94,12 @@ describe('push rows', () => {
     await waitFor(() => seen.of(ep).some((p) => p.commandType === 'other'), 15_000, 'the other type');
     expect(seen.of(ep).find((p) => p.commandType === 'other')!.items).toEqual([{ id: 1, payload: null }]);
 
-    const rows = await db.sql<{ pushCount: number; nextPushAt: Date | null; lastPushedAt: Date | null }[]>`
+    // A batch's pushes are completed (counted) after its one flush, so just after a push is seen.
+    const readCounts = () => db.sql<{ pushCount: number; nextPushAt: Date | null; lastPushedAt: Date | null }[]>`
       SELECT push_count AS "pushCount", next_push_at AS "nextPushAt", last_pushed_at AS "lastPushedAt"
         FROM commands WHERE endpoint_id = ${ep} AND command_type = 'reboot' ORDER BY command_id`;
+    await waitFor(async () => (await readCounts()).every((r) => r.pushCount > 0), 15_000, 'the pushes counted');
+    const rows = await readCounts();
     expect(rows.map((r) => r.pushCount)).toEqual([2, 1]);
     for (const r of rows) expect(r.nextPushAt && r.lastPushedAt && r.nextPushAt > r.lastPushedAt).toBe(true);
     await waitFor(async () => (await db.sql`SELECT 1 FROM outbox WHERE endpoint_id = ${ep}`).length === 0, 15_000, 'outbox empty');
