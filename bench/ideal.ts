@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { connect } from '@nats-io/transport-node';
 import postgres from 'postgres';
 import { HttpClient } from './lib/http.js';
-import { backgroundTransactionRate, transactionCount } from './cex.js';
-import { nowMs, round, runConcurrently, Samples } from './lib/stats.js';
+import { backgroundStatementRate, statementCount, statementsPer } from './cex.js';
+import { nowMs, runConcurrently, Samples } from './lib/stats.js';
 
 /**
  * The one-process ideal: the same invoke → push → endpoint → result → reply
@@ -73,11 +73,10 @@ export async function measureIdeal(databaseUrl: string, natsUrl: string, n: numb
   };
   await runConcurrently(4, 100, call);
   const one = new Samples();
-  const background = await backgroundTransactionRate(sql);
-  const before = await transactionCount(sql);
+  const background = await backgroundStatementRate(sql);
+  const before = await statementCount(sql);
   for (let i = 0; i < n; i++) await one.time(() => call(i));
-  const after = await transactionCount(sql, true);
-  const spent = after.count - before.count - background * ((after.at - before.at) / 1000);
+  const after = await statementCount(sql);
   const many = new Samples();
   const total = n * 4;
   const started = nowMs();
@@ -89,7 +88,7 @@ export async function measureIdeal(databaseUrl: string, natsUrl: string, n: numb
   await nc.drain();
   await Promise.all([sql.end(), listener.end()]);
   return {
-    sync1: { ...one.summary(), transactionsPerCommand: round(Math.max(0, spent) / n, 2) },
+    sync1: { ...one.summary(), statementsPerCommand: statementsPer(n, before, after, background) },
     syncConcurrent: { ...many.summary(), perSecond, concurrency },
   };
 }

@@ -24,7 +24,12 @@ export async function benchEnv(): Promise<BenchEnv> {
   const stops: (() => Promise<void>)[] = [];
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    const pg = await startEmbeddedPostgres({ dataDir: path.resolve('.data', 'bench-pg'), log });
+    // pg_stat_statements counts the statements CEX sends per command (bench/cex.ts).
+    const pg = await startEmbeddedPostgres({
+      dataDir: path.resolve('.data', 'bench-pg'),
+      log,
+      settings: { shared_preload_libraries: 'pg_stat_statements' },
+    });
     stops.push(() => pg.stop());
     adminUrl = pg.url;
   }
@@ -42,6 +47,8 @@ export async function benchEnv(): Promise<BenchEnv> {
   const databaseUrl = url.toString();
   const sql = createPool(databaseUrl, { max: 16, applicationName: 'cex-bench' });
   await migrate(sql);
+  // Where the server did not preload it (a DATABASE_URL server), the counts read n/a.
+  await sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`.catch(() => undefined);
   return {
     databaseUrl,
     natsUrl,

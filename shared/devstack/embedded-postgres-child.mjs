@@ -59,7 +59,13 @@ const cluster = new EmbeddedPostgres({
   initdbFlags: ['--encoding=UTF8'],
   // TCP on loopback only. No Unix socket: nothing here uses it, and a stale
   // socket lock file in /tmp after a SIGKILL would be one more thing to clean.
-  postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+  postgresFlags: [
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+  ],
   onLog,
   onError: (err) => onLog(`[ERROR] ${err instanceof Error ? err.message : String(err)}`),
 });

@@ -34,6 +34,8 @@ export interface EmbeddedPostgresOptions {
   log: Logger;
   /** Give up when postgres is not ready by then (default 60 s). */
   startTimeoutMs?: number;
+  /** Server settings for this start (`-c name=value`), e.g. the bench's shared_preload_libraries. */
+  settings?: Readonly<Record<string, string>>;
 }
 
 /** A running embedded cluster. */
@@ -74,7 +76,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     const port = options.port ?? (await freePort());
     const log = options.log.child({ component: 'embedded-postgres', port });
     try {
-      return await launch(placement, port, password, log, options.startTimeoutMs ?? 60_000);
+      return await launch(placement, port, password, log, options.startTimeoutMs ?? 60_000, options.settings ?? {});
     } catch (err) {
       // freePort() cannot hold the port: another process may bind it first.
       if (options.port || attempt >= 3 || !/address already in use/i.test(String(err))) throw err;
@@ -83,7 +85,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
 }
 
-async function launch(placement: PgPlacement, port: number, password: string, log: Logger, timeoutMs: number): Promise<EmbeddedPostgres> {
+async function launch(
+  placement: PgPlacement,
+  port: number,
+  password: string,
+  log: Logger,
+  timeoutMs: number,
+  settings: Readonly<Record<string, string>>,
+): Promise<EmbeddedPostgres> {
   const startedAt = performance.now();
   const { dataDir, binaries } = placement;
   const child = fork(CHILD_PATH, [], {
@@ -92,7 +101,7 @@ async function launch(placement: PgPlacement, port: number, password: string, lo
     // initdb and postgres inherit it, and may run as the postgres OS user:
     // start them where that user may be (the checkout may be closed to it).
     cwd: path.dirname(dataDir),
-    env: { ...process.env, CEX_EMBEDDED_PG: JSON.stringify({ dataDir, port, user: 'postgres', password, binaries }) },
+    env: { ...process.env, CEX_EMBEDDED_PG: JSON.stringify({ dataDir, port, user: 'postgres', password, binaries, settings }) },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   child.stderr?.on('data', (chunk: Buffer) => log.warn({ stderr: chunk.toString('utf8').trimEnd() }, 'launcher stderr'));
