@@ -40,6 +40,27 @@ export const FUNCTION_TARGETS = [
 export type FunctionTarget = (typeof FUNCTION_TARGETS)[number];
 
 /**
+ * CEX_UNIT_ROUTES: which of its unit's requests a process serves. `all` (the
+ * default) is everything; `events` only the unit's CloudEvents (POST
+ * /cloudevents), `streams` only its server-sent event routes, so that a
+ * Knative Service of their own, with its own concurrency, timeouts and
+ * scaling, takes them (knative/README.md, "Scaling, per function"). Any
+ * other request gets 404 problem+json.
+ */
+export const UNIT_ROUTE_SETS = ['all', 'events', 'streams'] as const;
+export type UnitRouteSet = (typeof UNIT_ROUTE_SETS)[number];
+
+/**
+ * The targets each partial set makes sense for: `events` for the unit that
+ * serves both REST routes and CloudEvents, `streams` for the unit with SSE
+ * routes (test/unit/unit-routes.test.ts checks these against the units).
+ */
+export const PARTIAL_ROUTE_SET_TARGETS: Readonly<Record<Exclude<UnitRouteSet, 'all'>, readonly FunctionTarget[]>> = {
+  events: ['command-submit'],
+  streams: ['command-lookup'],
+};
+
+/**
  * The targets that send or receive internal requests (the bridge's
  * CloudEvents, command-submit's /nats/request): they refuse to start without
  * CEX_INTERNAL_TOKEN, rather than start and answer every event 401.
@@ -121,6 +142,7 @@ const envSchema = z.object({
   CEX_INTERNAL_TOKEN_ALT: internalToken,
   CEX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   FUNCTION_TARGET: z.enum(FUNCTION_TARGETS).optional(),
+  CEX_UNIT_ROUTES: z.enum(UNIT_ROUTE_SETS).default('all'),
   CEX_REPUSH_INITIAL_MS: integer(5_000, 100, 3_600_000),
   CEX_REPUSH_MAX_MS: integer(60_000, 100, 86_400_000),
   CEX_DB_POOL_MAX: integer(10, 1, 200),
@@ -190,6 +212,8 @@ export interface Config {
   readonly corsAllowedOrigins: readonly string[];
   readonly logLevel: string;
   readonly functionTarget: FunctionTarget | undefined;
+  /** What of its unit this process serves (CEX_UNIT_ROUTES); always `all` in the dev host. */
+  readonly unitRoutes: UnitRouteSet;
   readonly repush: { readonly initialMs: number; readonly maxMs: number };
   readonly dbPoolMax: number;
   readonly functionUrls: {
@@ -237,6 +261,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `invalid configuration: CEX_INTERNAL_TOKEN: required for FUNCTION_TARGET=${e.FUNCTION_TARGET} (the nats-bridge and the functions it calls authenticate each other with it)`,
     );
   }
+  if (e.CEX_UNIT_ROUTES !== 'all') {
+    const targets = PARTIAL_ROUTE_SET_TARGETS[e.CEX_UNIT_ROUTES];
+    if (!e.FUNCTION_TARGET || !targets.includes(e.FUNCTION_TARGET)) {
+      throw new ConfigError(
+        `invalid configuration: CEX_UNIT_ROUTES: ${e.CEX_UNIT_ROUTES} is for FUNCTION_TARGET=${targets.join(' or ')}, not ${e.FUNCTION_TARGET ? `FUNCTION_TARGET=${e.FUNCTION_TARGET}` : 'the dev host (no FUNCTION_TARGET)'}`,
+      );
+    }
+  }
   const local = (unit: string) => `http://127.0.0.1:${e.PORT}/units/${unit}`;
   return deepFreeze({
     port: e.PORT,
@@ -274,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsAllowedOrigins: e.CEX_CORS_ALLOWED_ORIGINS,
     logLevel: e.CEX_LOG_LEVEL,
     functionTarget: e.FUNCTION_TARGET,
+    unitRoutes: e.CEX_UNIT_ROUTES,
     repush: { initialMs: e.CEX_REPUSH_INITIAL_MS, maxMs: Math.max(e.CEX_REPUSH_MAX_MS, e.CEX_REPUSH_INITIAL_MS) },
     dbPoolMax: e.CEX_DB_POOL_MAX,
     functionUrls: {

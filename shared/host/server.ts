@@ -17,7 +17,7 @@ import {
 import type { Runtime } from '../runtime/index.js';
 import type { Services } from '../roots/services.js';
 import { answerPreflight, applyCors, isPreflight } from './cors.js';
-import { CLOUDEVENT_PATH, compileUnitRoutes, servesHttp, type UnitDefinition } from './units.js';
+import { cloudEventPath, compileUnitRoutes, servesHttp, type UnitDefinition } from './units.js';
 import { answerClientError } from './client-error.js';
 import { assetsFor } from './assets.js';
 import { parseHttpCloudEvent } from './cloudevents.js';
@@ -136,11 +136,12 @@ export function createHostHandler(services: Services, options: HostOptions): Hos
       throw new CexError('ROUTE_NOT_FOUND', `no route for ${pathname}`);
     }
     const { unit } = target;
-    const isEvent = !matched && !!unit.cloudEvent && req.method === 'POST' && (unit.routes?.length ? unitPath === CLOUDEVENT_PATH : true);
+    const eventPath = cloudEventPath(unit);
+    const isEvent = !matched && !!unit.cloudEvent && req.method === 'POST' && (eventPath === undefined || unitPath === eventPath);
     if (!matched && !isEvent) {
       const match = matchRoute(target.routes, req.method ?? 'GET', unitPath);
       if (!match) {
-        if (!target.routes.length) {
+        if (!target.routes.length && eventPath === undefined) {
           sendProblem(res, new CexError('METHOD_NOT_ALLOWED', `${unit.name} takes CloudEvents by POST only`), { allow: 'POST' });
           return;
         }

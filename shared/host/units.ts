@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { requireInternalCredential } from '../auth/internal.js';
+import type { UnitRouteSet } from '../config/index.js';
 import { compileRoute, type CompiledRoute, type Route } from '../http/index.js';
 import type { Services } from '../roots/services.js';
 
@@ -35,6 +36,12 @@ export interface UnitDefinition {
    */
   cloudEvent?: (event: CloudEvent<unknown>, services: Services) => Promise<unknown>;
   /**
+   * Where the unit takes its CloudEvents; default cloudEventPath() (any path
+   * for a unit without REST routes, CLOUDEVENT_PATH for one with). Set by
+   * unitPart() on the events-only part, which keeps the path of the whole unit.
+   */
+  cloudEventPath?: string;
+  /**
    * Files the host serves itself under `prefix` (GET and HEAD), before any
    * REST routing: the operator console's static assets (shared/host/assets.ts).
    */
@@ -45,6 +52,34 @@ export interface UnitDefinition {
 
 /** Path on which an HTTP unit accepts CloudEvents from the bridge. */
 export const CLOUDEVENT_PATH = '/cloudevents';
+
+/** Where `unit` takes CloudEvents: undefined for any path (a unit without REST routes of its own). */
+export function cloudEventPath(unit: UnitDefinition): string | undefined {
+  return unit.cloudEventPath ?? (unit.routes?.length ? CLOUDEVENT_PATH : undefined);
+}
+
+/** Whether a route answers with a server-sent event stream (its 200 is text/event-stream). */
+export function isStreamRoute(route: UnitRoute): boolean {
+  return route.responses?.[200]?.contentType === 'text/event-stream';
+}
+
+/**
+ * The part of `unit` a process serves with CEX_UNIT_ROUTES=`set`: all of it;
+ * only its CloudEvents (on the path the whole unit takes them, so the
+ * bridge's URL keeps its path); or only its SSE routes. Assets and
+ * background work belong to the whole unit. Throws when the part is empty
+ * (shared/config only lets the sets through for targets that have one).
+ */
+export function unitPart(unit: UnitDefinition, set: UnitRouteSet): UnitDefinition {
+  if (set === 'all') return unit;
+  if (set === 'events') {
+    if (!unit.cloudEvent) throw new Error(`${unit.name} takes no CloudEvents: CEX_UNIT_ROUTES=events would serve nothing`);
+    return { name: unit.name, cloudEvent: unit.cloudEvent, cloudEventPath: cloudEventPath(unit) };
+  }
+  const routes = (unit.routes ?? []).filter(isStreamRoute);
+  if (routes.length === 0) throw new Error(`${unit.name} has no server-sent event routes: CEX_UNIT_ROUTES=streams would serve nothing`);
+  return { name: unit.name, routes };
+}
 
 /** Declares a unit (typed); the composition roots serve it. */
 export function defineUnit(unit: UnitDefinition): UnitDefinition {

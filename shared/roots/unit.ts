@@ -1,7 +1,7 @@
 import * as functions from '@google-cloud/functions-framework';
 import type { Config } from '../config/index.js';
 import type { HostHandler } from '../host/server.js';
-import type { UnitDefinition } from '../host/units.js';
+import { cloudEventPath, unitPart, type UnitDefinition } from '../host/units.js';
 import { stopOnSignals, warnIfAuthOff } from './process.js';
 import { serveProcess } from './serve.js';
 
@@ -11,17 +11,26 @@ import { serveProcess } from './serve.js';
  * 1. the services (config, log, pool, LISTEN connection, metrics, tenancy,
  *    JWKS, change feed, waiters, streams), built, then tenancy and the
  *    change feed started;
- * 2. the unit served on PORT by the host's one dispatch, and the same
- *    handler registered with functions-framework under the unit's name,
- *    so the unit stays a framework HTTP function (CloudEvents in binary and
- *    structured mode, as Knative delivers them);
+ * 2. the unit (or the part of it CEX_UNIT_ROUTES names) served on PORT by
+ *    the host's one dispatch, and the same handler registered with
+ *    functions-framework under the unit's name, so the unit stays a
+ *    framework HTTP function (CloudEvents in binary and structured mode, as
+ *    Knative delivers them);
  * 3. SIGTERM: readiness false, new requests 503, waiters released, in-flight
  *    requests finish, then the listener and the pool close (host.stop()).
  */
 export async function runUnit(config: Config, unit: UnitDefinition): Promise<void> {
-  const { services, host } = await serveProcess(config, unit.name, [unit], { devMode: false });
+  // CEX_UNIT_ROUTES: the whole unit, or the part a Knative Service of its own serves.
+  const part = unitPart(unit, config.unitRoutes);
+  const { services, host } = await serveProcess(config, unit.name, [part], { devMode: false });
   warnIfAuthOff(config, services.log);
-  registerFunction(unit, host.handler);
+  if (part !== unit) {
+    services.log.info(
+      { unitRoutes: config.unitRoutes, routes: (part.routes ?? []).map((r) => `${r.method} ${r.path}`), cloudEvents: cloudEventPath(part) },
+      'serving part of the unit (CEX_UNIT_ROUTES); every other request gets 404',
+    );
+  }
+  registerFunction(part, host.handler);
   stopOnSignals(host, services.log, { after: async () => undefined });
 }
 

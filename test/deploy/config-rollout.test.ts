@@ -26,7 +26,9 @@ describe.each(deployments().map((d) => [d.name, d.objects] as const))('%s', (_, 
     expect(loading.map((w) => w.label).sort()).toEqual([
       'Deployment nats-bridge',
       'Service command-lookup',
+      'Service command-lookup-streams',
       'Service command-submit',
+      'Service command-submit-events',
       'Service console',
       'Service esp-inbound',
       'Service history-listing',
@@ -58,9 +60,16 @@ describe('a configuration change', () => {
       [
         `ConfigMap ${newName}`,
         'Deployment nats-bridge',
-        ...['command-lookup', 'command-submit', 'console', 'esp-inbound', 'history-listing', 'scmp-config-reload'].map(
-          (s) => `Service ${s}`,
-        ),
+        ...[
+          'command-lookup',
+          'command-lookup-streams',
+          'command-submit',
+          'command-submit-events',
+          'console',
+          'esp-inbound',
+          'history-listing',
+          'scmp-config-reload',
+        ].map((s) => `Service ${s}`),
       ].sort(),
     );
     for (const o of after.filter((x) => x.kind === 'Deployment' || x.apiVersion.startsWith('serving.knative.dev/'))) {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { UNIT_ROUTE_SETS, type UnitRouteSet } from '../../shared/config/index.js';
 import { containersOf, KNATIVE_DIR, render, type K8sObject } from './kustomize.js';
 
 /** One way of deploying CEX: the app kustomization and its migrations Job kustomization. */
@@ -60,6 +61,13 @@ export function workloads(objects: K8sObject[]): Workload[] {
   return out;
 }
 
+/** What of its unit a workload serves: its CEX_UNIT_ROUTES (a literal on the container), `all` when unset. */
+export function unitRoutesOf(w: Workload): UnitRouteSet {
+  const value = w.container.env?.find((e) => e.name === 'CEX_UNIT_ROUTES')?.value ?? 'all';
+  if (!(UNIT_ROUTE_SETS as readonly string[]).includes(value)) throw new Error(`${w.label}: CEX_UNIT_ROUTES=${value}`);
+  return value as UnitRouteSet;
+}
+
 export const isKnativeService = (o: K8sObject): boolean => o.apiVersion.startsWith('serving.knative.dev/') && o.kind === 'Service';
 
 export function find(objects: K8sObject[], kind: string, name: string, group?: string): K8sObject | undefined {
@@ -85,10 +93,12 @@ export function templateAnnotations(o: K8sObject): Record<string, string> {
     {}) as Record<string, string>;
 }
 
-/** Knative revision spec fields (containerConcurrency, timeoutSeconds). */
+/** Knative revision spec fields (containerConcurrency, the timeouts). */
 export function revisionSpec(o: K8sObject): {
   containerConcurrency?: number;
   timeoutSeconds?: number;
+  responseStartTimeoutSeconds?: number;
+  idleTimeoutSeconds?: number;
   terminationGracePeriodSeconds?: number;
 } {
   return (o.spec as { template: { spec: Record<string, number> } }).template.spec;

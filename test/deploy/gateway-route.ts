@@ -3,7 +3,8 @@ import type { Routed } from './ingress.js';
 /**
  * Evaluates a Gateway API HTTPRoute the way the specification orders
  * matches (an exact path first, then the longest path prefix, then a match
- * that names the method; rule order only breaks the remaining ties), and
+ * that names the method, then the most header matches; rule order only
+ * breaks the remaining ties), and
  * applies its URLRewrite and RequestHeaderModifier filters, for the
  * manifest tests. Gives the same shape as the VirtualService evaluator
  * (ingress.ts), so one set of routing checks covers both variants.
@@ -14,10 +15,16 @@ interface PathMatch {
   value?: string;
 }
 
+interface HeaderMatch {
+  type?: 'Exact' | 'RegularExpression';
+  name: string;
+  value: string;
+}
+
 interface RouteMatch {
   method?: string;
   path?: PathMatch;
-  headers?: unknown[];
+  headers?: HeaderMatch[];
   queryParams?: unknown[];
 }
 
@@ -70,9 +77,18 @@ function pathMatches(m: PathMatch | undefined, path: string): boolean {
   throw new Error(`path match ${type}: not portable across Gateway API implementations, not evaluated here`);
 }
 
-/** Higher sorts first: exact over prefix, longer prefix over shorter, a method match over none. */
-function precedence(m: RouteMatch): [number, number, number] {
-  return [m.path?.type === 'Exact' ? 1 : 0, (m.path?.value ?? '/').length, m.method ? 1 : 0];
+/** Header names are case-insensitive, values compared exactly (Core). */
+function headersMatch(matches: HeaderMatch[] | undefined, headers: Record<string, string>): boolean {
+  const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  return (matches ?? []).every((h) => {
+    if ((h.type ?? 'Exact') !== 'Exact') throw new Error(`header match ${h.type}: not portable, not evaluated here`);
+    return lower.get(h.name.toLowerCase()) === h.value;
+  });
+}
+
+/** Higher sorts first: exact over prefix, longer prefix over shorter, a method match over none, more header matches over fewer. */
+function precedence(m: RouteMatch): [number, number, number, number] {
+  return [m.path?.type === 'Exact' ? 1 : 0, (m.path?.value ?? '/').length, m.method ? 1 : 0, m.headers?.length ?? 0];
 }
 
 function seconds(duration: string | undefined): number | undefined {
@@ -82,11 +98,16 @@ function seconds(duration: string | undefined): number | undefined {
   return Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] as 's'];
 }
 
-/** Where `method path` goes, or undefined when no rule takes it (the gateway answers 404). */
-export function routeHttpRoute(spec: HTTPRouteSpec, method: string, path: string): Routed | undefined {
+/** Where `method path` (with the request's `headers`) goes, or undefined when no rule takes it (the gateway answers 404). */
+export function routeHttpRoute(
+  spec: HTTPRouteSpec,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Routed | undefined {
   const candidates = spec.rules.flatMap((rule, index) =>
     (rule.matches ?? [{}])
-      .filter((m) => (!m.method || m.method === method) && pathMatches(m.path, path))
+      .filter((m) => (!m.method || m.method === method) && pathMatches(m.path, path) && headersMatch(m.headers, headers))
       .map((match) => ({ rule, match, index })),
   );
   if (candidates.length === 0) return undefined;
@@ -105,13 +126,13 @@ export function routeHttpRoute(spec: HTTPRouteSpec, method: string, path: string
     const replacement = rewrite.path.replacePrefixMatch!.replace(/\/+$/, '');
     rewritten = replacement === '' ? rest || '/' : `${replacement}${rest}`;
   }
-  const headers = rule.filters?.find((f) => f.type === 'RequestHeaderModifier')?.requestHeaderModifier;
+  const modifier = rule.filters?.find((f) => f.type === 'RequestHeaderModifier')?.requestHeaderModifier;
   const backend = rule.backendRefs?.[0];
   return {
     rule: rule.name ?? '',
     authority: rewrite?.hostname,
     path: rewritten,
-    headers: Object.fromEntries([...(headers?.add ?? []), ...(headers?.set ?? [])].map((h) => [h.name, h.value])),
+    headers: Object.fromEntries([...(modifier?.add ?? []), ...(modifier?.set ?? [])].map((h) => [h.name, h.value])),
     destination: backend ? `${backend.name}.${backend.namespace ?? ''}` : '',
     timeoutSeconds: seconds(rule.timeouts?.request),
     retryOn: rule.retry ? 'retry' : undefined,

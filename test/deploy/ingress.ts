@@ -13,7 +13,7 @@ interface StringMatch {
 
 interface HttpRoute {
   name?: string;
-  match?: { method?: StringMatch; uri?: StringMatch }[];
+  match?: { method?: StringMatch; uri?: StringMatch; headers?: Record<string, StringMatch> }[];
   rewrite?: { uri?: string; uriRegexRewrite?: { match: string; rewrite: string }; authority?: string };
   headers?: { request?: { set?: Record<string, string>; add?: Record<string, string> } };
   timeout?: string;
@@ -48,10 +48,23 @@ function matches(m: StringMatch | undefined, value: string): boolean {
   return true;
 }
 
-/** Where `method path` goes, or undefined when no rule takes it (the gateway answers 404). */
-export function routeRequest(vs: VirtualServiceSpec, method: string, path: string): Routed | undefined {
+/** Where `method path` (with the request's `headers`) goes, or undefined when no rule takes it (the gateway answers 404). */
+export function routeRequest(
+  vs: VirtualServiceSpec,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Routed | undefined {
+  const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
   for (const rule of vs.http) {
-    const hit = (rule.match ?? [{}]).some((m) => matches(m.method, method) && matches(m.uri, path));
+    const hit = (rule.match ?? [{}]).some(
+      (m) =>
+        matches(m.method, method) &&
+        matches(m.uri, path) &&
+        Object.entries(m.headers ?? {}).every(
+          ([name, match]) => lower.has(name.toLowerCase()) && matches(match, lower.get(name.toLowerCase())!),
+        ),
+    );
     if (!hit) continue;
     let rewritten = path;
     const rr = rule.rewrite?.uriRegexRewrite;

@@ -41,7 +41,7 @@ describe('overlays/production', () => {
     expect(text).not.toMatch(/\.cex\.svc/);
     const cexServices = new Set([...objects.filter(isKnativeService).map((o) => o.metadata.name), 'nats-bridge']);
     const clusterNames = [...text.matchAll(/([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local/g)].filter((m) => cexServices.has(m[1]!));
-    // Four function and bridge URLs, six HTTPRoute hostname rewrites.
+    // Four function and bridge URLs, eight HTTPRoute hostname rewrites.
     expect(clusterNames.length).toBeGreaterThanOrEqual(10);
     for (const m of clusterNames) expect(m[2], m[0]).toBe(NAMESPACE);
   });
@@ -62,7 +62,7 @@ describe('overlays/production', () => {
       }
       const route = find(moved, 'HTTPRoute', 'cex-api')!;
       const hosts = JSON.stringify(route.spec).match(/"hostname":"[^"]+"/g) ?? [];
-      expect(hosts.length).toBe(6);
+      expect(hosts.length).toBe(8);
       for (const h of hosts) expect(h).toMatch(/\.kaa-commands\.svc\.cluster\.local"$/);
     } finally {
       rmSync(copy, { recursive: true, force: true });
@@ -144,7 +144,9 @@ describe('overlays/production', () => {
       expect(longRunning.map((w) => w.label).sort()).toEqual([
         'Deployment nats-bridge',
         'Service command-lookup',
+        'Service command-lookup-streams',
         'Service command-submit',
+        'Service command-submit-events',
         'Service console',
         'Service esp-inbound',
         'Service history-listing',
@@ -197,7 +199,7 @@ describe('overlays/production', () => {
       };
       expect(built('cex-migrate').map((o) => `${o.kind} ${o.metadata.name}`)).toEqual(['Job cex-migrate']);
       const app = built('cex');
-      expect(app.filter(isKnativeService).length).toBe(6);
+      expect(app.filter(isKnativeService).length).toBe(8);
       expect(app.some((o) => o.kind === 'Job')).toBe(false);
     });
   });

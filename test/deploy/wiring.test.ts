@@ -4,9 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, FUNCTION_TARGETS, INTERNAL_CREDENTIAL_TARGETS, loadConfig } from '../../shared/config/index.js';
 import { UNITS } from '../../functions/index.js';
 import { compileRoute, matchRoute } from '../../shared/http/router.js';
+import { isStreamRoute, unitPart, type UnitRoute } from '../../shared/host/units.js';
 import {
   configMapData,
   deployments,
+  unitRoutesOf,
   generatedConfigMap,
   environmentOf,
   find,
@@ -37,7 +39,12 @@ const SECRET_VARIABLES = [
 /** The internal credential: only on the workloads that send or take internal requests. */
 const INTERNAL_SECRETS = ['CEX_INTERNAL_TOKEN', 'CEX_INTERNAL_TOKEN_ALT'];
 /** Set on each workload, never shared through the ConfigMap. */
-const PER_WORKLOAD = ['PORT', 'FUNCTION_TARGET', 'CEX_REPLICA_ID'];
+const PER_WORKLOAD = ['PORT', 'FUNCTION_TARGET', 'CEX_REPLICA_ID', 'CEX_UNIT_ROUTES'];
+/** The Knative Services that serve part of a unit (CEX_UNIT_ROUTES), each named `{unit}-{part}`. */
+const PARTIAL_SERVICES = ['command-submit-events', 'command-lookup-streams'];
+/** What EventSource, the console and `npx cex` send for a stream (the Gateway API variant routes on it). */
+const SSE_HEADERS = { Accept: 'text/event-stream' };
+const headersFor = (r: UnitRoute): Record<string, string> => (isStreamRoute(r) ? SSE_HEADERS : {});
 const CONFIG_MAP = 'cex-config';
 const SECRET = 'cex-secrets';
 /** Knative's queue-proxy drains up to this long before SIGTERM reaches the user container. */
@@ -113,14 +120,34 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
   const grace = Number(cm.CEX_SHUTDOWN_GRACE_MS);
   const maxAwait = Number(cm.CEX_MAX_AWAIT_TIMEOUT_SECONDS ?? 60);
 
-  it('deploys every FUNCTION_TARGET once: a Knative Service per function, the bridge Deployment, the migrations Job', () => {
-    const byTarget = Object.fromEntries(all.map((w) => [w.target, w.label]));
-    expect(all.map((w) => w.target).sort()).toEqual([...FUNCTION_TARGETS].sort());
+  it('deploys every FUNCTION_TARGET: one Knative Service per function serving it whole, named after it, the bridge Deployment, the migrations Job', () => {
+    expect([...new Set(all.map((w) => w.target))].sort()).toEqual([...FUNCTION_TARGETS].sort());
+    const whole = all.filter((w) => unitRoutesOf(w) === 'all');
+    expect(whole.map((w) => w.target).sort(), 'each target served whole once').toEqual([...FUNCTION_TARGETS].sort());
+    const byTarget = Object.fromEntries(whole.map((w) => [w.target, w.label]));
     expect(byTarget['nats-bridge']).toBe('Deployment nats-bridge');
     expect(byTarget.migrate).toBe('Job cex-migrate');
-    for (const w of all.filter((w) => !['nats-bridge', 'migrate'].includes(w.target))) {
+    for (const w of whole.filter((w) => !['nats-bridge', 'migrate'].includes(w.target))) {
       expect(isKnativeService(w.object), w.label).toBe(true);
       expect(w.object.metadata.name, 'a Knative Service is named after its function').toBe(w.target);
+    }
+  });
+
+  it("serves command-submit's CloudEvents and command-lookup's SSE streams from Services of their own, named {unit}-{part}", () => {
+    const partial = all.filter((w) => unitRoutesOf(w) !== 'all');
+    expect(partial.map((w) => w.object.metadata.name).sort()).toEqual([...PARTIAL_SERVICES].sort());
+    for (const w of partial) {
+      expect(isKnativeService(w.object), w.label).toBe(true);
+      expect(w.object.metadata.name).toBe(`${w.target}-${unitRoutesOf(w)}`);
+      // The part is not empty (unitPart throws otherwise, as the process would at start).
+      expect(
+        () =>
+          unitPart(
+            units.find((u) => u.name === w.target)!,
+            unitRoutesOf(w),
+          ),
+        w.label,
+      ).not.toThrow();
     }
   });
 
@@ -211,15 +238,28 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
     }
   });
 
-  it('points the bridge at the cluster-local addresses of the functions it forwards to', () => {
+  it('points the bridge at the cluster-local addresses of the Services that take its CloudEvents (12/CIP: command-submit-events)', () => {
     const bridge = all.find((w) => w.target === 'nats-bridge')!;
     const config = loadConfig(environmentOf(bridge, objects, secretValues));
-    const expected = { commandSubmit: 'command-submit', espInbound: 'esp-inbound', scmpConfigReload: 'scmp-config-reload' };
-    for (const [key, service] of Object.entries(expected)) {
+    const expected = {
+      commandSubmit: { service: 'command-submit-events', unit: 'command-submit' },
+      espInbound: { service: 'esp-inbound', unit: 'esp-inbound' },
+      scmpConfigReload: { service: 'scmp-config-reload', unit: 'scmp-config-reload' },
+    };
+    for (const [key, { service, unit }] of Object.entries(expected)) {
       expect(config.functionUrls[key as keyof typeof expected]).toBe(`http://${service}.${namespace}.svc.cluster.local`);
       const ksvc = find(objects, 'Service', service, 'serving.knative.dev');
       expect(ksvc?.metadata.namespace, `Knative Service ${service}`).toBe(namespace);
-      expect(all.find((w) => w.object === ksvc)?.target).toBe(service);
+      const w = all.find((x) => x.object === ksvc)!;
+      expect(w.target).toBe(unit);
+      // The part of the unit that Service serves takes the CloudEvents.
+      expect(
+        unitPart(
+          units.find((u) => u.name === unit)!,
+          unitRoutesOf(w),
+        ).cloudEvent,
+        service,
+      ).toBeDefined();
     }
     // And the functions at the bridge's ClusterIP Service, in the same namespace.
     for (const w of all.filter((x) => isKnativeService(x.object))) {
@@ -250,6 +290,10 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       for (const e of w.container.env ?? []) expect(KNATIVE_RESERVED_ENV, `${label}: env ${e.name}`).not.toContain(e.name);
       expect(Object.keys(cm).filter((k) => KNATIVE_RESERVED_ENV.includes(k))).toEqual([]);
       expect(spec.timeoutSeconds, label).toBeLessThanOrEqual(600); // max-revision-timeout-seconds default
+      // Knative refuses a response-start timeout above the request timeout.
+      if (spec.responseStartTimeoutSeconds !== undefined)
+        expect(spec.responseStartTimeoutSeconds, label).toBeLessThanOrEqual(spec.timeoutSeconds!);
+      if (spec.idleTimeoutSeconds !== undefined) expect(spec.idleTimeoutSeconds, label).toBeLessThanOrEqual(600);
       expect(spec.containerConcurrency, label).toBeGreaterThan(0);
       expect(spec.containerConcurrency, label).toBeLessThanOrEqual(1000); // container-concurrency-target-... max
       expect(Number(a['autoscaling.knative.dev/min-scale']), label).toBeLessThanOrEqual(Number(a['autoscaling.knative.dev/max-scale']));
@@ -263,8 +307,8 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
   });
 
   it("refuses sync waiters (503 + Retry-After) before Knative's concurrency limit queues them, leaving slots for short requests", () => {
-    // command-submit is the unit whose requests wait (sync invokes).
-    const w = all.find((x) => x.target === 'command-submit')!;
+    // command-submit is the unit whose requests wait (sync invokes); its events-only Service holds none.
+    const w = all.find((x) => x.target === 'command-submit' && unitRoutesOf(x) === 'all')!;
     const waiters = loadConfig(environmentOf(w, objects, secretValues)).maxWaiters;
     const slots = revisionSpec(w.object).containerConcurrency!;
     expect(waiters, `${w.label}: CEX_MAX_WAITERS under containerConcurrency`).toBeLessThan(slots);
@@ -284,13 +328,17 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
   it('fits each shutdown in its grace period, and lets HTTP units outlive the 60 s sync ceiling', () => {
     for (const o of ksvcs) {
       const w = all.find((x) => x.object === o)!;
-      const unit = units.find((u) => u.name === w.target)!;
+      const part = unitPart(
+        units.find((u) => u.name === w.target)!,
+        unitRoutesOf(w),
+      );
       const timeout = revisionSpec(o).timeoutSeconds!;
       // Knative uses timeoutSeconds as the pod's termination grace period:
-      // the queue-proxy drain, the longest request, then CEX's own shutdown.
-      const longest = w.target === 'command-submit' ? maxAwait : 0;
+      // the queue-proxy drain, the longest request, then CEX's own shutdown
+      // (which ends SSE streams at once; sync invokes wait up to maxAwait).
+      const longest = w.target === 'command-submit' && part.routes?.length ? maxAwait : 0;
       expect(timeout, `${o.metadata.name}: timeoutSeconds`).toBeGreaterThanOrEqual(KNATIVE_DRAIN_SECONDS + longest + grace / 1000);
-      if (unit.routes?.length) expect(timeout, `${o.metadata.name} serves REST`).toBeGreaterThan(maxAwait);
+      if (part.routes?.length) expect(timeout, `${o.metadata.name} serves REST`).toBeGreaterThan(maxAwait);
     }
     const bridge = find(objects, 'Deployment', 'nats-bridge')!;
     const podSpec = (
@@ -317,7 +365,7 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       expect(replicas, `${w.label}: bounded scale`).toBeGreaterThan(0);
       total += replicas * pool;
     }
-    if (name === 'base') expect(total, 'the figure quoted in knative/base/config.env and knative/README.md').toBe(312);
+    if (name === 'base') expect(total, 'the figure quoted in knative/base/config.env and knative/README.md').toBe(397);
     const postgres = find(objects, 'StatefulSet', 'postgres');
     if (postgres) {
       const args = (
@@ -334,16 +382,30 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
     // former). The routing checks below run against whichever it is.
     const vs = find(objects, 'VirtualService', 'cex-api');
     const httpRoute = find(objects, 'HTTPRoute', 'cex-api', 'gateway.networking.k8s.io');
-    const route = (method: string, p: string): Routed | undefined =>
-      vs ? routeRequest(vs.spec as VirtualServiceSpec, method, p) : routeHttpRoute(httpRoute!.spec as HTTPRouteSpec, method, p);
+    const route = (method: string, p: string, headers: Record<string, string> = {}): Routed | undefined =>
+      vs
+        ? routeRequest(vs.spec as VirtualServiceSpec, method, p, headers)
+        : routeHttpRoute(httpRoute!.spec as HTTPRouteSpec, method, p, headers);
     const routes = units.flatMap((u) => u.routes ?? []);
     /** What CEX's own router picks for a path (literal segments first, as in the dev host). */
     const compiled = routes.map(compileRoute);
-    const owner = (method: string, p: string) => {
+    const ownerRoute = (method: string, p: string) => {
       const m = matchRoute(compiled, method, p);
-      return m && 'route' in m ? m.route.unit : undefined;
+      return m && 'route' in m ? m.route : undefined;
     };
-    const unitOf = (authority: string | undefined) => authority?.replace(`.${namespace}.svc.cluster.local`, '');
+    const owner = (method: string, p: string) => ownerRoute(method, p)?.unit;
+    const serviceOf = (authority: string | undefined) => authority?.replace(`.${namespace}.svc.cluster.local`, '');
+    /**
+     * The Knative Service that serves a route: one serving only a part of
+     * its unit that holds the route (command-lookup-streams for the SSE
+     * routes), else the one serving the whole unit.
+     */
+    const servingService = (r: UnitRoute): string => {
+      const candidates = all.filter((w) => isKnativeService(w.object) && w.target === r.unit);
+      const unit = units.find((u) => u.name === r.unit)!;
+      const dedicated = candidates.find((w) => unitRoutesOf(w) !== 'all' && unitPart(unit, unitRoutesOf(w)).routes?.includes(r));
+      return (dedicated ?? candidates.find((w) => unitRoutesOf(w) === 'all')!).object.metadata.name;
+    };
 
     it('has exactly one: the Istio VirtualService or the Gateway API HTTPRoute', () => {
       expect([vs, httpRoute].filter(Boolean)).toHaveLength(1);
@@ -403,20 +465,48 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
       });
     });
 
-    it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))('routes %s (under /cex) to its unit', (_, r) => {
+    it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))('routes %s (under /cex) to the Service serving it', (_, r) => {
       const sample = samplePath(r.path);
+      const service = servingService(r);
       for (const method of r.method === 'GET' ? ['GET', 'HEAD'] : [r.method]) {
-        const routed = route(method, `/cex${sample}`);
+        const routed = route(method, `/cex${sample}`, headersFor(r));
         expect(routed, `${method} /cex${sample}`).toBeDefined();
-        expect(routed!.authority).toBe(`${r.unit}.${namespace}.svc.cluster.local`);
+        expect(routed!.authority).toBe(`${service}.${namespace}.svc.cluster.local`);
         expect(routed!.path).toBe(sample);
         expect(routed!.headers['X-Forwarded-Prefix']).toBe('/cex');
-        const ksvc = find(objects, 'Service', r.unit, 'serving.knative.dev')!;
+        const ksvc = find(objects, 'Service', service, 'serving.knative.dev')!;
         expect(routed!.timeoutSeconds, 'route timeout within the revision timeout').toBeLessThanOrEqual(revisionSpec(ksvc).timeoutSeconds!);
         if (r.unit === 'command-submit') expect(routed!.timeoutSeconds).toBeGreaterThan(maxAwait);
         // A retry after the request reached CEX could create a command twice.
         if (method === 'POST')
           expect((routed!.retryOn ?? '').split(',').filter((c) => c && !['connect-failure', 'refused-stream'].includes(c))).toEqual([]);
+      }
+    });
+
+    it('sends the SSE streams to command-lookup-streams, and a stream asked for without Accept: text/event-stream still to a Service that serves it', () => {
+      const streams = routes.filter(isStreamRoute);
+      expect(streams.map((r) => servingService(r))).toEqual(['command-lookup-streams', 'command-lookup-streams']);
+      const reads = routes.filter((r) => r.unit === 'command-lookup' && !isStreamRoute(r));
+      expect(reads.map((r) => servingService(r))).toEqual(['command-lookup', 'command-lookup']);
+      const timeoutOf = (service: string) => revisionSpec(find(objects, 'Service', service, 'serving.knative.dev')!).timeoutSeconds!;
+      expect(timeoutOf('command-lookup-streams'), 'streams stay open up to 600 s').toBe(600);
+      for (const r of streams) {
+        for (const p of [samplePath(r.path), samplePath(r.path, { endpointId: 'commands' })]) {
+          expect(route('GET', `/cex${p}`, SSE_HEADERS)?.timeoutSeconds, p).toBe(600);
+          const bare = route('GET', `/cex${p}`);
+          const service = serviceOf(bare?.authority)!;
+          // The Istio variant tells streams by path; the Gateway API one by the header, so without
+          // it a stream reaches command-lookup, which serves the whole unit (and cuts it sooner).
+          expect(vs ? ['command-lookup-streams'] : ['command-lookup-streams', 'command-lookup'], `GET ${p}`).toContain(service);
+          const w = all.find((x) => x.object.metadata.name === service && isKnativeService(x.object))!;
+          expect(
+            unitPart(
+              units.find((u) => u.name === w.target)!,
+              unitRoutesOf(w),
+            ).routes,
+            `GET ${p} on ${service}`,
+          ).toContain(r);
+        }
       }
     });
 
@@ -440,9 +530,9 @@ describe.each(deployments().map((d) => [d.name, d] as const))('%s', (name, d) =>
         for (const combo of combos) {
           const p = samplePath(r.path, combo);
           for (const method of r.method === 'GET' ? ['GET', 'HEAD'] : [r.method]) {
-            const expected = owner(method, p);
-            const routed = route(method, `/cex${p}`);
-            expect(unitOf(routed?.authority), `${method} ${p}`).toBe(expected);
+            const expected = ownerRoute(method, p)!;
+            const routed = route(method, `/cex${p}`, headersFor(expected));
+            expect(serviceOf(routed?.authority), `${method} ${p}`).toBe(servingService(expected));
             expect(routed!.path.replace(/\/$/, ''), `${method} ${p}`).toBe(p.replace(/\/$/, ''));
             checked++;
           }

@@ -123,6 +123,22 @@ describe('loadConfig', () => {
       expect(loadConfig({ FUNCTION_TARGET: target }).functionTarget).toBe(target);
   });
 
+  it('serves the whole unit unless CEX_UNIT_ROUTES names a part of it, for a target that has that part', () => {
+    const token = { CEX_INTERNAL_TOKEN: 'c'.repeat(32) };
+    expect(loadConfig({}).unitRoutes).toBe('all');
+    expect(loadConfig({ FUNCTION_TARGET: 'esp-inbound', CEX_UNIT_ROUTES: 'all', ...token }).unitRoutes).toBe('all');
+    expect(loadConfig({ FUNCTION_TARGET: 'command-submit', CEX_UNIT_ROUTES: 'events', ...token }).unitRoutes).toBe('events');
+    expect(loadConfig({ FUNCTION_TARGET: 'command-lookup', CEX_UNIT_ROUTES: 'streams' }).unitRoutes).toBe('streams');
+    expect(() => loadConfig({ FUNCTION_TARGET: 'command-lookup', CEX_UNIT_ROUTES: 'rest' })).toThrow(/CEX_UNIT_ROUTES:/);
+    expect(() => loadConfig({ FUNCTION_TARGET: 'command-lookup', CEX_UNIT_ROUTES: 'events' })).toThrow(
+      'invalid configuration: CEX_UNIT_ROUTES: events is for FUNCTION_TARGET=command-submit, not FUNCTION_TARGET=command-lookup',
+    );
+    expect(() => loadConfig({ FUNCTION_TARGET: 'esp-inbound', CEX_UNIT_ROUTES: 'streams', ...token })).toThrow(
+      /CEX_UNIT_ROUTES: streams is for FUNCTION_TARGET=command-lookup/,
+    );
+    expect(() => loadConfig({ CEX_UNIT_ROUTES: 'streams' })).toThrow(/CEX_UNIT_ROUTES: .*not the dev host/);
+  });
+
   it('names every bad variable at once', () => {
     expect(() => loadConfig({ PORT: 'x', CEX_LOG_LEVEL: 'y' })).toThrow(/PORT:.*CEX_LOG_LEVEL:/);
   });
