@@ -61,6 +61,21 @@ export const EVENT_TARGETS: Record<EventType, 'esp-inbound' | 'command-submit' |
   [EVENT_TYPES.tleUnregistered]: 'scmp-config-reload',
 };
 
+/** The messages of a FunctionAnswer value (parsed JSON, or what an in-process unit returned), or undefined when it is not one. */
+export function publishListOf(value: unknown): PublishRequest[] | undefined {
+  if (!value || typeof value !== 'object' || !Array.isArray((value as { publish?: unknown }).publish)) return undefined;
+  const publish = (value as { publish: unknown[] }).publish;
+  const valid = publish.every(
+    (p) =>
+      !!p &&
+      typeof p === 'object' &&
+      typeof (p as PublishRequest).subject === 'string' &&
+      (p as PublishRequest).subject !== '' &&
+      typeof (p as PublishRequest).data === 'string',
+  );
+  return valid ? (publish as PublishRequest[]) : undefined;
+}
+
 /** Builds a FunctionAnswer from (subject, bytes) pairs. */
 export function answer(messages: { subject: string; data: Uint8Array }[]): FunctionAnswer {
   return { publish: messages.map((m) => ({ subject: m.subject, data: Buffer.from(m.data).toString('base64') })) };

@@ -79,10 +79,7 @@ export async function notifyChanged(
   // Created keys carry CREATED_MARK: they wake endpoint streams, not the
   // watchers of a command. A changed command's hint carries its row when the
   // caller has it (changeHint): its watchers need not read it again.
-  const keys = [
-    ...changed.map((c) => (isCommand(c) ? changeHint(c) : commandKey(c))),
-    ...created.map((c) => CREATED_MARK + commandKey(c)),
-  ];
+  const keys = [...changed.map((c) => (isCommand(c) ? changeHint(c) : commandKey(c))), ...created.map((c) => CREATED_MARK + commandKey(c))];
   if (keys.length > 0) hints.push({ channel: CHANNELS.command, keys });
   if (hints.length > 0) await notifyAll(rt.sql, hints);
 }

@@ -1,7 +1,7 @@
 import type { Server, ServerResponse } from 'node:http';
 import type { Services } from '../roots/services.js';
-import { createHostHandler, createHostServer, type HostHandler } from './server.js';
-import type { UnitDefinition } from './units.js';
+import { createHostHandler, createHostServer, localEventHandler, type HostHandler } from './server.js';
+import { CLOUDEVENT_PATH, type UnitDefinition } from './units.js';
 
 export interface RunningHost {
   server: Server;
@@ -33,6 +33,16 @@ export async function serveUnits(rt: Services, units: UnitDefinition[], devMode:
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const stops: (() => Promise<void>)[] = [];
+  if (devMode) {
+    // The bridge of this process calls these units directly (LocalEventDesk),
+    // at the URLs it would POST to by default; a URL configured elsewhere is POSTed.
+    for (const unit of units.filter((u) => u.cloudEvent)) {
+      const base = `http://127.0.0.1:${boundPort}/units/${unit.name}`;
+      const handler = localEventHandler(rt, unit);
+      const unserve = [rt.localEvents.serve(base, handler), rt.localEvents.serve(`${base}${CLOUDEVENT_PATH}`, handler)];
+      stops.push(async () => unserve.forEach((off) => off()));
+    }
+  }
   for (const unit of units) {
     if (unit.start) stops.push(await unit.start(rt));
   }

@@ -1,5 +1,7 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { CexError } from '../errors/index.js';
+import { CexError, toCexError } from '../errors/index.js';
+import type { LocalEventHandler } from '../bridge/local-events.js';
+import { publishListOf } from '../bridge/contract.js';
 import {
   allowHeader,
   buildOpenApi,
@@ -11,6 +13,7 @@ import {
   sendJson,
   sendMethodNotAllowed,
   sendProblem,
+  toProblem,
   type CompiledRoute,
   type RouteMatch,
 } from '../http/index.js';
@@ -249,4 +252,29 @@ async function serveCloudEvent(
   const answer = await unit.cloudEvent!(event, services);
   if (answer === undefined || answer === null) res.writeHead(204).end();
   else sendJson(res, 200, answer);
+}
+
+/**
+ * `unit`'s CloudEvent handler as the bridge of this same process calls it
+ * (LocalEventDesk): the event parsed from the same binary-mode headers and
+ * data the HTTP forward carries, the same answer, and the status its HTTP
+ * answer would have had (503 while shutting down, a CexError's status,
+ * 500 for anything else). No credential check: nothing outside this
+ * process can reach it.
+ */
+export function localEventHandler(services: Services, unit: UnitDefinition): LocalEventHandler {
+  return async (headers, body) => {
+    if (services.shuttingDown) return { status: 503, error: 'this instance is shutting down; retry' };
+    try {
+      const event = parseHttpCloudEvent(headers, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+      const answer = await unit.cloudEvent!(event, services);
+      if (answer === undefined || answer === null) return { status: 204 };
+      const publish = publishListOf(answer);
+      return publish ? { status: 200, publish } : { status: 200, error: 'the unit answered something that is not a FunctionAnswer' };
+    } catch (err) {
+      const cex = toCexError(err);
+      if (cex.status >= 500) services.log.error({ err, unit: unit.name }, 'event failed');
+      return { status: cex.status, error: JSON.stringify(toProblem(cex)) };
+    }
+  };
 }

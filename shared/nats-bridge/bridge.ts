@@ -8,6 +8,7 @@ import { DEFAULT_FORWARD_SETTINGS, type ForwardSettings } from './forward.js';
 import { Inbound } from './inbound.js';
 import { DEFAULT_MAINTENANCE_SETTINGS, startMaintenance, type MaintenanceSettings } from '../jobs/maintenance.js';
 import type { NatsRequestDesk } from './request-route.js';
+import type { LocalEventDesk } from '../bridge/local-events.js';
 import { NatsRequests } from './requests.js';
 import { bridgeRoutes } from './routes.js';
 import { DEFAULT_WORK_QUEUE_LIMITS, type WorkQueueLimits } from './work-queue.js';
@@ -38,7 +39,10 @@ export interface Bridge {
  * start at once; NATS work starts when the connection is up (connectNats
  * waits for the server forever), and readiness stays false until then.
  */
-export function startBridge(shared: Runtime & { readonly natsRequests: NatsRequestDesk }, overrides: Partial<BridgeSettings> = {}): Bridge {
+export function startBridge(
+  shared: Runtime & { readonly natsRequests: NatsRequestDesk; readonly localEvents?: LocalEventDesk },
+  overrides: Partial<BridgeSettings> = {},
+): Bridge {
   // The bridge's own connection pool: in the dev host it shares the process
   // with the HTTP units, and a burst of invokes holding every pooled
   // connection must not starve the pushes (measured: 30 pushes/s under 64
@@ -97,6 +101,7 @@ export function startBridge(shared: Runtime & { readonly natsRequests: NatsReque
     metrics: rt.metrics,
     settings: settings.forward,
     limits: settings.limits,
+    ...(shared.localEvents ? { localEvents: shared.localEvents } : {}),
     publish: (subject, data) => {
       if (!handle) throw new Error('NATS is not connected');
       handle.nc.publish(subject, data);
@@ -157,7 +162,10 @@ export function startBridge(shared: Runtime & { readonly natsRequests: NatsReque
       await within(Promise.all([...loops.map((l) => l.stop()), drainer.stop(), callbacks.stop(deadline - reserve)]), deadline - Date.now());
       if (handle?.connected())
         await within(
-          drainer.drain().catch(() => 0),
+          drainer
+            .drain()
+            .then(() => drainer.settled())
+            .catch(() => 0),
           deadline - Date.now(),
         );
       // 4. Flush what was published and close.

@@ -50,6 +50,9 @@ export const DEFAULT_DRAINER_SETTINGS: DrainerSettings = {
 // NATS's default max_payload, for the moment before the server's INFO is known.
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
+/** Batches whose completion statements may run at once (see OutboxDrainer.track). */
+const MAX_COMPLETING = 4;
+
 /** A row that can never be published: discarded, not retried. */
 class PermanentError extends Error {}
 
@@ -94,9 +97,14 @@ export class OutboxDrainer {
   async stop(): Promise<void> {
     for (const off of this.unlisten.splice(0)) off();
     await this.loop.stop();
+    await this.settled();
   }
 
-  /** Claims and publishes due rows until none is left or NATS is down. Returns the rows handled. */
+  /**
+   * Claims and publishes due rows until none is left or NATS is down.
+   * Returns the rows handled; their completions may still be running
+   * (settled() waits for them).
+   */
   async drain(): Promise<number> {
     let handled = 0;
     while (this.nats()?.connected()) {
@@ -106,6 +114,26 @@ export class OutboxDrainer {
       if (rows.length < this.settings.batchSize) break;
     }
     return handled;
+  }
+
+  /** Waits for every completion still running. */
+  async settled(): Promise<void> {
+    while (this.completing.size > 0) await Promise.all([...this.completing]);
+  }
+
+  /**
+   * Completions run beside the next claim, not before it: under load the
+   * next batch is claimed and published while the last one's statement is
+   * in flight (the claim never takes a row still being completed: its
+   * lease holds). At most MAX_COMPLETING at once, so a slow database
+   * slows the drainer down rather than piling statements up.
+   */
+  private readonly completing = new Set<Promise<void>>();
+
+  private async track(work: Promise<void>): Promise<void> {
+    const tracked = work.finally(() => this.completing.delete(tracked));
+    this.completing.add(tracked);
+    while (this.completing.size >= MAX_COMPLETING) await Promise.race(this.completing);
   }
 
   /**
@@ -156,7 +184,11 @@ export class OutboxDrainer {
         await Promise.all([alone, forEachLimit(published, this.settings.parallel, (row) => this.failed(row, err))]);
         return;
       }
-      await Promise.all([this.completePushes(pushes), forEachLimit(cipResults, this.settings.parallel, (row) => this.completeCip(row))]);
+      await this.track(
+        Promise.all([this.completePushes(pushes), forEachLimit(cipResults, this.settings.parallel, (row) => this.completeCip(row))]).then(
+          () => undefined,
+        ),
+      );
     }
     await alone;
   }
@@ -214,7 +246,9 @@ export class OutboxDrainer {
       };
     });
     try {
-      await completePushes(this.rt.sql, published);
+      const deleted = await completePushes(this.rt.sql, published);
+      // A row whose generation moved was released, due at once: another pass serves it.
+      if (deleted.size < published.length) this.loop.trigger();
     } catch (err) {
       // A deadlock with the expiry sweeper, say: the pushes happened, so each is completed on its own.
       this.rt.log.warn({ err, rows: published.length }, 'completing a batch of pushes failed; completing row by row');

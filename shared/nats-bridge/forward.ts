@@ -1,4 +1,5 @@
-import type { PublishRequest } from '../bridge/contract.js';
+import { publishListOf, type PublishRequest } from '../bridge/contract.js';
+import type { LocalAnswer, LocalEventHandler } from '../bridge/local-events.js';
 
 /** How the bridge POSTs one event: per-attempt timeout and the pauses between attempts. */
 export interface ForwardSettings {
@@ -40,7 +41,9 @@ export interface ForwardResult {
  * POSTs a binary CloudEvent, retrying 5xx/429/timeouts/network errors.
  * fetch (undici) keeps connections alive per origin, so a steady stream of
  * events reuses a handful of sockets. `stillWanted` is asked before each
- * retry (false once the message has expired).
+ * retry (false once the message has expired). With `local` (the unit runs
+ * in this process: LocalEventDesk) each attempt calls it instead of
+ * fetch, with the same outcomes and retries.
  */
 export async function postEvent(
   url: string,
@@ -49,28 +52,24 @@ export async function postEvent(
   settings: ForwardSettings,
   shutdown: AbortSignal,
   stillWanted: () => boolean,
+  local?: LocalEventHandler,
 ): Promise<ForwardResult> {
   let status: number | undefined;
   let error: string | undefined;
   for (let attempt = 1; ; attempt++) {
     if (shutdown.aborted) return { outcome: 'aborted', status, attempts: attempt - 1, publish: [], error };
     try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers,
-        body,
-        signal: AbortSignal.any([shutdown, AbortSignal.timeout(settings.timeoutMs)]),
-      });
-      status = res.status;
-      const text = await res.text();
-      if (res.status === 204) return { outcome: 'answered', status, attempts: attempt, publish: [] };
-      if (res.status === 200) {
-        const publish = parseAnswer(text);
-        if (publish) return { outcome: 'answered', status, attempts: attempt, publish };
-        return { outcome: 'invalid_answer', status, attempts: attempt, publish: [], error: text.slice(0, 500) };
+      const answer = local
+        ? await withinTimeout(local(headers, body), settings.timeoutMs)
+        : await postOnce(url, headers, body, settings.timeoutMs, shutdown);
+      status = answer.status;
+      if (status === 204) return { outcome: 'answered', status, attempts: attempt, publish: [] };
+      if (status === 200) {
+        if (answer.publish) return { outcome: 'answered', status, attempts: attempt, publish: answer.publish };
+        return { outcome: 'invalid_answer', status, attempts: attempt, publish: [], error: answer.error };
       }
-      error = text.slice(0, 500);
-      if (res.status < 500 && res.status !== 429) return { outcome: 'rejected', status, attempts: attempt, publish: [], error };
+      error = answer.error;
+      if (status < 500 && status !== 429) return { outcome: 'rejected', status, attempts: attempt, publish: [], error };
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
       if (shutdown.aborted) return { outcome: 'aborted', status, attempts: attempt, publish: [], error };
@@ -82,6 +81,36 @@ export async function postEvent(
   }
 }
 
+/** One POST: its status, and the messages of a 200 that is a FunctionAnswer (else its text as the error). */
+async function postOnce(
+  url: string,
+  headers: Record<string, string>,
+  body: Uint8Array,
+  timeoutMs: number,
+  shutdown: AbortSignal,
+): Promise<LocalAnswer> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers,
+    body,
+    signal: AbortSignal.any([shutdown, AbortSignal.timeout(timeoutMs)]),
+  });
+  const text = await res.text();
+  const publish = res.status === 200 ? parseAnswer(text) : undefined;
+  return { status: res.status, ...(publish ? { publish } : { error: text.slice(0, 500) }) };
+}
+
+/** `answer`, or a rejection after `ms` (an in-process unit that hangs is retried like a POST that timed out). */
+async function withinTimeout(answer: Promise<LocalAnswer>, ms: number): Promise<LocalAnswer> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([answer, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The messages of a FunctionAnswer body, or undefined when it is not one. */
 export function parseAnswer(text: string): PublishRequest[] | undefined {
   let value: unknown;
@@ -90,17 +119,7 @@ export function parseAnswer(text: string): PublishRequest[] | undefined {
   } catch {
     return undefined;
   }
-  if (!value || typeof value !== 'object' || !Array.isArray((value as { publish?: unknown }).publish)) return undefined;
-  const publish = (value as { publish: unknown[] }).publish;
-  const valid = publish.every(
-    (p) =>
-      !!p &&
-      typeof p === 'object' &&
-      typeof (p as PublishRequest).subject === 'string' &&
-      (p as PublishRequest).subject !== '' &&
-      typeof (p as PublishRequest).data === 'string',
-  );
-  return valid ? (publish as PublishRequest[]) : undefined;
+  return publishListOf(value);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

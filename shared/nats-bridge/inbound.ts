@@ -6,6 +6,7 @@ import type { Msg } from '../nats/index.js';
 import { isExpired, type Envelope } from '../protocol/index.js';
 import { cloudEventHeaders, functionUrl, newEventId, type NatsEvent } from '../bridge/cloudevent.js';
 import { EVENT_TARGETS } from '../bridge/contract.js';
+import type { LocalEventDesk } from '../bridge/local-events.js';
 import { postEvent, type ForwardSettings } from './forward.js';
 import type { BridgeRoute, SubjectKind } from './routes.js';
 import { screenMessage } from './screen.js';
@@ -20,6 +21,8 @@ export interface InboundDeps {
   publish(subject: string, data: Uint8Array): void;
   settings: ForwardSettings;
   limits: WorkQueueLimits;
+  /** Units of this process (dev host): their events skip the HTTP round trip. */
+  localEvents?: LocalEventDesk;
 }
 
 interface Item {
@@ -117,13 +120,15 @@ export class Inbound {
     const target = EVENT_TARGETS[event.type];
     const started = process.hrtime.bigint();
     const headers = { ...cloudEventHeaders(event, item.id, config.replicaId), ...internalAuthHeaders(config) };
+    const url = functionUrl(config, event.type);
     const result = await postEvent(
-      functionUrl(config, event.type),
+      url,
       headers,
       event.data,
       settings,
       this.abort.signal,
       () => !isExpired(envelope, Date.now()),
+      this.deps.localEvents?.lookup(url),
     );
     let published = 0;
     for (const message of result.publish) {

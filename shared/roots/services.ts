@@ -1,5 +1,6 @@
 import type { Config } from '../config/index.js';
 import { JwksCache } from '../auth/index.js';
+import { LocalEventDesk } from '../bridge/local-events.js';
 import { NatsRequestDesk } from '../nats-bridge/request-route.js';
 import { ChangeFeed } from '../changes/index.js';
 import { RecentVersions } from '../endpoint/version-cache.js';
@@ -30,6 +31,8 @@ export interface Services extends Runtime {
   readonly recentVersions: RecentVersions;
   /** The bridge's NATS requests, served on POST /nats/request while a bridge runs in this process. */
   readonly natsRequests: NatsRequestDesk;
+  /** Units of this process that take the bridge's CloudEvents (dev host): the bridge calls them without HTTP. */
+  readonly localEvents: LocalEventDesk;
 }
 
 /**
@@ -72,6 +75,7 @@ export function buildServices(config: Config, unit: string): Services {
     streams,
     recentVersions: new RecentVersions(),
     natsRequests: new NatsRequestDesk(),
+    localEvents: new LocalEventDesk(),
   });
 }
 

@@ -7,6 +7,7 @@ import { testNatsUrl } from '../helpers/nats.js';
 import { startDevHost, type DevHost } from '../helpers/dev-host.js';
 import { processAlive, removeEmbeddedPostgresData } from '../../shared/devstack/index.js';
 import { waitUntil } from '../helpers/wait.js';
+import { startSimulator } from '../../shared/simulator/index.js';
 
 describe('dev host on given DATABASE_URL and NATS_URL', () => {
   let db: TestDatabase;
@@ -30,6 +31,32 @@ describe('dev host on given DATABASE_URL and NATS_URL', () => {
     expect(metrics).toContain('process_resident_memory_bytes');
     const openapi = (await (await fetch(`${host.url}/openapi.json`)).json()) as { openapi: string };
     expect(openapi.openapi).toBe('3.1.0');
+  });
+
+  it("hands the bridge's events to its own units in process: the device path works, with no HTTP request to /units", async () => {
+    const sim = await startSimulator({
+      natsUrl: testNatsUrl(),
+      cexInstanceName: 'cex-devhost-test',
+      kpcInstanceName: 'kpc',
+      endpointIds: ['local-forward-1'],
+      pollOnStart: false,
+    });
+    try {
+      const res = await fetch(`${host.url}/api/v1/endpoints/local-forward-1/commands/reboot?awaitTimeout=20`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"n":7}',
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ n: 7 });
+      await sim.idle();
+      expect(sim.stats().resultsAccepted).toBe(1);
+    } finally {
+      await sim.stop();
+    }
+    const metrics = await (await fetch(`${host.url}/metrics`)).text();
+    expect(metrics).toMatch(/cex_bridge_forward_duration_seconds_count\{target="esp-inbound",outcome="answered"\} [1-9]/);
+    expect(metrics).not.toMatch(/cex_http_request_duration_seconds_count\{[^}]*route="\/units"/);
   });
 
   it('answers unknown routes with problem+json', async () => {
