@@ -40,3 +40,26 @@ export class LocalEventDesk {
     return this.byUrl.get(url);
   }
 }
+
+/**
+ * The outbox drainer of this process, when a bridge runs here (dev host):
+ * a write that queued bridge work wakes it directly, at once, while its
+ * NOTIFY (still sent, for other replicas) makes its round trip. Saves the
+ * NOTIFY's round trip and delivery on the way from a create to its push.
+ */
+export class LocalDrainerWake {
+  private wake: (() => void) | undefined;
+
+  /** Registers the drainer's trigger; returns the unregister. */
+  serve(trigger: () => void): () => void {
+    this.wake = trigger;
+    return () => {
+      if (this.wake === trigger) this.wake = undefined;
+    };
+  }
+
+  /** Wakes the drainer of this process, if there is one. */
+  trigger(): void {
+    this.wake?.();
+  }
+}

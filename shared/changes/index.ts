@@ -63,9 +63,12 @@ export interface ChangeFeedOptions {
 
 interface Watch {
   ref: CommandRef;
-  observers: Set<CommandObserver>;
-  /** The newest row version told to the observers: an older read that lands later is not told. */
-  version: number;
+  /**
+   * Each observer with the newest row version it was told: an older or
+   * equal row (a read that lands late, the NOTIFY of a change this process
+   * already told: tellLocal) is not told again.
+   */
+  observers: Map<CommandObserver, number>;
 }
 
 /**
@@ -180,8 +183,8 @@ export class ChangeFeed {
   watchCommand(ref: CommandRef, observer: CommandObserver, created?: Expectation): () => void {
     const key = commandKey(ref);
     let watch = this.watches.get(key);
-    if (!watch) this.watches.set(key, (watch = { ref, observers: new Set(), version: -1 }));
-    watch.observers.add(observer);
+    if (!watch) this.watches.set(key, (watch = { ref, observers: new Map() }));
+    watch.observers.set(observer, -1);
     if (created) this.forget(created);
     const unchanged = created && created.listening && created.epoch === this.epoch && !created.seen.has(key);
     if (!unchanged) this.mark(key);
@@ -300,15 +303,25 @@ export class ChangeFeed {
     for (const key of keys) this.tell(key, found.get(key));
   }
 
-  /** Tells the watchers of `key` its row (undefined: gone), unless they were told a newer one. */
+  /**
+   * Rows this process just wrote (a result recorded here): their watchers
+   * here are told at once, without waiting for the NOTIFY's round trip and
+   * delivery. The NOTIFY still goes out for other instances; when it comes
+   * back here it tells nobody twice (see Watch).
+   */
+  tellLocal(commands: readonly Command[]): void {
+    for (const command of commands) this.tell(commandKey(command), command);
+  }
+
+  /** Tells the watchers of `key` its row (undefined: gone), unless they were told this version or a newer one. */
   private tell(key: string, command: Command | undefined): void {
     const watch = this.watches.get(key);
     if (!watch) return;
-    if (command) {
-      if (command.version < watch.version) return;
-      watch.version = command.version;
-    }
-    for (const observer of [...watch.observers]) {
+    for (const [observer, told] of [...watch.observers]) {
+      if (command) {
+        if (command.version <= told) continue;
+        if (watch.observers.has(observer)) watch.observers.set(observer, command.version);
+      }
       try {
         observer(command);
       } catch (err) {

@@ -1,2 +1,2 @@
-export { invokeCommand, recordEndpointResults, expireDue, removeCommand, notifyChanged } from './service.js';
+export { invokeCommand, recordEndpointResults, expireDue, removeCommand, notifyChanged, type LocalWriteListeners } from './service.js';
 export { createBatchCommands } from './batch.js';

@@ -1,4 +1,5 @@
-import { CREATED_MARK, changeHint } from '../changes/index.js';
+import { CREATED_MARK, changeHint, type ChangeFeed } from '../changes/index.js';
+import type { LocalDrainerWake } from '../bridge/local-events.js';
 import { CHANNELS, OUTBOX_WORK, commandKey, notifyAll, type Notification } from '../db/index.js';
 import type { Command, CommandRef } from '../domain/index.js';
 import type { Runtime } from '../runtime/index.js';
@@ -20,8 +21,17 @@ import {
  * results here; the sweeper expires here.
  */
 
-/** What the write paths use. */
-export type WriteServices = Pick<Runtime, 'config' | 'sql' | 'metrics'>;
+/**
+ * What the write paths use; with `changes` and `localDrainer` (a process
+ * that serves waiters or runs a bridge), its own watchers and drainer learn
+ * of a write at once, before the NOTIFY that tells every instance.
+ */
+export type WriteServices = Pick<Runtime, 'config' | 'sql' | 'metrics'> & LocalWriteListeners;
+
+export interface LocalWriteListeners {
+  changes?: Pick<ChangeFeed, 'tellLocal'>;
+  localDrainer?: Pick<LocalDrainerWake, 'trigger'>;
+}
 
 // The application of an app version is derived in SQL by cex_application_of
 // (migration 0005) on every path; the store is told only whether Tekton is on.
@@ -29,8 +39,11 @@ export type WriteServices = Pick<Runtime, 'config' | 'sql' | 'metrics'>;
 export async function invokeCommand(rt: WriteServices, input: Omit<NewCommand, 'tektonEnabled'>): Promise<CreateOutcome> {
   const outcome = await createCommand(rt.sql, { ...input, tektonEnabled: rt.config.tekton.enabled });
   // The new key wakes the endpoint's live streams; it rides in the same
-  // statement as the outbox hint, so a create still costs one NOTIFY round trip.
-  await notifyChanged(rt, [], { bridge: outcome.outboxWritten }, outcome.created ? [outcome.command] : []);
+  // statement as the outbox hint, so a create still costs one NOTIFY round
+  // trip. Not awaited: the caller's answer (or its wait) needs nothing from
+  // it, a NOTIFY is only a hint (lost ones are made up by the catch-up scans
+  // and safety ticks), and notifyChanged never rejects.
+  void notifyChanged(rt, [], { bridge: outcome.outboxWritten }, outcome.created ? [outcome.command] : []);
   if (outcome.created) rt.metrics.commandsCreated.inc({ origin: input.origin });
   return outcome;
 }
@@ -43,12 +56,13 @@ export async function recordEndpointResults(
   appVersionName: string | null,
 ): Promise<RecordedResults> {
   const recorded = await recordResults(rt.sql, endpointId, commandType, results, appVersionName, rt.config.tekton.enabled);
-  await notifyChanged(rt, recorded.executed, { bridge: recorded.outboxWritten, callbacks: recorded.callbacksWritten });
+  // Not awaited either (see invokeCommand): the endpoint's answer leaves without waiting for it.
+  void notifyChanged(rt, recorded.executed, { bridge: recorded.outboxWritten, callbacks: recorded.callbacksWritten });
   rt.metrics.commandsExecuted.inc(recorded.executed.length);
   return recorded;
 }
 
-export async function expireDue(rt: Pick<Runtime, 'sql' | 'metrics'>, limit = 1000): Promise<Command[]> {
+export async function expireDue(rt: Pick<Runtime, 'sql' | 'metrics'> & LocalWriteListeners, limit = 1000): Promise<Command[]> {
   const { expired, outboxWritten, callbacksWritten } = await expireDueCommands(rt.sql, limit);
   await notifyChanged(rt, expired, { bridge: outboxWritten, callbacks: callbacksWritten });
   rt.metrics.commandsExpired.inc(expired.length);
@@ -68,11 +82,15 @@ export async function removeCommand(rt: Pick<Runtime, 'sql'>, tenantId: string, 
  * NOTIFY round trip and one turn of the NOTIFY queue lock, not two.
  */
 export async function notifyChanged(
-  rt: Pick<Runtime, 'sql'>,
+  rt: Pick<Runtime, 'sql'> & LocalWriteListeners,
   changed: readonly CommandRef[],
   outbox: { bridge?: boolean; callbacks?: boolean },
   created: readonly CommandRef[] = [],
 ): Promise<void> {
+  // This process's own drainer and watchers first: they need not wait for the round trip.
+  if (outbox.bridge) rt.localDrainer?.trigger();
+  const rows = changed.filter(isCommand);
+  if (rows.length > 0) rt.changes?.tellLocal(rows);
   const hints: Notification[] = [];
   const work = [outbox.bridge ? OUTBOX_WORK.bridge : '', outbox.callbacks ? OUTBOX_WORK.callbacks : ''].filter(Boolean);
   if (work.length > 0) hints.push({ channel: CHANNELS.outbox, keys: [work.join(',')] });

@@ -6,7 +6,7 @@
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { answer, type FunctionAnswer } from '../bridge/contract.js';
-import { recordEndpointResults } from '../commands/index.js';
+import { recordEndpointResults, type LocalWriteListeners } from '../commands/index.js';
 import { ENDPOINT_ID_PATTERN } from '../domain/index.js';
 import { kpStatusOf, toCexError } from '../errors/index.js';
 import { forCommand, type Logger } from '../log/index.js';
@@ -31,7 +31,11 @@ import { eventBytes, eventResponseSubject, eventSummary } from './event.js';
 import { RecentVersions } from './version-cache.js';
 
 /** What esp-inbound uses of its process's services. */
-export type ClientDataServices = Runtime & { readonly tenancy: TenancyState; readonly recentVersions: RecentVersions };
+/** With the change feed and the drainer wake, so results recorded here reach this process's waiters at once. */
+export type ClientDataServices = Runtime & {
+  readonly tenancy: TenancyState;
+  readonly recentVersions: RecentVersions;
+} & LocalWriteListeners;
 
 /**
  * Handles a ClientData event: the ExtensionData answer to publish, or

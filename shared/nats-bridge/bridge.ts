@@ -8,7 +8,7 @@ import { DEFAULT_FORWARD_SETTINGS, type ForwardSettings } from './forward.js';
 import { Inbound } from './inbound.js';
 import { DEFAULT_MAINTENANCE_SETTINGS, startMaintenance, type MaintenanceSettings } from '../jobs/maintenance.js';
 import type { NatsRequestDesk } from './request-route.js';
-import type { LocalEventDesk } from '../bridge/local-events.js';
+import type { LocalDrainerWake, LocalEventDesk } from '../bridge/local-events.js';
 import { NatsRequests } from './requests.js';
 import { bridgeRoutes } from './routes.js';
 import { DEFAULT_WORK_QUEUE_LIMITS, type WorkQueueLimits } from './work-queue.js';
@@ -40,7 +40,11 @@ export interface Bridge {
  * waits for the server forever), and readiness stays false until then.
  */
 export function startBridge(
-  shared: Runtime & { readonly natsRequests: NatsRequestDesk; readonly localEvents?: LocalEventDesk },
+  shared: Runtime & {
+    readonly natsRequests: NatsRequestDesk;
+    readonly localEvents?: LocalEventDesk;
+    readonly localDrainer?: LocalDrainerWake;
+  },
   overrides: Partial<BridgeSettings> = {},
 ): Bridge {
   // The bridge's own connection pool: in the dev host it shares the process
@@ -89,6 +93,8 @@ export function startBridge(
   shared.addReadinessCheck('nats', async () => !stopping && subscribed && (handle?.connected() ?? false));
 
   const drainer = new OutboxDrainer(rt, () => handle, settings.drainer);
+  // Writes of this process (dev host) wake the drainer directly, before their NOTIFY.
+  const unwake = shared.localDrainer?.serve(() => drainer.trigger());
   const loops = startMaintenance(rt, () => drainer.trigger(), settings.maintenance);
   // Callbacks go over HTTP, not NATS: they are delivered even while NATS is down.
   const callbacks = new CallbackDeliverer(rt, settings.callbacks).start();
@@ -142,6 +148,7 @@ export function startBridge(
   const stop = () =>
     (stopped ??= (async () => {
       stopping = true;
+      unwake?.();
       // Leave room inside the grace period for the final drain and the NATS drain.
       const grace = rt.config.shutdownGraceMs;
       const deadline = Date.now() + grace * 0.9;

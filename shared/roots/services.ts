@@ -1,6 +1,6 @@
 import type { Config } from '../config/index.js';
 import { JwksCache } from '../auth/index.js';
-import { LocalEventDesk } from '../bridge/local-events.js';
+import { LocalDrainerWake, LocalEventDesk } from '../bridge/local-events.js';
 import { NatsRequestDesk } from '../nats-bridge/request-route.js';
 import { ChangeFeed } from '../changes/index.js';
 import { RecentVersions } from '../endpoint/version-cache.js';
@@ -33,6 +33,8 @@ export interface Services extends Runtime {
   readonly natsRequests: NatsRequestDesk;
   /** Units of this process that take the bridge's CloudEvents (dev host): the bridge calls them without HTTP. */
   readonly localEvents: LocalEventDesk;
+  /** The outbox drainer of this process, woken directly by writes when a bridge runs here (dev host). */
+  readonly localDrainer: LocalDrainerWake;
 }
 
 /**
@@ -76,6 +78,7 @@ export function buildServices(config: Config, unit: string): Services {
     recentVersions: new RecentVersions(),
     natsRequests: new NatsRequestDesk(),
     localEvents: new LocalEventDesk(),
+    localDrainer: new LocalDrainerWake(),
   });
 }
 
