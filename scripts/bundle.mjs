@@ -8,10 +8,15 @@
 // file at a time; a target's bundle is one file with only what the target
 // imports (README, "Cold start", has the figures).
 //
-// Not minified (stack traces stay readable: names and lines as written) and
-// with source maps beside each bundle. Every package is bundled: none of
-// CEX's production dependencies is native or loads files by computed paths
-// (checked by test/deploy/bundles.test.ts, which runs the bundles).
+// Not minified, so stack traces stay readable (names as written, each
+// module headed by a `// <source path>` line); a source map beside each
+// bundle (no sources inside: NODE_OPTIONS=--enable-source-maps needs only the
+// mappings). Every package is bundled: none of CEX's production dependencies
+// is native or loads its own files by computed path on the paths CEX runs.
+// pino would, for a transport (a worker thread started from
+// `__dirname/lib/worker.js`): CEX configures none and logs to stdout from
+// the main thread. test/deploy/bundles.test.ts runs bundles with no
+// node_modules at all.
 import { build } from 'esbuild';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -34,10 +39,11 @@ const result = await build({
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
+  sourcesContent: false,
   keepNames: true,
-  // The CommonJS packages (avsc, pino, prom-client, functions-framework's
-  // express) call require() for Node's built-ins; an ES module has no
-  // require, so each bundle makes one.
+  // The CommonJS packages inside (avsc, pino, prom-client,
+  // functions-framework) call require() for Node's built-ins; an ES module
+  // has no require, so each bundle makes one.
   banner: {
     js: "import { createRequire as __cexCreateRequire } from 'node:module';\nconst require = __cexCreateRequire(import.meta.url);",
   },
@@ -45,11 +51,7 @@ const result = await build({
   metafile: true,
 });
 
-for (const [file, out] of Object.entries(result.metafile.outputs)) {
-  if (!file.endsWith('.mjs')) continue;
-  const inputs = Object.keys(out.inputs);
-  const packages = new Set(inputs.filter((i) => i.includes('node_modules/')).map((i) => /node_modules\/((@[^/]+\/)?[^/]+)/.exec(i)[1]));
-  console.log(
-    `${path.relative(root, file)}: ${(out.bytes / 1024).toFixed(0)} KiB, ${inputs.length} modules, packages: ${[...packages].sort().join(' ') || 'none'}`,
-  );
-}
+const sizes = Object.entries(result.metafile.outputs)
+  .filter(([file]) => file.endsWith('.mjs') && !file.endsWith('launch.mjs'))
+  .map(([, out]) => Math.round(out.bytes / 1024));
+console.log(`bundled ${sizes.length} targets into dist/bundles/ (${Math.min(...sizes)} to ${Math.max(...sizes)} KiB each)`);
