@@ -32,8 +32,8 @@ export function avroTypeFor(schema: AvroRecordSchema): avro.Type {
  * Creates the codec of one record message; `T` must mirror the schema's
  * fields. The avsc type is built on first use, not at import: avsc generates
  * and compiles code per record type, and building all twelve of
- * shared/protocol/avro.ts took ~20 ms of every unit's cold start (CPU, of
- * ~250 ms loading a bundle), though most units use one or two codecs or none.
+ * shared/protocol/avro.ts took 13 to 21 ms of CPU in every unit's cold start,
+ * though most units use one or two of them, or none.
  */
 export function createCodec<T extends object>(schema: AvroRecordSchema): Codec<T> {
   let built: avro.Type | undefined;

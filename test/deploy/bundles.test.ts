@@ -33,16 +33,15 @@ describe('the bundles (dist/bundles, built by make build)', () => {
       expect(existsSync(path.join(BUNDLES, `${target}.mjs`)), `dist/bundles/${target}.mjs: run make build`).toBe(true);
   });
 
-  it('import nothing but Node built-ins (every package is inside)', () => {
+  it('hold every package they use, and take Node built-ins with require(), never an ES import', () => {
     for (const target of [...FUNCTION_TARGETS, 'launch']) {
       const text = bundleOf(target);
-      const specifiers = [
-        ...[...text.matchAll(/^import .* from ["']([^"']+)["'];$/gm)].map((m) => m[1]!),
-        ...[...text.matchAll(/\b(?:__require|require)\("([^"]+)"\)/g)].map((m) => m[1]!),
-      ];
-      expect(specifiers.length, target).toBeGreaterThan(0);
+      // An ES import of a built-in makes Node read all its exports first (node:http's load undici: scripts/bundle.mjs).
+      expect(text, target).not.toMatch(/^import\s/m);
+      const required = [...text.matchAll(/\b(?:__require|require)\("([^"]+)"\)/g)].map((m) => m[1]!);
+      if (target !== 'launch') expect(required.length, target).toBeGreaterThan(0);
       expect(
-        specifiers.filter((s) => !isBuiltin(s)),
+        required.filter((s) => !isBuiltin(s)),
         target,
       ).toEqual([]);
     }
