@@ -4,8 +4,8 @@ import { FUNCTION_TARGETS } from '../shared/config/targets.js';
  * The image's CMD (dist/bundles/launch.mjs): starts FUNCTION_TARGET's own
  * bundle, dist/bundles/<target>.mjs (functions/targets/, bundled by
  * scripts/bundle.mjs), which loads only that target's code. A cold start is
- * mostly module loading: main.js loads every unit and ~900 files; a bundle
- * is one file holding only what its target uses (README, "Cold start").
+ * mostly module loading: main.js loads every unit, ~480 files; a bundle is
+ * one file holding only what its target uses (README, "Cold start").
  * Unset or unknown targets go to dist/functions/main.js: the dev host, or
  * its refusal of an unknown FUNCTION_TARGET (exit 2, naming the valid ones).
  */
