@@ -37,6 +37,5 @@ export function startTarget(target: FunctionTarget, root: (config: Config) => Pr
     createLogger('info', 'cex').fatal(`invalid configuration: FUNCTION_TARGET is ${asked} but this entry runs ${target}`);
     process.exit(2);
   }
-  const config = loadConfigOrExit({ ...process.env, FUNCTION_TARGET: target });
-  runOrExit(root(config));
+  runOrExit((async () => root(loadConfigOrExit({ ...process.env, FUNCTION_TARGET: target })))());
 }
