@@ -1,13 +1,14 @@
 # One image for every CEX unit. FUNCTION_TARGET, set per deployment, picks
-# what the container runs (functions/main.ts):
+# what the container runs: dist/bundles/launch.mjs (functions/launch.ts)
+# starts that target's own bundle, dist/bundles/<target>.mjs:
 #   command-submit | command-lookup | history-listing | esp-inbound |
 #   scmp-config-reload   a Knative Service each (knative/base/)
 #   console              the operator console's Knative Service: the files Vite
 #                        builds below (dist/console) and /console/config.json
 #   nats-bridge          the bridge Deployment
 #   migrate              the migrations Job (applies migrations/ and exits)
-#   unset                the all-in-one dev host (needs DATABASE_URL and NATS_URL here:
-#                        the image carries no embedded Postgres)
+#   unset                the all-in-one dev host, from dist/functions/main.js (needs
+#                        DATABASE_URL and NATS_URL here: the image carries no embedded Postgres)
 #
 # Build: `make image` (docker build -t cex:latest .). No secret is baked in:
 # DATABASE_URL, CEX_SERVICE_TOKEN and CEX_CALLBACK_SECRET come from a Secret
@@ -29,7 +30,14 @@ COPY tsconfig.json ./
 COPY functions ./functions
 COPY shared ./shared
 COPY console ./console
+COPY scripts/bundle.mjs ./scripts/bundle.mjs
 RUN npx tsc -p tsconfig.json
+# Each FUNCTION_TARGET's bundle (esbuild, dist/bundles/): a cold start loads
+# one file holding only what its target uses. The bundles carry postgres.js
+# inside them, so its fix (shared/db/patch-postgres.mjs; npm ci ran with
+# --ignore-scripts) is applied to this stage's node_modules first.
+RUN node shared/db/patch-postgres.mjs
+RUN node scripts/bundle.mjs
 # The operator console: its browser code type-checked on its own tsconfig,
 # then bundled by Vite into dist/console (static files, content-hashed).
 RUN npx tsc -p console/tsconfig.json
@@ -62,6 +70,7 @@ RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx
 # its code but never change it. package.json carries "type": "module".
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist/bundles ./dist/bundles
 COPY --from=build /app/dist/functions ./dist/functions
 COPY --from=build /app/dist/shared ./dist/shared
 COPY --from=build /app/dist/console ./dist/console
@@ -72,4 +81,8 @@ USER 1000:1000
 EXPOSE 8080
 # node is PID 1 and handles SIGTERM itself (shared/roots/): stop
 # accepting, release sync waiters with 202, drain, close Postgres, exit 0.
-CMD ["node", "dist/functions/main.js"]
+# The launcher imports FUNCTION_TARGET's bundle into this same process.
+# Stack traces name the bundle's lines (not minified, each module headed by
+# its source path); NODE_OPTIONS=--enable-source-maps maps them to the
+# TypeScript sources, for ~0.1 s more CPU at start.
+CMD ["node", "dist/bundles/launch.mjs"]

@@ -52,10 +52,12 @@ chromium:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; \
 	fi
 
-# The server (tsc to dist/) and the operator console (its own tsconfig for
-# browser code, then Vite to dist/console/).
+# The server (tsc to dist/), each FUNCTION_TARGET's bundle (esbuild to
+# dist/bundles/, what the image starts) and the operator console (its own
+# tsconfig for browser code, then Vite to dist/console/).
 build: $(NODE_MODULES_STAMP)
 	npx tsc -p tsconfig.json
+	node scripts/bundle.mjs
 	npx tsc -p console/tsconfig.json
 	npx vite build --config console/vite.config.ts --logLevel warn
 

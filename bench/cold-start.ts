@@ -1,13 +1,16 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../shared/devstack/index.js';
 
-/** The built entry, as the image runs it (dist/functions/main.js). */
+/** The image's CMD: starts FUNCTION_TARGET's bundle (dist/bundles/launch.mjs; scripts/bundle.mjs builds it). */
+export const LAUNCH_MJS = fileURLToPath(new URL('../bundles/launch.mjs', import.meta.url));
+/** The unbundled entry (dist/functions/main.js): `make run`'s, and what the image ran before the bundles. */
 export const MAIN_JS = fileURLToPath(new URL('../functions/main.js', import.meta.url));
 
 export interface ColdStartOptions {
-  /** Entry to run (default: this build's dist/functions/main.js). */
-  mainJs?: string;
+  /** Entry to run (default: this build's dist/bundles/launch.mjs, as the image does). */
+  entry?: string;
   /** Working directory of the process (default: the current one). */
   cwd?: string;
   /** Node binary (default: this process's). */
@@ -21,10 +24,16 @@ export interface ColdStart {
   listeningMs: number;
   /** Process start to the first 200 of GET /readyz (Postgres, migrations, NATS where used). */
   readyMs: number;
+  /**
+   * CPU time (user + system) the process used until then, from
+   * /proc/<pid>/stat (undefined off Linux): on a busy machine wall time
+   * stretches with other processes' load, the CPU a start needs much less.
+   */
+  cpuMs: number | undefined;
 }
 
 /**
- * Starts `FUNCTION_TARGET=target node dist/functions/main.js` with `env`
+ * Starts `FUNCTION_TARGET=target node dist/bundles/launch.mjs` with `env`
  * (nothing else is inherited but PATH and HOME) and polls every 5 ms; stops
  * the process with SIGKILL once ready. What a Knative cold start costs CEX
  * itself, without the image pull and the pod scheduling.
@@ -40,7 +49,7 @@ export async function measureColdStartDetail(
     if (v !== undefined) childEnv[k] = v;
   }
   const started = performance.now();
-  const proc = spawn(options.node ?? process.execPath, [options.mainJs ?? MAIN_JS], {
+  const proc = spawn(options.node ?? process.execPath, [options.entry ?? LAUNCH_MJS], {
     env: childEnv,
     cwd: options.cwd,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -60,7 +69,8 @@ export async function measureColdStartDetail(
           continue;
         }
       } else if ((await probe(`${url}/readyz`)) === 200) {
-        return { listeningMs, readyMs: performance.now() - started };
+        const readyMs = performance.now() - started;
+        return { listeningMs, readyMs, cpuMs: cpuMsOf(proc.pid) };
       }
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -76,6 +86,17 @@ export async function measureColdStart(
   options: ColdStartOptions = {},
 ): Promise<number> {
   return (await measureColdStartDetail(target, env, options)).readyMs;
+}
+
+/** utime + stime of a live process in ms (Linux counts them in clock ticks of 10 ms). */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  try {
+    // Fields after the command name, which sits in parentheses and may hold spaces.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The status of GET `url` (0: no answer), its body discarded so the socket is freed. */

@@ -11,7 +11,12 @@ export interface Report {
   settings: Record<string, unknown>;
   sources: { postgres: string; nats: string };
   floors: Floors;
+  /** Each target's bundle (dist/bundles/<target>.mjs), as the image starts it. */
   coldStartMs: Record<string, number>;
+  /** The CPU time those starts used (Linux). */
+  coldStartCpuMs: Record<string, number>;
+  /** The same targets from the unbundled dist/functions/main.js. */
+  coldStartMainMs: Record<string, number>;
   sync1: SyncFigures;
   sync64: SyncFigures;
   bridge: { push: Pct; forward: Pct };
@@ -159,8 +164,16 @@ export function rows(r: Report): [string, string, string, string][] {
       x(r.batch.perSecond, f.pgInsertCeilingPerSecond),
     ]);
   }
-  for (const [target, value] of Object.entries(r.coldStartMs))
-    out.push([`cold start ${target} (start → /readyz 200)`, `${value} ms`, '', '']);
+  for (const [target, value] of Object.entries(r.coldStartMs)) {
+    const cpu = r.coldStartCpuMs?.[target];
+    const main = r.coldStartMainMs?.[target];
+    out.push([
+      `cold start ${target} (start → /readyz 200)`,
+      `${value} ms${cpu === undefined ? '' : ` (CPU ${cpu} ms)`}${main === undefined ? '' : `; main.js ${main} ms`}`,
+      '',
+      '',
+    ]);
+  }
   return out;
 }
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { loadConfig } from '../shared/config/index.js';
+import { FUNCTION_TARGETS, loadConfig } from '../shared/config/index.js';
 import { recordEndpointResults } from '../shared/commands/index.js';
 import { buildServices } from '../shared/roots/services.js';
 import { measureAsync, measureHistory, measureSync, measureWaiters, measureWake, type CexTarget } from './cex.js';
-import { measureColdStart } from './cold-start.js';
+import { MAIN_JS, measureColdStartDetail } from './cold-start.js';
 import { measureFloors } from './floors.js';
 import { measureIdeal } from './ideal.js';
 import { benchEnv } from './lib/env.js';
@@ -74,8 +74,15 @@ async function main(): Promise<void> {
       CEX_INTERNAL_TOKEN: randomBytes(32).toString('hex'),
     };
     report.coldStartMs = {};
-    for (const target of ['command-submit', 'command-lookup', 'history-listing', 'esp-inbound', 'scmp-config-reload', 'nats-bridge']) {
-      report.coldStartMs[target] = Math.round(await measureColdStart(target, coldEnv));
+    report.coldStartCpuMs = {};
+    report.coldStartMainMs = {};
+    // Each target's bundle, as the image starts it, then the unbundled
+    // dist/functions/main.js for comparison (the bundles' reason to be).
+    for (const target of FUNCTION_TARGETS.filter((t) => t !== 'migrate')) {
+      const bundled = await measureColdStartDetail(target, coldEnv);
+      report.coldStartMs[target] = Math.round(bundled.readyMs);
+      if (bundled.cpuMs !== undefined) report.coldStartCpuMs[target] = bundled.cpuMs;
+      report.coldStartMainMs[target] = Math.round((await measureColdStartDetail(target, coldEnv, { entry: MAIN_JS })).readyMs);
     }
 
     progress('starting CEX (dev host: every unit plus the bridge)');

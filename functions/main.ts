@@ -1,32 +1,25 @@
-import { ConfigError, loadConfig } from '../shared/config/index.js';
-import { createLogger } from '../shared/log/index.js';
 import { runBridge } from '../shared/roots/bridge.js';
 import { runDevHost } from '../shared/roots/dev-host.js';
 import { runMigrations } from '../shared/roots/migrate.js';
+import { loadConfigOrExit, runOrExit } from '../shared/roots/start.js';
 import { runUnit } from '../shared/roots/unit.js';
 import { UNITS, natsBridge } from './index.js';
 
 /**
- * The one entry of the image and of `make run`; each mode has its
- * composition root in shared/roots/:
+ * The entry of `make run` (the dev host), and the image's for an unset
+ * FUNCTION_TARGET; each mode has its composition root in shared/roots/:
  * - FUNCTION_TARGET=migrate: apply migrations and exit (the Knative Job; migrate.ts);
  * - FUNCTION_TARGET=nats-bridge: the bridge Deployment (bridge.ts);
  * - FUNCTION_TARGET=<unit>: serve that unit alone (a Knative Service; unit.ts);
  * - no FUNCTION_TARGET: the dev host, every unit plus the bridge in one process,
  *   with an embedded Postgres and a local nats-server when no URLs are given;
  *   `--demo` (make demo) adds the simulated endpoints demo-1 … demo-10 (dev-host.ts).
+ * The image starts a set target from its own bundle instead
+ * (functions/launch.ts, functions/targets/): the same roots, without loading
+ * every unit. This entry still runs any target, unbundled.
  */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      createLogger('info', 'cex').fatal(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const target = config.functionTarget;
   if (target === 'migrate') return runMigrations(config);
   if (target === natsBridge.name) return runBridge(config, natsBridge);
@@ -38,7 +31,4 @@ async function main(): Promise<void> {
   return runDevHost(config, UNITS, { demo: process.argv.slice(2).includes('--demo') });
 }
 
-main().catch((err) => {
-  createLogger('info', 'cex').fatal({ err }, 'CEX failed to start');
-  process.exit(1);
-});
+runOrExit(main());

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isFinal } from '../../shared/domain/index.js';
 import { NotFoundError, ValidationError } from '../../shared/errors/index.js';
 import type { UnitRoute } from '../../shared/host/units.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { IncomingMessage } from 'node:http';
 import { createBatchCommands } from '../../shared/commands/index.js';
 import type { JsonValue } from '../../shared/domain/index.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ServerResponse } from 'node:http';
 import { invokeCommand } from '../../shared/commands/index.js';
 import { hostAllowed } from '../../shared/config/index.js';

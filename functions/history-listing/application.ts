@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { toDescriptor } from '../../shared/domain/index.js';
 import { NotFoundError, ValidationError } from '../../shared/errors/index.js';
 import { sendJson } from '../../shared/http/index.js';

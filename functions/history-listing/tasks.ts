@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError } from '../../shared/errors/index.js';
 import { sendJson } from '../../shared/http/index.js';
 import type { UnitRoute } from '../../shared/host/units.js';

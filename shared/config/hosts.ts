@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // A DNS name or IPv4 address (labels of letters, digits and inner hyphens),
 // or an IPv6 address in brackets; then an optional :port.

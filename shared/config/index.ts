@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { allowedHostList, allowedOriginList } from './hosts.js';
+import { FUNCTION_TARGETS, type FunctionTarget } from './targets.js';
 
+export { FUNCTION_TARGETS, type FunctionTarget } from './targets.js';
 export { hostAllowed } from './hosts.js';
 
 /**
@@ -26,18 +28,6 @@ const subjectToken = (fallback: string) =>
     .default(fallback);
 
 const optionalUrl = z.url().optional();
-
-export const FUNCTION_TARGETS = [
-  'command-submit',
-  'command-lookup',
-  'history-listing',
-  'esp-inbound',
-  'scmp-config-reload',
-  'nats-bridge',
-  'console',
-  'migrate',
-] as const;
-export type FunctionTarget = (typeof FUNCTION_TARGETS)[number];
 
 /**
  * CEX_UNIT_ROUTES: which of its unit's requests a process serves. `all` (the

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HeaderSpec, Route } from './router.js';
 
 const problemSchema = z

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ValidationError, CexError } from '../errors/index.js';
 import { closest } from '../text/index.js';
 import { sendProblem } from './problem.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError, UnavailableError } from '../errors/index.js';
 import { sendJson, type Route } from '../http/index.js';
 import { NATS_REQUEST_PATH, type NatsReplyBody } from '../bridge/contract.js';

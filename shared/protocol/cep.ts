@@ -3,7 +3,7 @@
  * payloads come from devices, so every failure becomes a PayloadError whose
  * message is fit to send back as the 1/KP reasonPhrase.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_COMMAND_ID } from '../domain/index.js';
 import { PayloadError, type PayloadErrorCode } from './errors.js';
 import { parseJsonPayload } from './json.js';

@@ -2,7 +2,7 @@
  * 11/CEP resource paths: the extension-specific tail of the 1/KP topic that
  * the communication service passes in ClientData.resourcePath.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { COMMAND_TYPE_PATTERN } from '../domain/index.js';
 import { PayloadError } from './errors.js';
 

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import { CexError, ValidationError } from '../errors/index.js';
 import { PayloadTooLargeError } from '../http/index.js';
-import { parseJsonPayload } from '../protocol/index.js';
+import { parseJsonPayload } from '../protocol/json.js';
 import type { JsonValue } from '../domain/index.js';
 
 /** 415 for a body whose media type the route does not take. */

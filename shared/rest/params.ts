@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { COMMAND_STATUSES, COMMAND_TYPE_PATTERN, ENDPOINT_ID_PATTERN, MAX_COMMAND_ID } from '../domain/index.js';
 import { csv, intString, param } from './query.js';
 

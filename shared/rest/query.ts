@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isErrorCode, ValidationError, type ErrorCodeWithStatus } from '../errors/index.js';
 
 /**

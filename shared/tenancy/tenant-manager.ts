@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { UnavailableError } from '../errors/index.js';
 import { fetchPeerJson } from './peers.js';
 

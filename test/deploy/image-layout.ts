@@ -35,22 +35,23 @@ export function readLock(): { packages: Record<string, LockEntry> } {
 export interface ImageLayout {
   /** Plays the image's /app. */
   dir: string;
-  mainJs: string;
+  /** The script the image's CMD runs: dist/bundles/launch.mjs, which starts FUNCTION_TARGET's bundle. */
+  entry: string;
   remove(): Promise<void>;
 }
 
 /**
  * The runtime stage of the Dockerfile as a directory, without Docker:
  * package.json, production node_modules only (copied from this checkout's
- * node_modules, as the lockfile lists them), dist/functions, dist/shared,
- * dist/console and migrations/. A process started here cannot reach a devDependency, an
+ * node_modules, as the lockfile lists them), dist/bundles, dist/functions,
+ * dist/shared, dist/console and migrations/. A process started here cannot reach a devDependency, an
  * optional package, test code or the sources, as in the image. Under .data/
  * (git-ignored), next to node_modules, so the copy stays on one filesystem.
  */
 export async function createImageLayout(): Promise<ImageLayout> {
   const dist = path.join(REPO_ROOT, 'dist');
-  if (!existsSync(path.join(dist, 'functions', 'main.js')))
-    throw new Error('dist/functions/main.js is missing: run `make build` (make test does)');
+  for (const built of [path.join('functions', 'main.js'), path.join('bundles', 'launch.mjs')])
+    if (!existsSync(path.join(dist, built))) throw new Error(`dist/${built} is missing: run \`make build\` (make test does)`);
   const dir = path.join(REPO_ROOT, '.data', `image-${randomBytes(4).toString('hex')}`);
   await mkdir(dir, { recursive: true });
   try {
@@ -63,12 +64,12 @@ export async function createImageLayout(): Promise<ImageLayout> {
         filter: (src) => !path.relative(from, src).split(path.sep).includes('node_modules'),
       });
     }
-    for (const part of ['dist/functions', 'dist/shared', 'dist/console', 'migrations']) {
+    for (const part of ['dist/bundles', 'dist/functions', 'dist/shared', 'dist/console', 'migrations']) {
       await cp(path.join(REPO_ROOT, part), path.join(dir, part), { recursive: true, filter: (src) => !src.endsWith('.map') });
     }
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
-  return { dir, mainJs: path.join(dir, 'dist', 'functions', 'main.js'), remove: () => rm(dir, { recursive: true, force: true }) };
+  return { dir, entry: path.join(dir, 'dist', 'bundles', 'launch.mjs'), remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -59,6 +59,10 @@ describe('Dockerfile', () => {
     const build = steps.filter((s) => s.stage === 'build' && s.op === 'RUN').map((s) => s.args);
     expect(build.some((r) => /^npm ci\b/.test(r) && !r.includes('--omit'))).toBe(true);
     expect(build).toContain('npx tsc -p tsconfig.json');
+    // Each FUNCTION_TARGET's bundle, as by `make build`, after postgres.js's fix
+    // (npm ci ran with --ignore-scripts; the bundles carry postgres.js inside).
+    expect(build.indexOf('node scripts/bundle.mjs')).toBeGreaterThan(build.indexOf('node shared/db/patch-postgres.mjs'));
+    expect(build.indexOf('node shared/db/patch-postgres.mjs')).toBeGreaterThan(-1);
     // The console's assets are built in the image, as by `make build`.
     expect(build).toContain('npx tsc -p console/tsconfig.json');
     expect(build).toContain('npx vite build --config console/vite.config.ts');
@@ -78,13 +82,13 @@ describe('Dockerfile', () => {
     expect(deps.some((s) => s.op === 'COPY' && s.args === 'shared/db/patch-postgres.mjs ./shared/db/patch-postgres.mjs')).toBe(true);
   });
 
-  it('runs as a numeric non-root user with NODE_ENV=production, port 8080, dist/functions/main.js', () => {
+  it("runs as a numeric non-root user with NODE_ENV=production, port 8080, the target's bundle through dist/bundles/launch.mjs", () => {
     const user = runtime.find((s) => s.op === 'USER')!.args;
     expect(user).toMatch(/^[1-9]\d*(:\d+)?$/);
     expect(runtime.filter((s) => s.op === 'ENV').map((s) => s.args)).toContain('NODE_ENV=production');
     expect(runtime.find((s) => s.op === 'EXPOSE')?.args).toBe('8080');
-    expect(JSON.parse(runtime.find((s) => s.op === 'CMD')!.args)).toEqual(['node', 'dist/functions/main.js']);
-    expect(existsSync(path.join(REPO_ROOT, 'functions', 'main.ts'))).toBe(true);
+    expect(JSON.parse(runtime.find((s) => s.op === 'CMD')!.args)).toEqual(['node', 'dist/bundles/launch.mjs']);
+    expect(existsSync(path.join(REPO_ROOT, 'functions', 'launch.ts'))).toBe(true);
     // USER comes after every COPY/RUN: the app files stay root-owned and read-only to the process.
     const userAt = runtime.findIndex((s) => s.op === 'USER');
     expect(runtime.slice(userAt).filter((s) => ['COPY', 'RUN', 'ADD'].includes(s.op))).toEqual([]);
@@ -94,7 +98,8 @@ describe('Dockerfile', () => {
     const copies = runtime.filter((s) => s.op === 'COPY').map((s) => s.args);
     expect(copies).toEqual([
       'package.json ./', // "type": "module"
-      '--from=deps /app/node_modules ./node_modules',
+      '--from=deps /app/node_modules ./node_modules', // dist/functions/main.js's (the dev host, FUNCTION_TARGET unset)
+      '--from=build /app/dist/bundles ./dist/bundles', // launch.mjs and each target's bundle (scripts/bundle.mjs)
       '--from=build /app/dist/functions ./dist/functions',
       '--from=build /app/dist/shared ./dist/shared',
       '--from=build /app/dist/console ./dist/console', // the console's static files (shared/console/files.ts)

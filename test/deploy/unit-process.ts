@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { freePort } from '../../shared/devstack/index.js';
 import type { ImageLayout } from './image-layout.js';
 
-/** One `node dist/functions/main.js` process started from the image layout. */
+/** One `node dist/bundles/launch.mjs` process (the image's CMD) started from the image layout. */
 export interface UnitProcess {
   url: string;
   proc: ChildProcess;
@@ -41,7 +41,7 @@ export async function startUnit(
     if (v !== undefined) childEnv[k] = v;
   }
   const started = performance.now();
-  const proc = spawn(imageNode(), [layout.mainJs], { cwd: layout.dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(imageNode(), [layout.entry], { cwd: layout.dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));

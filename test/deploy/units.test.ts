@@ -21,8 +21,9 @@ import { REPO_ROOT } from './kustomize.js';
 import { postCloudEvent, startUnit, type UnitProcess } from './unit-process.js';
 
 // Each function alone, as its Knative Service runs it: FUNCTION_TARGET=x
-// node dist/functions/main.js, from a directory laid out like the image
-// (production node_modules only), on a migrated test database. Every unit
+// node dist/bundles/launch.mjs (the image's CMD, which starts x's own
+// bundle), from a directory laid out like the image (production
+// node_modules only), on a migrated test database. Every unit
 // answers the operations routes and one thing of its own, then stops on
 // SIGTERM with exit code 0. Cold start is a speed figure: `make bench`
 // measures it (bench/cold-start.ts), no test asserts it.

@@ -14,7 +14,7 @@ import { CexError } from '../../shared/errors/index.js';
 import { compileRoute, matchRoute, routePath, type Route } from '../../shared/http/index.js';
 import { MAX_JSON_DEPTH, parseJsonPayload, PayloadError } from '../../shared/protocol/index.js';
 import { commandPath, intString, parseCommandPayload, parsePath, parseQuery } from '../../shared/rest/index.js';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const RUNS = 300;
 
