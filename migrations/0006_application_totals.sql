@@ -46,11 +46,12 @@ CREATE TABLE application_totals (
 );
 
 -- Appended by the triggers below, folded into application_totals by the
--- maintenance job about every second, so readers sum a few thousand rows at
--- most. No index: each insert stays as cheap as possible, and a reader's
--- sequential scan of a table this small is cheap too. Folding deletes every
--- row it reads, so vacuum this table as soon as a few thousand dead rows
--- pile up rather than at 20% of its size.
+-- maintenance job about every second, so readers sum about a second of
+-- changes. No index: each insert stays as cheap as possible, and a reader
+-- scans this small table (5,000 rows: 0.9 ms p50). Folded rows stay as dead
+-- rows until autovacuum, which looks once a minute: vacuum as soon as 5,000
+-- pile up rather than at 20% of the table. A minute of heavy writing leaves
+-- some 100,000 rows to scan (measured 11 ms p50, 17 ms p99).
 CREATE TABLE application_total_deltas (
   tenant_id        text    NOT NULL,
   application_name text    NOT NULL,
