@@ -1,4 +1,5 @@
 import type { Sql } from '../db/index.js';
+import { withTransaction } from '../db/index.js';
 import type { Command, CommandStatus } from '../domain/index.js';
 import { commandColumnsSql, toCommand } from './rows.js';
 
@@ -124,15 +125,65 @@ function sortText(col: string): string {
   return col === 'command_id' ? 'command_id::text' : `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
-/** Total count of an application's commands matching the filter (for totalElements). */
+/**
+ * Total count of an application's commands matching the filter (for
+ * totalElements), exact: the folded totals plus the deltas not yet folded,
+ * both written by triggers in the transaction of each change (migration
+ * 0006), read in one statement, so in one snapshot.
+ *
+ * Measured at 1,000,000 commands of one application (bench/cex.ts's seed,
+ * PG 17, 2 cores shared with other work), p50 / p99 in ms:
+ *   count(*) over the commands, as before:              239-355 / 404-626
+ *   index-only count, (tenant, application, type, status) index: 92-141 / 129-182
+ *   these totals, deltas folded:                        0.3 / 3.4
+ *   these totals, 5,000 deltas not yet folded:          0.9 / 2.5
+ *   these totals, 100,000 deltas (the fold stalled):    11 / 17
+ * The covering index still reads every matching entry, so it grows with
+ * the history; these totals grow with the changes of the last second.
+ */
 export async function countApplication(
   sql: Sql,
   q: Pick<ApplicationQuery, 'tenantId' | 'applicationName' | 'commandTypes' | 'statuses'>,
 ): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM commands
-     WHERE tenant_id = ${q.tenantId} AND application_name = ${q.applicationName}
-       AND (${(q.commandTypes ?? null) as string[] | null}::text[] IS NULL OR command_type = ANY(${(q.commandTypes ?? null) as string[] | null}::text[]))
-       AND (${(q.statuses ?? null) as string[] | null}::text[] IS NULL OR status = ANY(${(q.statuses ?? null) as string[] | null}::text[]))`;
-  return row?.n ?? 0;
+  const types = (q.commandTypes ?? null) as string[] | null;
+  const statuses = (q.statuses ?? null) as string[] | null;
+  const matches = sql`tenant_id = ${q.tenantId} AND application_name = ${q.applicationName}
+       AND (${types}::text[] IS NULL OR command_type = ANY(${types}::text[]))
+       AND (${statuses}::text[] IS NULL OR status = ANY(${statuses}::text[]))`;
+  const [row] = await sql<{ n: string }[]>`
+    SELECT (COALESCE((SELECT sum(n) FROM application_totals WHERE ${matches}), 0)
+          + COALESCE((SELECT sum(n) FROM application_total_deltas WHERE ${matches}), 0))::bigint::text AS n`;
+  return Number(row?.n ?? 0);
+}
+
+// Any constant works, as long as every replica uses the same one.
+const FOLD_LOCK_KEY = 0x0cec_0006;
+
+/**
+ * Folds up to `batch` deltas into application_totals (one transaction: a
+ * reader sees them either as deltas or in the totals, never both or
+ * neither). One replica folds at a time (a transaction-scoped advisory lock;
+ * the others skip this round), so two folds never upsert the same totals
+ * rows in opposite orders. Returns how many deltas were folded.
+ */
+export async function foldApplicationTotals(sql: Sql, batch: number): Promise<number> {
+  return withTransaction(sql, async (tx) => {
+    const [lock] = await tx<{ got: boolean }[]>`SELECT pg_try_advisory_xact_lock(${FOLD_LOCK_KEY}) AS got`;
+    if (!lock?.got) return 0;
+    const [row] = await tx<{ folded: number }[]>`
+      WITH folded AS (
+         DELETE FROM application_total_deltas
+          WHERE ctid = ANY (ARRAY(SELECT ctid FROM application_total_deltas LIMIT ${batch}))
+         RETURNING tenant_id, application_name, command_type, status, n),
+       merged AS (
+         INSERT INTO application_totals AS t (tenant_id, application_name, command_type, status, n)
+         SELECT tenant_id, application_name, command_type, status, sum(n) FROM folded
+          GROUP BY tenant_id, application_name, command_type, status
+         ON CONFLICT (tenant_id, application_name, command_type, status) DO UPDATE SET n = t.n + EXCLUDED.n)
+      SELECT count(*)::int AS folded FROM folded`;
+    const folded = row?.folded ?? 0;
+    // Keys whose commands are all gone (purged, deleted, moved) leave zeros.
+    if (folded > 0) await tx`DELETE FROM application_totals WHERE n = 0`;
+    return folded;
+  });
 }

@@ -10,7 +10,7 @@ export { expireDueCommands, purgeHistory } from './expiry.js';
 export type { ExpiredCommands } from './expiry.js';
 export { takeOutstanding } from './outstanding.js';
 export type { OutstandingCommand } from './outstanding.js';
-export { listEndpointHistory, listApplicationPage, countApplication } from './history.js';
+export { listEndpointHistory, listApplicationPage, countApplication, foldApplicationTotals } from './history.js';
 export type { HistoryFilter, ApplicationQuery, KeysetPosition, SortField, SortOrder } from './history.js';
 export { noteAppVersion, setOnline, setObserve, readEndpointState, readEndpointAppVersion } from './endpoints.js';
 export type { EndpointState } from './endpoints.js';

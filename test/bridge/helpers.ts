@@ -108,7 +108,14 @@ export function bridgeRuntime(databaseUrl: string, names: Names, functionsUrl: s
 export const FAST: Partial<BridgeSettings> = {
   forward: { timeoutMs: 15_000, retryDelaysMs: [20, 40, 80] },
   drainer: { batchSize: 50, leaseMs: 15_000, parallel: 8, flushTimeoutMs: 10_000, intervalMs: 200 },
-  maintenance: { repushIntervalMs: 50, sweepIntervalMs: 100, sweepBatch: 1000, purgeIntervalMs: 60_000, lagIntervalMs: 1_000 },
+  maintenance: {
+    repushIntervalMs: 50,
+    sweepIntervalMs: 100,
+    sweepBatch: 1000,
+    purgeIntervalMs: 60_000,
+    lagIntervalMs: 1_000,
+    foldIntervalMs: 100,
+  },
 };
 
 /** A started bridge and its runtime; stop() stops both. */
