@@ -96,6 +96,14 @@ describe('operator console', () => {
     ]);
     expect(posted[0]!.postData()).toBe('{"delay": 5}');
 
+    // The endpoint answers once its push is counted: a push is counted after
+    // its publish was flushed, and an endpoint quicker than that would turn
+    // the row EXECUTED while it still reads "not pushed".
+    await eventually(
+      async () => ((await e2e.command(endpoint, 'reboot', 1)).delivery as { pushes: number }).pushes === 1 || undefined,
+      15_000,
+      'the push counted',
+    );
     release.open();
     await row(p, 'reboot/1').locator('.badge-executed').waitFor();
     expect(await row(p, 'reboot/1').innerText()).toMatch(/EXECUTED\s+200 rebooted\s+pushed 1×, not fetched/);
