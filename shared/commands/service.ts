@@ -40,10 +40,12 @@ export async function invokeCommand(rt: WriteServices, input: Omit<NewCommand, '
   const outcome = await createCommand(rt.sql, { ...input, tektonEnabled: rt.config.tekton.enabled });
   // The new key wakes the endpoint's live streams; it rides in the same
   // statement as the outbox hint, so a create still costs one NOTIFY round
-  // trip. Not awaited: the caller's answer (or its wait) needs nothing from
-  // it, a NOTIFY is only a hint (lost ones are made up by the catch-up scans
-  // and safety ticks), and notifyChanged never rejects.
-  void notifyChanged(rt, [], { bridge: outcome.outboxWritten }, outcome.created ? [outcome.command] : []);
+  // trip. This process's drainer is woken before it (notifyChanged). Left
+  // unawaited, NOTIFYs piled up pipelined on the pool's connections, and
+  // under pg_terminate_backend one caller never got its answer (fault suite,
+  // pg-terminate): a pipelined query can hang for good there (the bridge's
+  // pool is unpipelined for the same reason).
+  await notifyChanged(rt, [], { bridge: outcome.outboxWritten }, outcome.created ? [outcome.command] : []);
   if (outcome.created) rt.metrics.commandsCreated.inc({ origin: input.origin });
   return outcome;
 }
@@ -56,8 +58,8 @@ export async function recordEndpointResults(
   appVersionName: string | null,
 ): Promise<RecordedResults> {
   const recorded = await recordResults(rt.sql, endpointId, commandType, results, appVersionName, rt.config.tekton.enabled);
-  // Not awaited either (see invokeCommand): the endpoint's answer leaves without waiting for it.
-  void notifyChanged(rt, recorded.executed, { bridge: recorded.outboxWritten, callbacks: recorded.callbacksWritten });
+  // This process's waiters were told before it (notifyChanged); awaited, see invokeCommand.
+  await notifyChanged(rt, recorded.executed, { bridge: recorded.outboxWritten, callbacks: recorded.callbacksWritten });
   rt.metrics.commandsExecuted.inc(recorded.executed.length);
   return recorded;
 }
