@@ -21,13 +21,23 @@
 // (CEX_DB_POOLER=transaction; pipelined queries wedged a PgBouncer
 // connection: test/store/pooler.test.ts). The hook now runs whenever the
 // query was written. Upstream: issues #823, #1210; unmerged PRs #1211, #1218.
-// Remove both fixes once a fixed release is pinned.
+//
+// Third defect: a new connection's first statement is postgres.js's own
+// array-types query (fetch_types), whose promise ReadyForQuery drops. When
+// the connection dies under it (Postgres or the pooler gone right after
+// connecting), that promise rejects with nobody listening: an unhandled
+// rejection, which ends a plain Node process (the CI run of 2026-12-02 saw it
+// in test/rest/readiness.test.ts). The rejection is now caught, and the types
+// are fetched again on the next connection. Upstream: issues #279, #1192,
+// #1205, #1223, open.
+// Remove the fixes once a fixed release is pinned.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const MARKER = '/* cex: nextWrite patch */';
 const ONEXECUTE_MARKER = '/* cex: onexecute patch */';
+const FETCH_TYPES_MARKER = '/* cex: fetch_types patch */';
 // [marker, before, after]: a fix whose marker is present was applied already.
 const FIXES = [
   // A write scheduled before the close: settle its query instead of throwing.
@@ -54,6 +64,12 @@ const FIXES = [
     '      return write(toBuffer(q))\n        && !q.describeFirst\n        && !q.cursorFn\n        && sent.length < max_pipeline\n        && (!q.options.onexecute || q.options.onexecute(connection))',
     `      const written = write(toBuffer(q))\n      ${ONEXECUTE_MARKER}\n      q.options.onexecute && q.options.onexecute(connection)\n      return written\n        && !q.describeFirst\n        && !q.cursorFn\n        && sent.length < max_pipeline\n        && !q.options.onexecute`,
   ],
+  // ReadyForQuery: the dropped fetchArrayTypes() promise is caught; the next connection retries.
+  [
+    FETCH_TYPES_MARKER,
+    '        initial.reserve && (initial = null)\n        return fetchArrayTypes()\n',
+    `        initial.reserve && (initial = null)\n        ${FETCH_TYPES_MARKER}\n        return fetchArrayTypes().catch(() => { needsTypes = options.fetch_types })\n`,
+  ],
 ];
 
 // The package exports no package.json: its CommonJS entry is cjs/src/index.js.
@@ -66,7 +82,7 @@ for (const file of ['src/connection.js', 'cjs/src/connection.js']) {
     if (source.includes(marker)) continue;
     if (!source.includes(before)) {
       process.stderr.write(
-        `patch-postgres: ${target} is not the postgres.js 3.4.9 this patch fixes; check whether upstream fixed nextWrite and onexecute, and drop the patch\n`,
+        `patch-postgres: ${target} is not the postgres.js 3.4.9 this patch fixes; check whether upstream fixed nextWrite, onexecute and fetchArrayTypes, and drop the patch\n`,
       );
       process.exit(1);
     }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 // shared/db/patch-postgres.mjs (npm postinstall) fixes a postgres.js 3.4.9
 // defect that stalls or crashes a pool after a connection is cut; without it
 // test/faults/pg-terminate.test.ts fails. This says so in the fast suite.
-describe('postgres.js patches (nextWrite, onexecute)', () => {
+describe('postgres.js patches (nextWrite, onexecute, fetch_types)', () => {
   const root = path.resolve(createRequire(import.meta.url).resolve('postgres'), '../../..');
   it.each(['src/connection.js', 'cjs/src/connection.js'])('is applied to %s', (file) => {
     const source = readFileSync(path.join(root, file), 'utf8');
@@ -17,5 +17,9 @@ describe('postgres.js patches (nextWrite, onexecute)', () => {
     const source = readFileSync(path.join(root, file), 'utf8');
     expect(source).toContain('/* cex: onexecute patch */\n      q.options.onexecute && q.options.onexecute(connection)');
     expect(source).not.toContain('&& (!q.options.onexecute || q.options.onexecute(connection))');
+  });
+  it.each(['src/connection.js', 'cjs/src/connection.js'])('catches the dropped array-types promise, in %s', (file) => {
+    const source = readFileSync(path.join(root, file), 'utf8');
+    expect(source).toContain('/* cex: fetch_types patch */\n        return fetchArrayTypes().catch(');
   });
 });
