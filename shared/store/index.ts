@@ -26,7 +26,7 @@ export {
   enqueueDueRepushes,
   enqueuePushesForEndpoints,
 } from './push.js';
-export type { PushCommand, PushedCommand, PushPlan, PublishedPush, ClaimedRow } from './push.js';
+export type { PushCommand, PushedCommand, PushPlan, PublishedPush, ClaimedRow, CompletedPushes } from './push.js';
 export { saveTektonSnapshot, loadTektonSnapshot, revokeTenant, restoreTenant, listRevokedTenants } from './tenancy.js';
 export type { AppVersionEntry, TektonSnapshot } from './tenancy.js';
 export { enqueueCallbacks } from './outbox.js';

@@ -250,12 +250,17 @@ export interface PublishedPush {
 /**
  * completePush for every row of a flushed batch in ONE statement (commands
  * counted and planned, then each row deleted if its generation did not
- * move). Rows whose generation moved are released, due at once, in a second
- * statement that runs only when there are some. Returns the ids deleted.
- * Lock order as completePush: commands first, then outbox.
+ * move). Rows whose generation moved are released in a second statement
+ * that runs only when there are some: due at once when one request joined
+ * the row while its push was in flight (a caller's next command), held for
+ * `burstHoldMs` when two or more did. That is a burst to one endpoint: the
+ * hold lets the next push carry the rest of it at once instead of chasing
+ * it with a push per pass (creates bump available_at, never claimed_until,
+ * so the hold stands while the burst goes on). Lock order as completePush:
+ * commands first, then outbox.
  */
-export async function completePushes(sql: Sql, published: readonly PublishedPush[]): Promise<Set<string>> {
-  if (published.length === 0) return new Set();
+export async function completePushes(sql: Sql, published: readonly PublishedPush[], burstHoldMs: number): Promise<CompletedPushes> {
+  if (published.length === 0) return { deleted: new Set(), released: 0, held: 0 };
   const items = published.flatMap(({ row, pushed }) => pushed.map((p) => ({ row, p })));
   const deleted = await sql<{ id: string }[]>`
     WITH input AS (
@@ -276,9 +281,26 @@ export async function completePushes(sql: Sql, published: readonly PublishedPush
      WHERE o.id = r.id AND o.generation = r.generation AND (SELECT count(*) FROM marked) >= 0
     RETURNING o.id::text AS id`;
   const done = new Set(deleted.map((d) => d.id));
-  const moved = published.filter((p) => !done.has(p.row.id)).map((p) => p.row.id);
-  if (moved.length > 0) {
-    await sql`UPDATE outbox SET claimed_until = NULL, available_at = now() WHERE id = ANY(${moved}::bigint[])`;
-  }
-  return done;
+  const moved = published.filter((p) => !done.has(p.row.id)).map((p) => p.row);
+  if (moved.length === 0) return { deleted: done, released: 0, held: 0 };
+  const released = await sql<{ held: boolean }[]>`
+    UPDATE outbox o
+       SET claimed_until = CASE WHEN o.generation - r.generation >= 2
+                                THEN now() + make_interval(secs => ${burstHoldMs}::int / 1000.0) END,
+           available_at = now()
+      FROM unnest(${moved.map((r) => r.id)}::bigint[], ${moved.map((r) => r.generation)}::int[]) AS r(id, generation)
+     WHERE o.id = r.id
+    RETURNING (o.generation - r.generation >= 2 AND ${burstHoldMs}::int > 0) AS held`;
+  const held = released.filter((r) => r.held).length;
+  return { deleted: done, released: released.length - held, held };
+}
+
+/** What completePushes did with a batch's rows. */
+export interface CompletedPushes {
+  /** Ids of rows deleted: nothing joined them while their push was in flight. */
+  deleted: Set<string>;
+  /** Rows released, due at once. */
+  released: number;
+  /** Rows held for the burst window before they are due again. */
+  held: number;
 }

@@ -6,7 +6,7 @@ import http from 'node:http';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '../../shared/config/index.js';
 import { buildServices, type Services as Runtime } from '../../shared/roots/services.js';
-import { startBridge, type Bridge, type BridgeSettings } from '../../shared/nats-bridge/index.js';
+import { DEFAULT_DRAINER_SETTINGS, startBridge, type Bridge, type BridgeSettings } from '../../shared/nats-bridge/index.js';
 import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 import { testNatsUrl, uniqueInstanceName, uniquePrefix } from '../helpers/nats.js';
 
@@ -107,7 +107,7 @@ export function bridgeRuntime(databaseUrl: string, names: Names, functionsUrl: s
  */
 export const FAST: Partial<BridgeSettings> = {
   forward: { timeoutMs: 15_000, retryDelaysMs: [20, 40, 80] },
-  drainer: { batchSize: 50, leaseMs: 15_000, parallel: 8, flushTimeoutMs: 10_000, intervalMs: 200 },
+  drainer: { ...DEFAULT_DRAINER_SETTINGS, batchSize: 50, leaseMs: 15_000, parallel: 8, flushTimeoutMs: 10_000, intervalMs: 200 },
   maintenance: {
     repushIntervalMs: 50,
     sweepIntervalMs: 100,

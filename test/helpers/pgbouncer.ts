@@ -58,11 +58,13 @@ export async function startPgBouncer(serverUrl: string, poolMode: 'transaction' 
       : {};
   const proc: ChildProcess = spawn(BINARY, [ini], { stdio: ['ignore', 'pipe', 'pipe'], ...asPostgres });
   let output = '';
+  // Not installed (make pgbouncer installs it): say so instead of an uncaught spawn error.
+  proc.on('error', (err) => (output += `${err.message} (run make pgbouncer)\n`));
   proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const deadline = Date.now() + 10_000;
   while (!(await accepts(port))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
+    if (proc.exitCode !== null || proc.signalCode !== null || output.includes('(run make pgbouncer)') || Date.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`pgbouncer did not start:\n${output}`);
     }
