@@ -30,14 +30,18 @@ export type WriteServices = Pick<Runtime, 'config' | 'sql' | 'metrics'> & LocalW
 
 export interface LocalWriteListeners {
   changes?: Pick<ChangeFeed, 'tellLocal'>;
-  localDrainer?: Pick<LocalDrainerWake, 'trigger'>;
+  localDrainer?: Pick<LocalDrainerWake, 'trigger'> & Partial<Pick<LocalDrainerWake, 'claimLease' | 'offer'>>;
 }
 
 // The application of an app version is derived in SQL by cex_application_of
 // (migration 0005) on every path; the store is told only whether Tekton is on.
 
 export async function invokeCommand(rt: WriteServices, input: Omit<NewCommand, 'tektonEnabled'>): Promise<CreateOutcome> {
-  const outcome = await createCommand(rt.sql, { ...input, tektonEnabled: rt.config.tekton.enabled });
+  // A drainer in this process (dev host) that can publish now: the create
+  // claims its push row for it, and it publishes with no claim of its own.
+  const leaseMs = rt.localDrainer?.claimLease?.();
+  const outcome = await createCommand(rt.sql, { ...input, tektonEnabled: rt.config.tekton.enabled }, leaseMs ? { leaseMs } : undefined);
+  if (outcome.claimed) rt.localDrainer?.offer?.([outcome.claimed]);
   // The new key wakes the endpoint's live streams; it rides in the same
   // statement as the outbox hint, so a create still costs one NOTIFY round
   // trip. This process's drainer is woken before it (notifyChanged). Left
@@ -45,7 +49,8 @@ export async function invokeCommand(rt: WriteServices, input: Omit<NewCommand, '
   // under pg_terminate_backend one caller never got its answer (fault suite,
   // pg-terminate): a pipelined query can hang for good there (the bridge's
   // pool is unpipelined for the same reason).
-  await notifyChanged(rt, [], { bridge: outcome.outboxWritten }, outcome.created ? [outcome.command] : []);
+  // A row claimed for this process's drainer is work for no other: no outbox hint.
+  await notifyChanged(rt, [], { bridge: outcome.outboxWritten && !outcome.claimed }, outcome.created ? [outcome.command] : []);
   if (outcome.created) rt.metrics.commandsCreated.inc({ origin: input.origin });
   return outcome;
 }

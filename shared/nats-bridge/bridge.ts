@@ -94,7 +94,7 @@ export function startBridge(
 
   const drainer = new OutboxDrainer(rt, () => handle, settings.drainer);
   // Writes of this process (dev host) wake the drainer directly, before their NOTIFY.
-  const unwake = shared.localDrainer?.serve(() => drainer.trigger());
+  const unwake = shared.localDrainer?.serve(drainer);
   const loops = startMaintenance(rt, () => drainer.trigger(), settings.maintenance);
   // Callbacks go over HTTP, not NATS: they are delivered even while NATS is down.
   const callbacks = new CallbackDeliverer(rt, settings.callbacks).start();

@@ -19,6 +19,7 @@ import {
   type PushPlan,
 } from '../store/index.js';
 import { Loop } from '../jobs/loop.js';
+import type { LocalDrainer } from '../bridge/local-events.js';
 import { buildCipResult, buildPush, isPublishableSubject, type BuiltPush } from './messages.js';
 
 export interface DrainerSettings {
@@ -72,8 +73,12 @@ class PermanentError extends Error {}
  * Rows are claimed with a lease, so replicas share the work and never send
  * one row twice at once; a row is deleted only after its publish was flushed.
  */
-export class OutboxDrainer {
+export class OutboxDrainer implements LocalDrainer {
   private readonly loop: Loop;
+  private stopped = false;
+  /** Push rows creates of this process claimed for it (offer), not yet taken into a batch. */
+  private readonly offered: ClaimedRow[] = [];
+  private offering: Promise<void> | undefined;
   private readonly unlisten: (() => void)[] = [];
   private holdTimer: NodeJS.Timeout | undefined;
 
@@ -104,10 +109,41 @@ export class OutboxDrainer {
     this.loop.trigger();
   }
 
+  get leaseMs(): number {
+    return this.settings.leaseMs;
+  }
+
+  canPublish(): boolean {
+    return !this.stopped && this.nats()?.connected() === true;
+  }
+
+  /**
+   * Rows a create of this process claimed for this drainer: published at
+   * once. Rows offered while a batch's flush is in flight go out together
+   * in the next one, so under load they share flushes and completion
+   * statements as claimed batches do. A batch that fails is left to its
+   * lease (due again after it, for any drainer).
+   */
+  offer(claimed: readonly ClaimedRow[]): void {
+    this.offered.push(...claimed);
+    this.offering ??= this.publishOffered().finally(() => (this.offering = undefined));
+  }
+
+  private async publishOffered(): Promise<void> {
+    while (this.offered.length > 0) {
+      const batch = this.offered.splice(0);
+      await this.processBatch(batch).catch((err: unknown) =>
+        this.rt.log.warn({ err, rows: batch.length }, 'publishing claimed pushes failed; their lease will make them due again'),
+      );
+    }
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const off of this.unlisten.splice(0)) off();
     clearTimeout(this.holdTimer);
     await this.loop.stop();
+    await this.offering;
     await this.settled();
   }
 

@@ -4,6 +4,7 @@ import { ConflictError, classifyPgError } from '../errors/index.js';
 import { expiryWindowMillis, type Command, type CommandRef, type JsonValue } from '../domain/index.js';
 import { commandColumnsSql, jsonParam, toCommand } from './rows.js';
 import { enqueueCipResult, enqueuePush } from './outbox.js';
+import { claimedPushSql, PUSH_RETURNING, toClaimedRow, type ClaimedRow } from './push.js';
 
 export interface NewCommand {
   tenantId: string;
@@ -34,6 +35,22 @@ export interface CreateOutcome {
   created: boolean;
   /** True when an outbox row was written: the caller NOTIFYs the outbox after commit. */
   outboxWritten: boolean;
+  /**
+   * With `claimPush`: the push row this create inserted, claimed for the
+   * caller's drainer, with its plan (what claimDueBatch would have read).
+   * Absent when the row existed already (it was coalesced into, and whoever
+   * holds or next claims it pushes the new command).
+   */
+  claimed?: ClaimedRow;
+}
+
+/**
+ * Asks the create to claim the push row it writes (a process whose own
+ * drainer will publish it at once: the dev host). Saves the drainer's
+ * claim: a statement and a round trip between the create and its push.
+ */
+export interface ClaimPush {
+  leaseMs: number;
 }
 
 /**
@@ -41,9 +58,9 @@ export interface CreateOutcome {
  * after the commit still pushes it (the bridge replays the outbox). The caller
  * sends the outbox NOTIFY after this returns, never inside the transaction.
  */
-export async function createCommand(sql: Sql, input: NewCommand): Promise<CreateOutcome> {
+export async function createCommand(sql: Sql, input: NewCommand, claimPush?: ClaimPush): Promise<CreateOutcome> {
   try {
-    if (input.idempotencyKey === undefined && input.commandId === undefined) return await createInOneStatement(sql, input);
+    if (input.idempotencyKey === undefined && input.commandId === undefined) return await createInOneStatement(sql, input, claimPush);
     return await withTransaction(sql, (tx) => createInTransaction(tx, input));
   } catch (err) {
     // Two invokes with one new Idempotency-Key raced: the loser retries and
@@ -64,7 +81,7 @@ export async function createCommand(sql: Sql, input: NewCommand): Promise<Create
  * statement (atomic on its own), so a create costs one round trip and holds
  * a pooled connection for one statement, not a six-step transaction.
  */
-async function createInOneStatement(sql: Sql, input: NewCommand): Promise<CreateOutcome> {
+async function createInOneStatement(sql: Sql, input: NewCommand, claimPush: ClaimPush | undefined): Promise<CreateOutcome> {
   const pushOnce = input.ttlMillis === 0;
   const windowMs = expiryWindowMillis(input.ttlMillis, input.awaitTimeoutSeconds);
   const rows = await sql<Record<string, unknown>[]>`
@@ -84,14 +101,18 @@ async function createInOneStatement(sql: Sql, input: NewCommand): Promise<Create
          FROM counter LEFT JOIN ep ON true
        RETURNING ${commandColumnsSql(sql)}),
      push AS (
-       INSERT INTO outbox (kind, endpoint_id, command_type, include_ids)
-       SELECT 'push', "endpointId", "commandType", CASE WHEN "pushOnce" THEN ARRAY["commandId"] ELSE '{}'::int[] END FROM ins
+       INSERT INTO outbox (kind, endpoint_id, command_type, include_ids, claimed_until, attempts)
+       SELECT 'push', "endpointId", "commandType", CASE WHEN "pushOnce" THEN ARRAY["commandId"] ELSE '{}'::int[] END,
+              ${claimPush ? sql`now() + make_interval(secs => ${claimPush.leaseMs}::int / 1000.0), 1` : sql`NULL, 0`} FROM ins
+       -- A row that exists keeps its claim and attempts: its holder, or its next claimer, pushes the new command.
        ON CONFLICT (endpoint_id, command_type) WHERE kind = 'push' DO UPDATE
          SET generation = outbox.generation + 1,
              include_ids = outbox.include_ids || EXCLUDED.include_ids,
-             available_at = LEAST(outbox.available_at, now()))
-     SELECT * FROM ins`;
-  return { command: toCommand(rows[0]!), created: true, outboxWritten: true };
+             available_at = LEAST(outbox.available_at, now())
+       RETURNING ${sql.unsafe(PUSH_RETURNING)})
+     SELECT ins.*${claimPush ? sql`, ${claimedPushSql(sql)}` : sql``} FROM ins`;
+  const { claimedPush, ...row } = rows[0]!;
+  return { command: toCommand(row), created: true, outboxWritten: true, ...(claimedPush ? { claimed: toClaimedRow(claimedPush) } : {}) };
 }
 
 async function createInTransaction(tx: TransactionSql, input: NewCommand): Promise<CreateOutcome> {

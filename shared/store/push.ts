@@ -215,30 +215,79 @@ export async function claimDueBatch(sql: Sql, limit: number, leaseMs: number): P
            c.command_id AS "commandId", c.include_ids AS "includeIds", c.message, c.seen_generation AS generation,
            c.attempts, c.created_at AS "createdAt",
            s.app_version_name AS "appVersionName", s.online,
-           COALESCE(
-             (SELECT observe FROM endpoint_observe e WHERE e.endpoint_id = c.endpoint_id AND e.command_type = c.command_type),
-             (SELECT observe FROM endpoint_observe e WHERE e.endpoint_id = c.endpoint_id AND e.command_type = '*'),
-             true) AS observes,
+           ${sql.unsafe(observesText('c'))} AS observes,
            CASE WHEN c.kind = 'push' THEN COALESCE((
-             SELECT json_agg(json_build_object(
-                      'commandId', x.command_id, 'payload', x.request_payload, 'pushOnce', x.push_once,
-                      'pushCount', x.push_count, 'repushDue', COALESCE(x.next_push_at <= now(), false))
-                    ORDER BY x.created_at, x.command_id)
+             SELECT json_agg(${sql.unsafe(PUSH_COMMAND_JSON)} ORDER BY x.created_at, x.command_id)
                FROM commands x
-              WHERE x.endpoint_id = c.endpoint_id AND x.command_type = c.command_type AND x.status = 'PENDING'
-                AND ((NOT x.push_once AND x.expires_at > now())
-                     OR (x.push_once AND x.push_count = 0 AND x.command_id = ANY(c.include_ids)))), '[]'::json) END AS commands
+              WHERE ${sql.unsafe(outstandingText('c'))}), '[]'::json) END AS commands
       FROM claimed c
       LEFT JOIN endpoint_state s ON s.endpoint_id = c.endpoint_id
      ORDER BY c.id`;
   return rows.map(({ appVersionName, online, observes, commands, ...row }) =>
-    row.kind === 'push'
-      ? {
-          row,
-          plan: { appVersionName, online, observes, commands: (commands ?? []).map((c) => ({ ...c, payload: c.payload ?? null })) },
-        }
-      : { row },
+    row.kind === 'push' ? { row, plan: { appVersionName, online, observes, commands: toPushCommands(commands) } } : { row },
   );
+}
+
+const toPushCommands = (commands: PushCommand[] | null): PushCommand[] => (commands ?? []).map((c) => ({ ...c, payload: c.payload ?? null }));
+
+// The pieces of a push plan that claimDueBatch and the claiming create
+// (claimedPushSql) share: one definition of what a push carries.
+
+/** The effective observe flag of (`row`.endpoint_id, `row`.command_type): type-specific, else '*', else true. */
+function observesText(row: string): string {
+  return `COALESCE(
+             (SELECT observe FROM endpoint_observe e WHERE e.endpoint_id = ${row}.endpoint_id AND e.command_type = ${row}.command_type),
+             (SELECT observe FROM endpoint_observe e WHERE e.endpoint_id = ${row}.endpoint_id AND e.command_type = '*'),
+             true)`;
+}
+
+/** A PushCommand as JSON, from commands row `x`. */
+const PUSH_COMMAND_JSON = `json_build_object(
+                      'commandId', x.command_id, 'payload', x.request_payload, 'pushOnce', x.push_once,
+                      'pushCount', x.push_count, 'repushDue', COALESCE(x.next_push_at <= now(), false))`;
+
+/** Whether commands row `x` is outstanding for outbox row `row` (readPushCommands's rule). */
+function outstandingText(row: string): string {
+  return `x.endpoint_id = ${row}.endpoint_id AND x.command_type = ${row}.command_type AND x.status = 'PENDING'
+                AND ((NOT x.push_once AND x.expires_at > now())
+                     OR (x.push_once AND x.push_count = 0 AND x.command_id = ANY(${row}.include_ids)))`;
+}
+
+/**
+ * For createCommand with claimPush: the columns its push CTE returns, and
+ * the claimed row with its plan as one JSON value ("claimedPush"), or NULL
+ * when the create coalesced into an existing row. The statement's snapshot
+ * does not see the command it inserts, so that one (CTE `ins`, never pushed
+ * yet, the newest) is appended to the outstanding ones it does see.
+ */
+export const PUSH_RETURNING = `id, kind, endpoint_id, command_type, command_id, include_ids, generation, attempts, created_at, (xmax = 0) AS inserted`;
+
+const CLAIMED_PUSH = `(SELECT json_build_object(
+            'id', p.id::text, 'kind', p.kind, 'endpointId', p.endpoint_id, 'commandType', p.command_type,
+            'commandId', p.command_id, 'includeIds', p.include_ids, 'message', NULL, 'generation', p.generation,
+            'attempts', p.attempts, 'createdAt', p.created_at,
+            'appVersionName', s.app_version_name, 'online', s.online,
+            'observes', ${observesText('p')},
+            'commands', (SELECT COALESCE(json_agg(${PUSH_COMMAND_JSON} ORDER BY x.created_at, x.command_id), '[]'::json)
+                           FROM commands x WHERE ${outstandingText('p')})::jsonb
+                        || jsonb_build_array(jsonb_build_object(
+                             'commandId', i."commandId", 'payload', i."requestPayload", 'pushOnce', i."pushOnce",
+                             'pushCount', 0, 'repushDue', false)))
+          FROM push p CROSS JOIN ins i LEFT JOIN endpoint_state s ON s.endpoint_id = p.endpoint_id
+         WHERE p.inserted) AS "claimedPush"`;
+
+export function claimedPushSql(sql: Queryable) {
+  return sql.unsafe(CLAIMED_PUSH);
+}
+
+/** The claimedPush JSON of a claiming create as the drainer's ClaimedRow. */
+export function toClaimedRow(json: unknown): ClaimedRow {
+  const { appVersionName, online, observes, commands, ...row } = json as OutboxRow &
+    Omit<PushPlan, 'commands'> & { commands: PushCommand[] | null; createdAt: string };
+  return {
+    row: { ...row, createdAt: new Date(row.createdAt) },
+    plan: { appVersionName, online, observes, commands: toPushCommands(commands) },
+  };
 }
 
 /** One published row of a batch and what it pushed. */

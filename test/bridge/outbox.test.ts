@@ -111,6 +111,16 @@ describe('push rows', () => {
     expect(seen.of(unknown)[0]!.message.appVersionName).toBeNull();
   });
 
+  it('a create of this process claims its push row for the drainer here, which publishes it without a claim of its own', async () => {
+    const ep = endpoint();
+    const outcome = await invoke(ep, 'reboot');
+    expect(outcome.claimed?.row).toMatchObject({ endpointId: ep, commandType: 'reboot', attempts: 1 });
+    await waitFor(() => seen.of(ep).length === 1, 15_000, 'the push of a claimed row');
+    expect(seen.of(ep)[0]!.ids).toEqual([outcome.command.commandId]);
+    await allPublished([ep]);
+    expect(await outboxRows([ep])).toBe(0);
+  });
+
   it('coalesces a burst: 100 commands, a few pushes, each with the whole array', async () => {
     const ep = endpoint();
     const started = performance.now();
@@ -230,12 +240,22 @@ describe('two bridges draining one database', () => {
     const reply = `kaa.v1.replica.${uniquePrefix('caller')}.cip.command-result`;
     const results = await collect(nc, reply);
     try {
+      // Written as a function pod would (no drainer in its process): both
+      // bridges hear of the rows by NOTIFY alone. Written through one
+      // bridge's services, that bridge is woken first, in process, and could
+      // take every row before the other's NOTIFY arrives.
+      const pod = { ...running.rt, localDrainer: undefined };
       const eps = Array.from({ length: 120 }, endpoint);
       await Promise.all(
-        eps.map((ep, i) => invoke(ep, 'reboot', { origin: 'cip', commandId: i + 1, cipReplySubject: reply, cipCorrelationId: `c-${i}` })),
+        eps.map((ep, i) =>
+          invokeCommand(
+            pod,
+            restCommand(ep, 'reboot', { origin: 'cip', commandId: i + 1, cipReplySubject: reply, cipCorrelationId: `c-${i}` }),
+          ),
+        ),
       );
       await waitFor(() => eps.every((ep) => seen.of(ep).length >= 1), 30_000, 'every endpoint pushed');
-      await Promise.all(eps.map((ep, i) => recordEndpointResults(second.rt, ep, 'reboot', [{ commandId: i + 1, statusCode: 200 }], null)));
+      await Promise.all(eps.map((ep, i) => recordEndpointResults(pod, ep, 'reboot', [{ commandId: i + 1, statusCode: 200 }], null)));
       await waitFor(() => results.messages.length >= eps.length, 30_000, 'every CIP result');
       await allPublished(eps);
       expect(eps.map((ep) => seen.of(ep).length)).toEqual(eps.map(() => 1));
