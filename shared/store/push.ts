@@ -228,7 +228,8 @@ export async function claimDueBatch(sql: Sql, limit: number, leaseMs: number): P
   );
 }
 
-const toPushCommands = (commands: PushCommand[] | null): PushCommand[] => (commands ?? []).map((c) => ({ ...c, payload: c.payload ?? null }));
+const toPushCommands = (commands: PushCommand[] | null): PushCommand[] =>
+  (commands ?? []).map((c) => ({ ...c, payload: c.payload ?? null }));
 
 // The pieces of a push plan that claimDueBatch and the claiming create
 // (claimedPushSql) share: one definition of what a push carries.
