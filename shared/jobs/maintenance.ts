@@ -88,9 +88,11 @@ export function startMaintenance(rt: BridgeContext, wakeDrainer: () => void, set
     'outbox lag',
     settings.lagIntervalMs,
     async () => {
-      const { push, cipResult } = await outboxLag(rt.sql);
+      const { push, cipResult, callback, callbacksWaiting } = await outboxLag(rt.sql);
       rt.metrics.outboxLagSeconds.set({ kind: 'push' }, push);
       rt.metrics.outboxLagSeconds.set({ kind: 'cip_result' }, cipResult);
+      rt.metrics.outboxLagSeconds.set({ kind: 'callback' }, callback);
+      rt.metrics.callbacksWaiting.set(callbacksWaiting);
     },
     rt.log,
   );

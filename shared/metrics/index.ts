@@ -14,6 +14,7 @@ export interface Metrics {
   waitersInFlight: Gauge;
   listenerReconnects: Counter;
   outboxLagSeconds: Gauge<'kind'>;
+  callbacksWaiting: Gauge;
   bridgeForwardDuration: Histogram<'target' | 'outcome'>;
   natsMessages: Counter<'subject_kind' | 'outcome'>;
   callbacks: Counter<'outcome'>;
@@ -46,6 +47,11 @@ export function createMetrics(): Metrics {
       name: 'cex_outbox_lag_seconds',
       help: 'Age of the oldest due outbox row',
       labelNames: ['kind'],
+      registers,
+    }),
+    callbacksWaiting: new Gauge({
+      name: 'cex_callbacks_waiting',
+      help: 'Result callbacks in the outbox, due or waiting to be retried (counted up to 100,000)',
       registers,
     }),
     bridgeForwardDuration: new Histogram({

@@ -53,11 +53,3 @@ export async function retryCallback(sql: Sql, id: string, delayMs: number, error
            last_error = COALESCE(${error}, last_error)
      WHERE id = ${id}::bigint AND kind = 'callback'`;
 }
-
-/** Age in seconds of the oldest due callback row (0 when none is due). */
-export async function callbackLag(sql: Sql): Promise<number> {
-  const [row] = await sql<{ lag: number | null }[]>`
-    SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 AS lag FROM outbox
-     WHERE kind = 'callback' AND available_at <= now()`;
-  return Math.max(0, row?.lag ?? 0);
-}

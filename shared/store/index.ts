@@ -14,7 +14,8 @@ export { listEndpointHistory, listApplicationPage, countApplication, foldApplica
 export type { HistoryFilter, ApplicationQuery, KeysetPosition, SortField, SortOrder } from './history.js';
 export { noteAppVersion, setOnline, setObserve, readEndpointState, readEndpointAppVersion } from './endpoints.js';
 export type { EndpointState } from './endpoints.js';
-export { enqueuePush, enqueueCipResult, claimDueOutbox, releaseOutbox, completeCipResult, discardOutbox, outboxLag } from './outbox.js';
+export { enqueuePush, enqueueCipResult, claimDueOutbox, releaseOutbox, completeCipResult, discardOutbox, outboxLag, CALLBACKS_COUNTED } from './outbox.js';
+export type { OutboxLag } from './outbox.js';
 export type { CipResultMessage, OutboxRow } from './outbox.js';
 export {
   readPushCommands,
@@ -31,7 +32,7 @@ export { saveTektonSnapshot, loadTektonSnapshot, revokeTenant, restoreTenant, li
 export type { AppVersionEntry, TektonSnapshot } from './tenancy.js';
 export { enqueueCallbacks } from './outbox.js';
 export type { CallbackMessage } from './outbox.js';
-export { claimDueCallbacks, completeCallback, retryCallback, callbackLag } from './callbacks.js';
+export { claimDueCallbacks, completeCallback, retryCallback } from './callbacks.js';
 export type { CallbackRow } from './callbacks.js';
 export { createBatch } from './batch.js';
 export type { NewBatch, BatchEndpoint, CreatedBatch } from './batch.js';

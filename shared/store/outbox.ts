@@ -151,13 +151,35 @@ export async function discardOutbox(sql: Sql, id: string): Promise<void> {
   await sql`DELETE FROM outbox WHERE id = ${id}::bigint`;
 }
 
-/** Age in seconds of the oldest due push and cip_result rows (0 when none is due). */
-export async function outboxLag(sql: Sql): Promise<{ push: number; cipResult: number }> {
-  const [row] = await sql<{ push: number | null; cipResult: number | null }[]>`
+/** What the outbox holds back, for the lag gauges. */
+export interface OutboxLag {
+  /** Age in seconds of the oldest due row of each kind (0 when none is due). */
+  push: number;
+  cipResult: number;
+  callback: number;
+  /** Callback rows waiting, due or backing off after failed attempts (counted up to CALLBACKS_COUNTED). */
+  callbacksWaiting: number;
+}
+
+// A receiver down for an hour at a high result rate could leave many rows:
+// the gauge says "at least this many" past the cap rather than scan them all.
+export const CALLBACKS_COUNTED = 100_000;
+
+/** OutboxLag in one statement. */
+export async function outboxLag(sql: Sql): Promise<OutboxLag> {
+  const [row] = await sql<{ push: number | null; cipResult: number | null; callback: number | null; callbacksWaiting: number }[]>`
     SELECT
       (SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 FROM outbox
         WHERE kind = 'push' AND available_at <= now()) AS push,
       (SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 FROM outbox
-        WHERE kind = 'cip_result' AND available_at <= now()) AS "cipResult"`;
-  return { push: Math.max(0, row?.push ?? 0), cipResult: Math.max(0, row?.cipResult ?? 0) };
+        WHERE kind = 'cip_result' AND available_at <= now()) AS "cipResult",
+      (SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 FROM outbox
+        WHERE kind = 'callback' AND available_at <= now()) AS callback,
+      (SELECT count(*)::int FROM (SELECT 1 FROM outbox WHERE kind = 'callback' LIMIT ${CALLBACKS_COUNTED}) c) AS "callbacksWaiting"`;
+  return {
+    push: Math.max(0, row?.push ?? 0),
+    cipResult: Math.max(0, row?.cipResult ?? 0),
+    callback: Math.max(0, row?.callback ?? 0),
+    callbacksWaiting: row?.callbacksWaiting ?? 0,
+  };
 }
