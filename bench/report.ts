@@ -158,7 +158,7 @@ export function rows(r: Report): [string, string, string, string][] {
   ];
   if (r.batch) {
     out.push([
-      `batch: ${r.batch.endpoints} endpoints accepted`,
+      `batch: ${r.batch.endpoints} endpoints accepted (median of 3)`,
       `${r.batch.ms} ms (${r.batch.perSecond}/s)`,
       `insert ceiling ${f.pgInsertCeilingPerSecond}/s`,
       x(r.batch.perSecond, f.pgInsertCeilingPerSecond),
