@@ -1,6 +1,6 @@
 import { CREATED_MARK, changeHint, type ChangeFeed } from '../changes/index.js';
 import type { LocalDrainerWake } from '../bridge/local-events.js';
-import { CHANNELS, OUTBOX_WORK, commandKey, notifyAll, type Notification } from '../db/index.js';
+import { CHANNELS, OUTBOX_WORK, commandKey, notifyAll, type Notification, type NotifyBatcher } from '../db/index.js';
 import type { Command, CommandRef } from '../domain/index.js';
 import type { Runtime } from '../runtime/index.js';
 import {
@@ -29,6 +29,8 @@ import {
 export type WriteServices = Pick<Runtime, 'config' | 'sql' | 'metrics'> & LocalWriteListeners;
 
 export interface LocalWriteListeners {
+  /** Sends the NOTIFY hints, grouped with other writes' under load (shared/db/notify.ts); without it each write sends its own. */
+  notifier?: Pick<NotifyBatcher, 'send'>;
   changes?: Pick<ChangeFeed, 'tellLocal'>;
   localDrainer?: Pick<LocalDrainerWake, 'trigger'> & Partial<Pick<LocalDrainerWake, 'claimLease' | 'offer'>>;
 }
@@ -106,7 +108,7 @@ export async function notifyChanged(
   // caller has it (changeHint): its watchers need not read it again.
   const keys = [...changed.map((c) => (isCommand(c) ? changeHint(c) : commandKey(c))), ...created.map((c) => CREATED_MARK + commandKey(c))];
   if (keys.length > 0) hints.push({ channel: CHANNELS.command, keys });
-  if (hints.length > 0) await notifyAll(rt.sql, hints);
+  if (hints.length > 0) await (rt.notifier ? rt.notifier.send(hints) : notifyAll(rt.sql, hints));
 }
 
 function isCommand(ref: CommandRef): ref is Command {

@@ -9,6 +9,8 @@ export {
   parseCommandKey,
   notify,
   notifyAll,
+  NotifyBatcher,
+  mergeNotifications,
   type Notification,
   type OutboxWork,
 } from './notify.js';

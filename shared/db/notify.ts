@@ -105,3 +105,70 @@ function pack(keys: readonly string[]): string[] {
   payloads.push(current);
   return payloads;
 }
+
+/**
+ * Sends NOTIFY hints as group commit sends WAL: one statement in flight; the
+ * hints of every write that finishes meanwhile wait for it, then go together
+ * in the next one. An idle process sends at once (c=1 pays nothing); under
+ * load many writes share a statement, a round trip and a turn of the NOTIFY
+ * queue lock. Hints are merged per channel: command keys are concatenated,
+ * outbox work names united. A statement that has not answered within
+ * `stallMs` stops holding the queue (its callers are released: the hint is
+ * best-effort, the listeners' ticks catch up), so a connection wedged by a
+ * failover cannot hold every writer of the process.
+ */
+export class NotifyBatcher {
+  private queued: { notifications: readonly Notification[]; done: () => void }[] = [];
+  private busy = false;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly stallMs = 5_000,
+  ) {}
+
+  /** Resolves once a statement carrying these hints has answered (or stalled). */
+  send(notifications: readonly Notification[]): Promise<void> {
+    if (notifications.length === 0) return Promise.resolve();
+    return new Promise((done) => {
+      this.queued.push({ notifications, done });
+      if (!this.busy) this.next();
+    });
+  }
+
+  private next(): void {
+    const batch = this.queued;
+    if (batch.length === 0) return;
+    this.queued = [];
+    this.busy = true;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(stall);
+      for (const { done } of batch) done();
+      this.busy = false;
+      this.next();
+    };
+    const stall = setTimeout(release, this.stallMs);
+    void notifyAll(this.sql, mergeNotifications(batch.flatMap((b) => b.notifications))).finally(release);
+  }
+}
+
+// Outbox work names are comma-separated in one payload (outboxHintFor); an
+// empty payload means everyone's work and absorbs the rest.
+const OUTBOX_CHANNEL: string = CHANNELS.outbox;
+
+/** One Notification per channel: keys concatenated, outbox work names united. */
+export function mergeNotifications(notifications: readonly Notification[]): Notification[] {
+  const byChannel = new Map<string, string[]>();
+  for (const { channel, keys = [''] } of notifications) {
+    const list = byChannel.get(channel);
+    if (list) list.push(...keys);
+    else byChannel.set(channel, [...keys]);
+  }
+  return [...byChannel].map(([channel, keys]) => {
+    if (channel !== OUTBOX_CHANNEL) return { channel, keys };
+    if (keys.includes('')) return { channel, keys: [''] };
+    return { channel, keys: [[...new Set(keys.flatMap((k) => k.split(',')))].join(',')] };
+  });
+}

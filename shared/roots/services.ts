@@ -1,6 +1,7 @@
 import type { Config } from '../config/index.js';
 import { JwksCache } from '../auth/index.js';
 import { LocalDrainerWake, LocalEventDesk } from '../bridge/local-events.js';
+import { NotifyBatcher } from '../db/index.js';
 import { NatsRequestDesk } from '../nats-bridge/request-route.js';
 import { ChangeFeed } from '../changes/index.js';
 import { RecentVersions } from '../endpoint/version-cache.js';
@@ -35,6 +36,8 @@ export interface Services extends Runtime {
   readonly localEvents: LocalEventDesk;
   /** The outbox drainer of this process, woken directly by writes when a bridge runs here (dev host). */
   readonly localDrainer: LocalDrainerWake;
+  /** The writes' NOTIFY hints, one statement at a time, grouped under load. */
+  readonly notifier: NotifyBatcher;
 }
 
 /**
@@ -79,6 +82,7 @@ export function buildServices(config: Config, unit: string): Services {
     natsRequests: new NatsRequestDesk(),
     localEvents: new LocalEventDesk(),
     localDrainer: new LocalDrainerWake(),
+    notifier: new NotifyBatcher(rt.sql),
   });
 }
 

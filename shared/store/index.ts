@@ -14,7 +14,16 @@ export { listEndpointHistory, listApplicationPage, countApplication, foldApplica
 export type { HistoryFilter, ApplicationQuery, KeysetPosition, SortField, SortOrder } from './history.js';
 export { noteAppVersion, setOnline, setObserve, readEndpointState, readEndpointAppVersion } from './endpoints.js';
 export type { EndpointState } from './endpoints.js';
-export { enqueuePush, enqueueCipResult, claimDueOutbox, releaseOutbox, completeCipResult, discardOutbox, outboxLag, CALLBACKS_COUNTED } from './outbox.js';
+export {
+  enqueuePush,
+  enqueueCipResult,
+  claimDueOutbox,
+  releaseOutbox,
+  completeCipResult,
+  discardOutbox,
+  outboxLag,
+  CALLBACKS_COUNTED,
+} from './outbox.js';
 export type { OutboxLag } from './outbox.js';
 export type { CipResultMessage, OutboxRow } from './outbox.js';
 export {
