@@ -3,6 +3,7 @@ import type { LocalDrainerWake } from '../bridge/local-events.js';
 import { CHANNELS, OUTBOX_WORK, commandKey, notifyAll, type Notification } from '../db/index.js';
 import type { Command, CommandRef } from '../domain/index.js';
 import type { Runtime } from '../runtime/index.js';
+import { currentTraceparent, traceDb, traceResults } from '../tracing/index.js';
 import {
   createCommand,
   deleteCommand,
@@ -37,7 +38,12 @@ export interface LocalWriteListeners {
 // (migration 0005) on every path; the store is told only whether Tekton is on.
 
 export async function invokeCommand(rt: WriteServices, input: Omit<NewCommand, 'tektonEnabled'>): Promise<CreateOutcome> {
-  const outcome = await createCommand(rt.sql, { ...input, tektonEnabled: rt.config.tekton.enabled });
+  // The invoke's context rides on the command row (tracing on): its push,
+  // result and answers, sent later and by other processes, join its trace.
+  const traceparent = currentTraceparent();
+  const outcome = await traceDb('INSERT', 'commands', () =>
+    createCommand(rt.sql, { ...input, tektonEnabled: rt.config.tekton.enabled, ...(traceparent ? { traceparent } : {}) }),
+  );
   // The new key wakes the endpoint's live streams; it rides in the same
   // statement as the outbox hint, so a create still costs one NOTIFY round
   // trip. This process's drainer is woken before it (notifyChanged). Left
@@ -57,7 +63,11 @@ export async function recordEndpointResults(
   results: readonly ResultInput[],
   appVersionName: string | null,
 ): Promise<RecordedResults> {
-  const recorded = await recordResults(rt.sql, endpointId, commandType, results, appVersionName, rt.config.tekton.enabled);
+  const started = Date.now();
+  const recorded = await traceDb('UPDATE', 'commands', () =>
+    recordResults(rt.sql, endpointId, commandType, results, appVersionName, rt.config.tekton.enabled),
+  );
+  traceResults(recorded.executed, started);
   // This process's waiters were told before it (notifyChanged); awaited, see invokeCommand.
   await notifyChanged(rt, recorded.executed, { bridge: recorded.outboxWritten, callbacks: recorded.callbacksWritten });
   rt.metrics.commandsExecuted.inc(recorded.executed.length);

@@ -12,6 +12,8 @@ import type { BridgeRoute, SubjectKind } from './routes.js';
 import { screenMessage } from './screen.js';
 import { LogThrottle } from './throttle.js';
 import { WorkQueue, type WorkQueueLimits } from './work-queue.js';
+import { traceForward } from '../tracing/index.js';
+import { messageTraceContext } from '../tracing/nats.js';
 
 export interface InboundDeps {
   config: Config;
@@ -27,6 +29,9 @@ export interface InboundDeps {
 
 interface Item {
   kind: SubjectKind;
+  route: BridgeRoute;
+  /** The W3C context in the message's headers (tracing on). */
+  trace: Record<string, string> | undefined;
   event: NatsEvent;
   envelope: Envelope;
   id: string;
@@ -63,6 +68,8 @@ export class Inbound {
       }
       const item: Item = {
         kind: route.kind,
+        route,
+        trace: messageTraceContext(msg),
         event: { type, subject: msg.subject, reply: msg.reply || undefined, data },
         envelope: screened.envelope,
         id: newEventId(),
@@ -121,14 +128,15 @@ export class Inbound {
     const started = process.hrtime.bigint();
     const headers = { ...cloudEventHeaders(event, item.id, config.replicaId), ...internalAuthHeaders(config) };
     const url = functionUrl(config, event.type);
-    const result = await postEvent(
-      url,
-      headers,
-      event.data,
-      settings,
-      this.abort.signal,
-      () => !isExpired(envelope, Date.now()),
-      this.deps.localEvents?.lookup(url),
+    const forwarded = {
+      subject: event.subject,
+      subscription: item.route.subject,
+      queue: item.route.queue,
+      bytes: event.data.length,
+      correlationId: envelope.correlationId,
+    };
+    const result = await traceForward(forwarded, item.trace && (() => item.trace!), headers, () =>
+      postEvent(url, headers, event.data, settings, this.abort.signal, () => !isExpired(envelope, Date.now()), this.deps.localEvents?.lookup(url)),
     );
     let published = 0;
     for (const message of result.publish) {

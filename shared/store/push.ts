@@ -14,6 +14,8 @@ export interface PushCommand {
   pushCount: number;
   /** Whether a re-push of it was due (next_push_at passed): labels the push's reason. */
   repushDue: boolean;
+  /** The W3C traceparent it was created in (tracing on; claimDueBatch reads it): its pushes join that trace. */
+  traceparent?: string | null;
 }
 
 /**
@@ -222,7 +224,8 @@ export async function claimDueBatch(sql: Sql, limit: number, leaseMs: number): P
            CASE WHEN c.kind = 'push' THEN COALESCE((
              SELECT json_agg(json_build_object(
                       'commandId', x.command_id, 'payload', x.request_payload, 'pushOnce', x.push_once,
-                      'pushCount', x.push_count, 'repushDue', COALESCE(x.next_push_at <= now(), false))
+                      'pushCount', x.push_count, 'repushDue', COALESCE(x.next_push_at <= now(), false),
+                      'traceparent', x.traceparent)
                     ORDER BY x.created_at, x.command_id)
                FROM commands x
               WHERE x.endpoint_id = c.endpoint_id AND x.command_type = c.command_type AND x.status = 'PENDING'

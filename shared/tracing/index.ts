@@ -1,0 +1,154 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../log/index.js';
+import type { ForwardedMessage, PublishTrace, TracedCommand, TracingHooks } from './hooks.js';
+
+export type { TracedCommand, PublishTrace } from './hooks.js';
+
+/**
+ * Tracing (OpenTelemetry, W3C Trace Context), behind one guard.
+ *
+ * Off unless the standard OTEL_* variables ask for it (tracingWanted). Off,
+ * nothing of OpenTelemetry is loaded: this file imports only types, every
+ * hook below returns after one `hooks === undefined` check, and no
+ * AsyncLocalStorage context manager runs. On, startTracing() imports the SDK
+ * (./otel.js; its own file, dist/bundles/tracing.mjs, in the bundles) and the
+ * hooks there do the work.
+ *
+ * Process-wide, like OpenTelemetry's API itself (one tracer provider, one
+ * context manager, one propagator per process): each composition root starts
+ * it first thing, explicitly, and flushes it last; nothing starts it on a
+ * first call.
+ */
+
+let hooks: TracingHooks | undefined;
+let starting: Promise<boolean> | undefined;
+
+/**
+ * Whether the environment turns tracing on: OTEL_TRACES_EXPORTER names an
+ * exporter (`otlp`, `console`), or, with OTEL_TRACES_EXPORTER unset, an
+ * OTLP endpoint is given. OTEL_SDK_DISABLED=true and OTEL_TRACES_EXPORTER=none
+ * keep it off. (The SDK's own default, exporter `otlp` to localhost, would
+ * send every process's spans to a collector nobody asked for.)
+ */
+export function tracingWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = (name: string) => env[name]?.trim() || undefined;
+  if (value('OTEL_SDK_DISABLED')?.toLowerCase() === 'true') return false;
+  const exporters = value('OTEL_TRACES_EXPORTER')
+    ?.split(',')
+    .map((e) => e.trim().toLowerCase())
+    .filter((e) => e !== '' && e !== 'none');
+  if (exporters !== undefined) return exporters.length > 0;
+  return value('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== undefined || value('OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined;
+}
+
+/**
+ * Starts tracing for this process when the environment asks for it; returns
+ * whether it is on. `unit` names the process (service.name `cex-<unit>`
+ * unless OTEL_SERVICE_NAME says otherwise). Started once per process; later
+ * calls return the first one's answer. Never throws: a setup that fails
+ * leaves tracing off and says so in the log.
+ */
+export function startTracing(unit: string, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  starting ??= (async () => {
+    if (!tracingWanted(env)) return false;
+    try {
+      // A specifier esbuild maps to ./tracing.mjs beside the bundle (scripts/bundle.mjs), not into it.
+      const otel = await import('./otel.js');
+      hooks = otel.setUpTracing(unit, log.child({ component: 'tracing' }), env);
+      return true;
+    } catch (err) {
+      log.error({ err }, 'tracing could not start; it stays off');
+      return false;
+    }
+  })();
+  return starting;
+}
+
+/** Exports the spans still buffered and stops; called last at shutdown. */
+export async function stopTracing(): Promise<void> {
+  await hooks?.shutdown();
+}
+
+/** Whether tracing is on in this process. */
+export function tracingOn(): boolean {
+  return hooks !== undefined;
+}
+
+/** trace_id and span_id of the active span, for pino's mixin (installed only while tracing is on). */
+export function traceLogFields(): Record<string, string> {
+  return hooks?.logFields() ?? {};
+}
+
+/**
+ * Runs `run` inside an HTTP server span continuing the request's
+ * `traceparent`; the span ends when the response closes. Off: `run()`.
+ */
+export function traceHttpServer(req: IncomingMessage, res: ServerResponse, run: () => void): void {
+  if (hooks === undefined) return run();
+  hooks.httpServer(req, res, run);
+}
+
+/** Names the server span of `res` after the route that matched (`http.route`). */
+export function noteHttpRoute(res: ServerResponse, route: string): void {
+  hooks?.httpRoute(res, route);
+}
+
+/** The active context as a W3C traceparent, to store with what is created now; undefined when off. */
+export function currentTraceparent(): string | undefined {
+  return hooks?.traceparent();
+}
+
+/** Runs one database statement in a client span (`INSERT commands`). */
+export function traceDb<T>(operation: string, table: string, run: () => Promise<T>): Promise<T> {
+  return hooks === undefined ? run() : hooks.db(operation, table, run);
+}
+
+/** Runs a unit's CloudEvent handler in a span continuing the event's `traceparent` (CloudEvents distributed tracing). */
+export function traceCloudEvent<T>(event: { type: string; id: string; traceparent?: unknown; tracestate?: unknown }, run: () => Promise<T>): Promise<T> {
+  return hooks === undefined ? run() : hooks.cloudEvent(event, run);
+}
+
+/** Runs a sync invoke's wait for its result in a span of its own. */
+export function traceWait<T extends { kind: string }>(run: () => Promise<T>): Promise<T> {
+  return hooks === undefined ? run() : hooks.wait(run);
+}
+
+/** After results were recorded at `startedMs`: a span in each executed command's own trace. */
+export function traceResults(commands: readonly TracedCommand[], startedMs: number): void {
+  if (hooks !== undefined && commands.length > 0) hooks.results(commands, startedMs);
+}
+
+/**
+ * A message being published: its producer span (parent: the first traced
+ * command's context, links to the others) and the W3C headers the message
+ * carries. Undefined when off.
+ */
+export function tracePublish(trace: PublishTrace): Record<string, string> | undefined {
+  return hooks?.publish(trace);
+}
+
+/**
+ * Runs the bridge's forward of one NATS message in a consumer span that
+ * continues the message's `traceparent` header (`incoming`), and writes its
+ * context into the CloudEvent's headers (`ce-traceparent`, and `traceparent`
+ * for the HTTP hop).
+ */
+export function traceForward<T>(
+  message: ForwardedMessage,
+  incoming: (() => Record<string, string>) | undefined,
+  outgoing: Record<string, string>,
+  run: () => Promise<T>,
+): Promise<T> {
+  return hooks === undefined ? run() : hooks.forward(message, incoming, outgoing, run);
+}
+
+/** Runs a result callback's POST in a client span of the command's trace; `run` gets the `traceparent` header to send. */
+export function traceCallback<T extends { status?: number; outcome: string }>(
+  traceparent: string | undefined,
+  url: string,
+  run: (headers: Readonly<Record<string, string>>) => Promise<T>,
+): Promise<T> {
+  return hooks === undefined ? run(NO_HEADERS) : hooks.callback(traceparent, url, run);
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
