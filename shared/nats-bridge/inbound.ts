@@ -136,7 +136,15 @@ export class Inbound {
       correlationId: envelope.correlationId,
     };
     const result = await traceForward(forwarded, item.trace && (() => item.trace!), headers, () =>
-      postEvent(url, headers, event.data, settings, this.abort.signal, () => !isExpired(envelope, Date.now()), this.deps.localEvents?.lookup(url)),
+      postEvent(
+        url,
+        headers,
+        event.data,
+        settings,
+        this.abort.signal,
+        () => !isExpired(envelope, Date.now()),
+        this.deps.localEvents?.lookup(url),
+      ),
     );
     let published = 0;
     for (const message of result.publish) {

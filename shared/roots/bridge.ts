@@ -17,7 +17,7 @@ import { startTracing, stopTracing } from '../tracing/index.js';
  * and the pool, then exports the last spans.
  */
 export async function runBridge(config: Config, bridge: UnitDefinition): Promise<void> {
-  await startTracing(bridge.name, createLogger(config.logLevel, bridge.name));
+  await startTracing({ unit: bridge.name, replicaId: config.replicaId }, createLogger(config.logLevel, bridge.name));
   const { services, host } = await serveProcess(config, bridge.name, [bridge], { devMode: false, startServices: false });
   warnIfAuthOff(config, services.log);
   stopOnSignals(host, services.log, { after: stopTracing });

@@ -39,7 +39,7 @@ export interface DevHostOptions {
  * and Postgres.
  */
 export async function runDevHost(initial: Config, units: UnitDefinition[], options: DevHostOptions = {}): Promise<void> {
-  await startTracing('dev-host', createLogger(initial.logLevel, 'dev-host'));
+  await startTracing({ unit: 'dev-host', replicaId: initial.replicaId }, createLogger(initial.logLevel, 'dev-host'));
   const log = createLogger(initial.logLevel, 'dev-host');
   const stopDeps: (() => Promise<void>)[] = [];
   if (!initial.databaseUrl) {

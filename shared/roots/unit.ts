@@ -27,7 +27,7 @@ import { startTracing, stopTracing } from '../tracing/index.js';
 export async function runUnit(config: Config, unit: UnitDefinition): Promise<void> {
   // CEX_UNIT_ROUTES: the whole unit, or the part a Knative Service of its own serves.
   const part = unitPart(unit, config.unitRoutes);
-  await startTracing(unit.name, createLogger(config.logLevel, unit.name));
+  await startTracing({ unit: unit.name, replicaId: config.replicaId }, createLogger(config.logLevel, unit.name));
   const { services, host } = await serveProcess(config, unit.name, [part], { devMode: false });
   warnIfAuthOff(config, services.log);
   if (part !== unit) {

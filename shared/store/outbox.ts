@@ -73,13 +73,11 @@ export interface CallbackMessage {
 export async function enqueueCallbacks(tx: TransactionSql, commands: readonly Command[]): Promise<boolean> {
   const owed = commands.filter((c) => c.callbackUrl);
   if (owed.length === 0) return false;
-  const messages = owed.map(
-    (c): CallbackMessage => ({
-      url: c.callbackUrl!,
-      body: JSON.stringify(toDescriptor(c)),
-      ...(c.traceparent ? { traceparent: c.traceparent } : {}),
-    }),
-  );
+  const messages = owed.map((c): CallbackMessage => ({
+    url: c.callbackUrl!,
+    body: JSON.stringify(toDescriptor(c)),
+    ...(c.traceparent ? { traceparent: c.traceparent } : {}),
+  }));
   await tx`
     INSERT INTO outbox (kind, endpoint_id, command_type, command_id, message)
     SELECT 'callback', u.e, u.t, u.i, u.m::jsonb

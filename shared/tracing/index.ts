@@ -20,6 +20,35 @@ export type { TracedCommand, PublishTrace } from './hooks.js';
  * first call.
  */
 
+/**
+ * Every OTEL_* variable tracing honours (here or in the SDK it sets up):
+ * docs/configuration.md, "Tracing", describes each (test/deploy/wiring.test.ts checks).
+ */
+export const TRACING_VARIABLES: readonly string[] = Object.freeze([
+  'OTEL_SDK_DISABLED',
+  'OTEL_TRACES_EXPORTER',
+  ...['ENDPOINT', 'PROTOCOL', 'HEADERS', 'TIMEOUT', 'COMPRESSION', 'CERTIFICATE', 'CLIENT_CERTIFICATE', 'CLIENT_KEY'].flatMap((v) => [
+    `OTEL_EXPORTER_OTLP_${v}`,
+    `OTEL_EXPORTER_OTLP_TRACES_${v}`,
+  ]),
+  'OTEL_SERVICE_NAME',
+  'OTEL_RESOURCE_ATTRIBUTES',
+  'OTEL_TRACES_SAMPLER',
+  'OTEL_TRACES_SAMPLER_ARG',
+  'OTEL_BSP_SCHEDULE_DELAY',
+  'OTEL_BSP_EXPORT_TIMEOUT',
+  'OTEL_BSP_MAX_QUEUE_SIZE',
+  'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+  'OTEL_ATTRIBUTE_COUNT_LIMIT',
+  'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+  'OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT',
+  'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+  'OTEL_SPAN_EVENT_COUNT_LIMIT',
+  'OTEL_SPAN_LINK_COUNT_LIMIT',
+  'OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT',
+  'OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT',
+]);
+
 let hooks: TracingHooks | undefined;
 let starting: Promise<boolean> | undefined;
 
@@ -44,17 +73,22 @@ export function tracingWanted(env: NodeJS.ProcessEnv = process.env): boolean {
 /**
  * Starts tracing for this process when the environment asks for it; returns
  * whether it is on. `unit` names the process (service.name `cex-<unit>`
- * unless OTEL_SERVICE_NAME says otherwise). Started once per process; later
+ * unless OTEL_SERVICE_NAME says otherwise), `replicaId` is its
+ * service.instance.id. Started once per process; later
  * calls return the first one's answer. Never throws: a setup that fails
  * leaves tracing off and says so in the log.
  */
-export function startTracing(unit: string, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+export function startTracing(
+  process_: { unit: string; replicaId: string },
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<boolean> {
   starting ??= (async () => {
     if (!tracingWanted(env)) return false;
     try {
       // A specifier esbuild maps to ./tracing.mjs beside the bundle (scripts/bundle.mjs), not into it.
       const otel = await import('./otel.js');
-      hooks = otel.setUpTracing(unit, log.child({ component: 'tracing' }), env);
+      hooks = otel.setUpTracing(process_, log.child({ component: 'tracing' }), env);
       return true;
     } catch (err) {
       log.error({ err }, 'tracing could not start; it stays off');
@@ -104,7 +138,10 @@ export function traceDb<T>(operation: string, table: string, run: () => Promise<
 }
 
 /** Runs a unit's CloudEvent handler in a span continuing the event's `traceparent` (CloudEvents distributed tracing). */
-export function traceCloudEvent<T>(event: { type: string; id: string; traceparent?: unknown; tracestate?: unknown }, run: () => Promise<T>): Promise<T> {
+export function traceCloudEvent<T>(
+  event: { type: string; id: string; traceparent?: unknown; tracestate?: unknown },
+  run: () => Promise<T>,
+): Promise<T> {
   return hooks === undefined ? run() : hooks.cloudEvent(event, run);
 }
 

@@ -9,7 +9,7 @@ import { createHooks } from './spans.js';
  * makes it a bundle of its own (dist/bundles/tracing.mjs), so a function's
  * bundle neither loads nor compiles it while tracing is off.
  */
-export function setUpTracing(unit: string, log: Logger, env: NodeJS.ProcessEnv): TracingHooks {
-  const sdk = setUpSdk(unit, log, env);
+export function setUpTracing(process_: { unit: string; replicaId: string }, log: Logger, env: NodeJS.ProcessEnv): TracingHooks {
+  const sdk = setUpSdk(process_, log, env);
   return createHooks(() => sdk.shutdown());
 }

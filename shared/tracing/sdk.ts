@@ -16,19 +16,33 @@ import type { Logger } from '../log/index.js';
  * OTEL_BSP_*, OTEL_SPAN_*_LIMIT, and the exporters' OTEL_EXPORTER_OTLP_*
  * headers, timeout and compression.
  */
-export function setUpSdk(unit: string, log: Logger, env: NodeJS.ProcessEnv): { shutdown(): Promise<void> } {
+export function setUpSdk(
+  { unit, replicaId }: { unit: string; replicaId: string },
+  log: Logger,
+  env: NodeJS.ProcessEnv,
+): { shutdown(): Promise<void> } {
   reportExportFailuresOnce(log);
   const exporters = exportersFrom(env, log);
   // Ours below OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (envDetector): later merges win.
   const resource = defaultResource()
-    .merge(resourceFromAttributes({ 'service.name': `cex-${unit}`, 'service.namespace': 'cex', 'service.instance.id': env.CEX_REPLICA_ID ?? `${process.pid}` }))
+    .merge(
+      resourceFromAttributes({
+        'service.name': `cex-${unit}`,
+        'service.namespace': 'cex',
+        'service.instance.id': replicaId,
+      }),
+    )
     .merge(detectResources({ detectors: [envDetector] }));
   const provider = new BasicTracerProvider({ resource, spanProcessors: exporters.map((e) => new BatchSpanProcessor(e)) });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
   log.info(
-    { exporters: exporters.map((e) => e.constructor.name), serviceName: resource.attributes['service.name'], sampler: env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on' },
+    {
+      exporters: exporters.map((e) => e.constructor.name),
+      serviceName: resource.attributes['service.name'],
+      sampler: env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on',
+    },
     'tracing on',
   );
   return {
@@ -57,10 +71,15 @@ function otlpExporter(env: NodeJS.ProcessEnv, log: Logger): SpanExporter {
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/protobuf').trim();
   // The exporters would read the endpoint from process.env themselves; it is
   // resolved here so the environment given to startTracing is the one used.
-  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || `${(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`;
+  const url =
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() ||
+    `${(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`;
   if (protocol === 'http/json') return new OtlpJsonExporter({ url });
   if (protocol !== 'http/protobuf') {
-    log.warn({ protocol }, 'OTEL_EXPORTER_OTLP_PROTOCOL: CEX exports OTLP over HTTP only (http/protobuf or http/json); using http/protobuf');
+    log.warn(
+      { protocol },
+      'OTEL_EXPORTER_OTLP_PROTOCOL: CEX exports OTLP over HTTP only (http/protobuf or http/json); using http/protobuf',
+    );
   }
   return new OtlpProtobufExporter({ url });
 }
@@ -75,7 +94,10 @@ function reportExportFailuresOnce(log: Logger): void {
   const tell = (err: unknown) => {
     if (told) return;
     told = true;
-    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'exporting spans failed; spans are dropped while it fails (said once)');
+    log.warn(
+      { err: err instanceof Error ? err.message : String(err) },
+      'exporting spans failed; spans are dropped while it fails (said once)',
+    );
   };
   setGlobalErrorHandler(tell);
   diag.setLogger(

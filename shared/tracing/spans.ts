@@ -112,7 +112,9 @@ export function createHooks(shutdown: () => Promise<void>): TracingHooks {
       // event's); in the dev host the bridge calls the unit directly and only
       // the event's own attributes carry the context.
       const active = context.active();
-      const parent = trace.getSpan(active) ? active : propagation.extract(ROOT_CONTEXT, contextCarrier(event.traceparent, event.tracestate));
+      const parent = trace.getSpan(active)
+        ? active
+        : propagation.extract(ROOT_CONTEXT, contextCarrier(event.traceparent, event.tracestate));
       const span = tracer.startSpan(
         `process ${event.type}`,
         {
@@ -233,13 +235,18 @@ export function createHooks(shutdown: () => Promise<void>): TracingHooks {
       );
       const carrier: Record<string, string> = {};
       propagation.inject(trace.setSpan(parent, span), carrier);
-      return within(span, parent, () => run(carrier), (result) => {
-        if (result.status !== undefined) span.setAttribute('http.response.status_code', result.status);
-        if (result.outcome !== 'delivered') {
-          span.setAttribute('error.type', result.status !== undefined ? String(result.status) : result.outcome);
-          span.setStatus({ code: SpanStatusCode.ERROR });
-        }
-      });
+      return within(
+        span,
+        parent,
+        () => run(carrier),
+        (result) => {
+          if (result.status !== undefined) span.setAttribute('http.response.status_code', result.status);
+          if (result.outcome !== 'delivered') {
+            span.setAttribute('error.type', result.status !== undefined ? String(result.status) : result.outcome);
+            span.setStatus({ code: SpanStatusCode.ERROR });
+          }
+        },
+      );
     },
 
     shutdown,
