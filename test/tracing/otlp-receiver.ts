@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
+import { decodeTraceRequest } from './otlp-protobuf.js';
 
 /** One span as the receiver decoded it from OTLP/HTTP JSON. */
 export interface ReceivedSpan {
@@ -24,24 +25,30 @@ export interface OtlpReceiver {
   /** The base URL, for OTEL_EXPORTER_OTLP_ENDPOINT (the exporter adds /v1/traces). */
   url: string;
   spans(): ReceivedSpan[];
-  /** Requests that were not OTLP JSON (content type or body), which the receiver answered 415/400. */
+  /** Exports received per encoding (`json`, `protobuf`). */
+  exports(): { json: number; protobuf: number };
+  /** Requests that were not OTLP (content type or body), which the receiver answered 415/400. */
   refused(): number;
   close(): Promise<void>;
 }
 
 /**
- * A small OTLP/HTTP receiver (POST /v1/traces, JSON encoding, as
- * OTEL_EXPORTER_OTLP_PROTOCOL=http/json sends it): what a collector would
- * get, decoded into flat spans. Ids arrive hex-encoded (the OTLP JSON mapping).
+ * A small OTLP/HTTP receiver (POST /v1/traces, as
+ * OTEL_EXPORTER_OTLP_PROTOCOL=http/json or http/protobuf sends it): what a
+ * collector would get, decoded into flat spans. Ids are hex (the OTLP JSON
+ * mapping; protobuf's bytes are turned into it).
  */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const received: ReceivedSpan[] = [];
   let refused = 0;
+  const exports = { json: 0, protobuf: 0 };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (req.method !== 'POST' || req.url !== '/v1/traces' || !String(req.headers['content-type']).startsWith('application/json')) {
+      const type = String(req.headers['content-type']);
+      const encoding = type.startsWith('application/json') ? 'json' : type.startsWith('application/x-protobuf') ? 'protobuf' : undefined;
+      if (req.method !== 'POST' || req.url !== '/v1/traces' || !encoding) {
         refused++;
         res.writeHead(415).end();
         return;
@@ -49,7 +56,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       try {
         let body = Buffer.concat(chunks);
         if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-        received.push(...decode(JSON.parse(body.toString('utf8'))));
+        received.push(...decode((encoding === 'json' ? JSON.parse(body.toString('utf8')) : decodeTraceRequest(body)) as OtlpRequest));
+        exports[encoding]++;
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       } catch {
         refused++;
@@ -63,6 +71,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${port}`,
     spans: () => [...received],
     refused: () => refused,
+    exports: () => ({ ...exports }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -83,7 +92,7 @@ interface OtlpKeyValue {
   value: OtlpValue;
 }
 
-function decode(body: {
+interface OtlpRequest {
   resourceSpans?: {
     resource?: { attributes?: OtlpKeyValue[] };
     scopeSpans?: {
@@ -101,7 +110,9 @@ function decode(body: {
       }[];
     }[];
   }[];
-}): ReceivedSpan[] {
+}
+
+function decode(body: OtlpRequest): ReceivedSpan[] {
   const spans: ReceivedSpan[] = [];
   for (const rs of body.resourceSpans ?? []) {
     const resource = attributesOf(rs.resource?.attributes);

@@ -12,8 +12,13 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { espClientDataSubject, espExtensionDataSubject } from '../../shared/protocol/index.js';
+import { connect, headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import {
+  cipCommandRequestSubject,
+  encodeCommandInvocationRequest,
+  espClientDataSubject,
+  espExtensionDataSubject,
+} from '../../shared/protocol/index.js';
 import { startSimulator, type Simulator } from '../../shared/simulator/index.js';
 import { tracingWanted } from '../../shared/tracing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -21,6 +26,7 @@ import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 import { testNatsUrl, uniqueInstanceName, uniquePrefix } from '../helpers/nats.js';
 import { startUnit, type UnitProcess } from '../deploy/unit-process.js';
 import type { ImageLayout } from '../deploy/image-layout.js';
+import { startReceiver, type Receiver } from '../callbacks/receiver.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -40,11 +46,13 @@ let inbound: UnitProcess;
 let bridge: UnitProcess;
 let bridgeEnv: Record<string, string>;
 let sim: Simulator;
+let hooks: Receiver;
 const cex = uniqueInstanceName();
 const kpc = uniquePrefix('kpc');
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
+  hooks = await startReceiver();
   db = await createTestDatabase();
   nc = await connect({ servers: testNatsUrl(), name: 'cex-tracing-test' });
   const common = {
@@ -55,6 +63,7 @@ beforeAll(async () => {
     KPC_INSTANCE_NAME: kpc,
     CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
     CEX_SHUTDOWN_GRACE_MS: '5000',
+    CEX_CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
     // Only the standard variables turn tracing on and shape it.
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
@@ -69,6 +78,8 @@ beforeAll(async () => {
   bridgeEnv = {
     ...common,
     OTEL_SERVICE_NAME: 'cex-bridge-under-test',
+    // The bridge exports protobuf (the traces-only variable wins), the functions JSON: the receiver decodes both.
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
     CEX_COMMAND_SUBMIT_URL: submit.url,
     CEX_ESP_INBOUND_URL: inbound.url,
     CEX_REPUSH_INITIAL_MS: '1000',
@@ -83,6 +94,7 @@ afterAll(async () => {
   await nc?.drain().catch(() => undefined);
   await db?.drop();
   await receiver?.close();
+  await hooks?.close();
 });
 
 /** A fresh W3C traceparent, as a traced caller would send it. */
@@ -187,6 +199,8 @@ describe('one trace per command, across processes', () => {
     const recorded = inbound.logLines().find((l) => l.msg === 'results recorded' && l.endpointId === endpoint);
     expect(recorded).toMatchObject({ trace_id: event.traceId, span_id: event.spanId });
     expect(receiver.refused()).toBe(0);
+    expect(receiver.exports().json).toBeGreaterThan(0);
+    expect(receiver.exports().protobuf).toBeGreaterThan(0);
   });
 
   it('a push re-sent by a restarted bridge joins the invoke trace, and the NATS message carries it', async () => {
@@ -237,6 +251,83 @@ describe('one trace per command, across processes', () => {
     } finally {
       sub.unsubscribe();
     }
+  });
+});
+
+describe('12/CIP and callbacks', () => {
+  it("a 12/CIP request with a traceparent header: the bridge, command-submit's event, the push, the result and the CIP answer in its trace", async () => {
+    const caller = callerContext();
+    const [endpoint] = sim.endpointIds;
+    const reply = `kaa.v1.replica.${uniquePrefix('caller')}.cip.command-result`;
+    const answers: Msg[] = [];
+    const sub = nc.subscribe(reply, { callback: (_err, msg) => void answers.push(msg) });
+    try {
+      await nc.flush();
+      const headers = natsHeaders();
+      headers.set('traceparent', caller.traceparent);
+      const request = {
+        correlationId: uniquePrefix('cip'),
+        timestamp: Date.now(),
+        timeout: 30_000,
+        endpointId: endpoint!,
+        commandType: 'open-valve',
+        commandId: 7,
+        payload: Buffer.from('{"open":true}'),
+      };
+      nc.publish(cipCommandRequestSubject(cex), encodeCommandInvocationRequest(request), { reply, headers });
+      const inTrace = (s: ReceivedSpan) => s.traceId === caller.traceId;
+      const forward = await received(
+        (spans) => one(spans, (s) => inTrace(s) && s.kind === CONSUMER && s.service === 'cex-bridge-under-test'),
+        "the bridge's consumer span",
+      );
+      expect(forward).toMatchObject({ parentSpanId: caller.spanId, name: `process ${cipCommandRequestSubject(cex)}` });
+      const hop = await received((spans) => one(spans, (s) => inTrace(s) && s.kind === SERVER), "command-submit's server span");
+      expect(hop).toMatchObject({
+        service: 'cex-command-submit',
+        parentSpanId: forward.spanId,
+        attributes: { 'http.route': '/cloudevents' },
+      });
+      const event = await received((spans) => one(spans, (s) => inTrace(s) && s.name.startsWith('process org.')), 'the CIP event span');
+      expect(event).toMatchObject({ name: 'process org.kaaproject.cip.v1.CommandInvocationRequest', parentSpanId: hop.spanId });
+      for (const name of ['INSERT commands', `publish ${espExtensionDataSubject(kpc)}`, 'record result', 'publish (reply)']) {
+        const span = await received((spans) => one(spans, (s) => inTrace(s) && s.name === name), name);
+        expect(span.parentSpanId, name).toBe(event.spanId);
+      }
+      await received(() => (answers.length > 0 ? true : undefined), 'the CIP result');
+      const answerSpan = one(receiver.spans(), (s) => inTrace(s) && s.name === 'publish (reply)')!;
+      expect(answers[0]!.headers?.get('traceparent')).toBe(`00-${caller.traceId}-${answerSpan.spanId}-01`);
+      expect(answerSpan.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.destination.name': reply, 'cex.command_id': 7 });
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it('a result callback is a client span of the command trace, and the POST carries traceparent', async () => {
+    const caller = callerContext();
+    const [endpoint] = sim.endpointIds;
+    const callbackUrl = `${hooks.url}/hook-${uniquePrefix('cb')}?token=secret`;
+    const res = await fetch(
+      `${submit.url}/api/v1/endpoints/${endpoint}/commands/reboot?awaitTimeout=15&callbackUrl=${encodeURIComponent(callbackUrl)}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent: caller.traceparent },
+        body: '{}',
+      },
+    );
+    expect(res.status).toBe(200);
+    const path_ = new URL(callbackUrl).pathname;
+    const delivery = await received(() => hooks.deliveries.find((d) => d.path.startsWith(path_)), 'the callback');
+    const server = await received((spans) => one(spans, (s) => s.traceId === caller.traceId && s.kind === SERVER), 'the invoke');
+    const post = await received(
+      (spans) => one(spans, (s) => s.traceId === caller.traceId && s.kind === CLIENT && s.name === 'POST'),
+      'the POST',
+    );
+    expect(post).toMatchObject({
+      service: 'cex-bridge-under-test',
+      parentSpanId: server.spanId,
+      attributes: { 'http.request.method': 'POST', 'http.response.status_code': 200, 'url.full': `${hooks.url}${path_}` },
+    });
+    expect(delivery.headers.traceparent).toBe(`00-${caller.traceId}-${post.spanId}-01`);
   });
 });
 
