@@ -83,7 +83,7 @@ export function createHostHandler(services: Services, options: HostOptions): Hos
     // Set before anything is answered: 'finish' can fire before an await here resumes.
     let routeLabel = operation ? pathname : internal ? '/units' : 'unmatched';
     res.on('finish', () => {
-      noteHttpRoute(res, routeLabel);
+      if (routeLabel !== 'unmatched') noteHttpRoute(res, routeLabel);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       services.metrics.httpDuration.observe(
         { unit: unitName, route: routeLabel, method: req.method ?? '', status: String(res.statusCode) },
@@ -162,6 +162,8 @@ export function createHostHandler(services: Services, options: HostOptions): Hos
     }
     const body = await requestBody(req, bodyCap);
     if (matched) return runRoute(matched, req, res, query, body, services);
+    // The span's route; the metrics keep their label.
+    noteHttpRoute(res, eventPath ?? unitPath);
     return serveCloudEvent(services, unit, req, res, body);
   }
 
