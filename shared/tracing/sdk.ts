@@ -7,6 +7,9 @@ import { defaultResource, detectResources, envDetector, resourceFromAttributes }
 import { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '../log/index.js';
 
+/** How long a stopping process waits for its last spans to be exported. */
+const SHUTDOWN_EXPORT_MS = 3_000;
+
 /**
  * The SDK, set up from the standard OTEL_* variables only (docs/configuration.md,
  * "Tracing"): a small explicit setup rather than @opentelemetry/sdk-node,
@@ -47,7 +50,12 @@ export function setUpSdk(
   );
   return {
     async shutdown() {
-      await provider.shutdown().catch((err: unknown) => log.warn({ err }, 'exporting the last spans failed'));
+      // A collector that hangs must not hold a stopping pod: the SDK would
+      // wait up to OTEL_BSP_EXPORT_TIMEOUT (30 s) for the last batch.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_EXPORT_MS)));
+      await Promise.race([provider.shutdown().catch((err: unknown) => log.warn({ err }, 'exporting the last spans failed')), late]);
+      clearTimeout(timer);
     },
   };
 }

@@ -21,6 +21,7 @@ import {
 } from '../../shared/protocol/index.js';
 import { startSimulator, type Simulator } from '../../shared/simulator/index.js';
 import { tracingWanted } from '../../shared/tracing/index.js';
+import { freePort } from '../../shared/devstack/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { TEST_INTERNAL_TOKEN } from '../helpers/internal.js';
 import { testNatsUrl, uniqueInstanceName, uniquePrefix } from '../helpers/nats.js';
@@ -328,6 +329,36 @@ describe('12/CIP and callbacks', () => {
       attributes: { 'http.request.method': 'POST', 'http.response.status_code': 200, 'url.full': `${hooks.url}${path_}` },
     });
     expect(delivery.headers.traceparent).toBe(`00-${caller.traceId}-${post.spanId}-01`);
+  });
+});
+
+describe('a collector that is down', () => {
+  it('loses spans, never a request, and is logged once', async () => {
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const unit = await startUnit(layout, 'command-submit', {
+      DATABASE_URL: db.url,
+      CEX_AUTH: 'off',
+      CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
+      OTEL_EXPORTER_OTLP_ENDPOINT: nobody,
+      OTEL_BSP_SCHEDULE_DELAY: '20',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '500',
+    });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`${unit.url}/api/v1/endpoints/${uniquePrefix('ep')}/commands/reboot?awaitTimeout=0`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        });
+        expect(res.status).toBe(202);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await received(() => unit.logLines().find((l) => String(l.msg).startsWith('exporting spans failed')), 'the failure logged');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(unit.logLines().filter((l) => String(l.msg).startsWith('exporting spans failed'))).toHaveLength(1);
+    } finally {
+      expect(await unit.stop('SIGTERM', 15_000), unit.output()).toBe(0);
+    }
   });
 });
 
