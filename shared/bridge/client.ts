@@ -2,6 +2,7 @@ import { internalAuthHeaders } from '../auth/internal.js';
 import type { Config } from '../config/index.js';
 import { CexError, errorCodeWithStatus, UnavailableError } from '../errors/index.js';
 import { NATS_REQUEST_PATH, type NatsReplyBody, type NatsRequestBody } from './contract.js';
+import { traceHeaders } from '../tracing/index.js';
 
 /**
  * The function side of the bridge's NATS request endpoint (contract.ts):
@@ -23,7 +24,8 @@ export async function natsRequest(
   try {
     res = await fetch(`${config.bridgeUrl}${NATS_REQUEST_PATH}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...internalAuthHeaders(config) },
+      // The caller's trace context (tracing on): the bridge's request and its NATS message join it.
+      headers: { 'content-type': 'application/json', ...internalAuthHeaders(config), ...traceHeaders() },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs + 5_000),
     });

@@ -10,6 +10,7 @@ export interface TracingHooks {
   httpServer(req: IncomingMessage, res: ServerResponse, run: () => void): void;
   httpRoute(res: ServerResponse, route: string): void;
   traceparent(): string | undefined;
+  headers(): Record<string, string>;
   db<T>(operation: string, table: string, run: () => Promise<T>): Promise<T>;
   cloudEvent<T>(event: { type: string; id: string; traceparent?: unknown; tracestate?: unknown }, run: () => Promise<T>): Promise<T>;
   wait<T extends { kind: string }>(run: () => Promise<T>): Promise<T>;

@@ -132,6 +132,11 @@ export function currentTraceparent(): string | undefined {
   return hooks?.traceparent();
 }
 
+/** The active context as W3C headers (`traceparent`, `tracestate`) for a request to another CEX process; none when off. */
+export function traceHeaders(): Readonly<Record<string, string>> {
+  return hooks?.headers() ?? NO_HEADERS;
+}
+
 /** Runs one database statement in a client span (`INSERT commands`). */
 export function traceDb<T>(operation: string, table: string, run: () => Promise<T>): Promise<T> {
   return hooks === undefined ? run() : hooks.db(operation, table, run);

@@ -12,12 +12,13 @@ export function publishTraced(
   subject: string,
   bytes: Uint8Array,
   trace: () => Omit<PublishTrace, 'subject' | 'bytes'>,
+  options?: { reply?: string },
 ): void {
   const carrier = tracingOn() ? tracePublish({ subject, bytes: bytes.length, ...trace() }) : undefined;
-  if (carrier === undefined || Object.keys(carrier).length === 0) return nc.publish(subject, bytes);
+  if (carrier === undefined || Object.keys(carrier).length === 0) return nc.publish(subject, bytes, options);
   const headers = natsHeaders();
   for (const [name, value] of Object.entries(carrier)) headers.set(name, value);
-  nc.publish(subject, bytes, { headers });
+  nc.publish(subject, bytes, { ...options, headers });
 }
 
 /**

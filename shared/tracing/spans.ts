@@ -97,6 +97,12 @@ export function createHooks(shutdown: () => Promise<void>): TracingHooks {
       return carrier.traceparent;
     },
 
+    headers() {
+      const carrier: Record<string, string> = {};
+      propagation.inject(context.active(), carrier);
+      return carrier;
+    },
+
     db(operation, table, run) {
       const attributes = {
         'db.system.name': 'postgresql',

@@ -28,6 +28,7 @@ import { testNatsUrl, uniqueInstanceName, uniquePrefix } from '../helpers/nats.j
 import { startUnit, type UnitProcess } from '../deploy/unit-process.js';
 import type { ImageLayout } from '../deploy/image-layout.js';
 import { startReceiver, type Receiver } from '../callbacks/receiver.js';
+import { startEfmpResponder, type EfmpResponder } from '../batch/efmp-responder.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -48,8 +49,10 @@ let bridge: UnitProcess;
 let bridgeEnv: Record<string, string>;
 let sim: Simulator;
 let hooks: Receiver;
+let registry: EfmpResponder;
 const cex = uniqueInstanceName();
 const kpc = uniquePrefix('kpc');
+const epr = uniquePrefix('epr');
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
@@ -62,6 +65,7 @@ beforeAll(async () => {
     CEX_AUTH: 'off',
     CEX_INSTANCE_NAME: cex,
     KPC_INSTANCE_NAME: kpc,
+    EPR_INSTANCE_NAME: epr,
     CEX_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
     CEX_SHUTDOWN_GRACE_MS: '5000',
     CEX_CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
@@ -71,8 +75,11 @@ beforeAll(async () => {
     OTEL_BSP_SCHEDULE_DELAY: '50',
     OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=tracing-test',
   };
+  // The bridge first: command-submit asks it for 20/EFMP (CEX_BRIDGE_URL).
+  const bridgePort = await freePort();
+  const bridgeUrl = `http://127.0.0.1:${bridgePort}`;
   [submit, inbound] = await Promise.all([
-    startUnit(layout, 'command-submit', common),
+    startUnit(layout, 'command-submit', { ...common, CEX_BRIDGE_URL: bridgeUrl }),
     // debug: its 'results recorded' line is written inside the event's span.
     startUnit(layout, 'esp-inbound', { ...common, CEX_LOG_LEVEL: 'debug' }),
   ]);
@@ -85,12 +92,14 @@ beforeAll(async () => {
     CEX_ESP_INBOUND_URL: inbound.url,
     CEX_REPUSH_INITIAL_MS: '1000',
   };
-  bridge = await startUnit(layout, 'nats-bridge', bridgeEnv);
+  bridge = await startUnit(layout, 'nats-bridge', bridgeEnv, { port: bridgePort });
+  registry = await startEfmpResponder(nc, epr);
   sim = await startSimulator({ nc, cexInstanceName: cex, kpcInstanceName: kpc, endpointPrefix: `${uniquePrefix('ep')}-` });
 }, 90_000);
 
 afterAll(async () => {
   await sim?.stop().catch(() => undefined);
+  registry?.stop();
   for (const unit of [bridge, inbound, submit]) await unit?.stop('SIGTERM', 10_000);
   await nc?.drain().catch(() => undefined);
   await db?.drop();
@@ -204,6 +213,49 @@ describe('one trace per command, across processes', () => {
     expect(receiver.exports().protobuf).toBeGreaterThan(0);
   });
 
+  it("a batch by filter: the 20/EFMP request through the bridge and every command's push and result in the batch request's trace", async () => {
+    const caller = callerContext();
+    const [endpoint] = sim.endpointIds;
+    registry.filters.set('traced-filter', { endpoints: { 'sim-app-v1': [endpoint!] } });
+    const efmp: Msg[] = [];
+    const sub = nc.subscribe(`kaa.v1.service.${epr}.efmp.ep-list-by-filter-request`, { callback: (_err, msg) => void efmp.push(msg) });
+    try {
+      const res = await fetch(`${submit.url}/api/v1/endpoints/commands/reboot/batch?filterId=traced-filter`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent: caller.traceparent },
+        body: '{"all":true}',
+      });
+      expect(res.status).toBe(202);
+      const inTrace = (s: ReceivedSpan) => s.traceId === caller.traceId;
+      const server = await received(
+        (spans) => one(spans, (s) => inTrace(s) && s.kind === SERVER && s.service === 'cex-command-submit'),
+        'the batch request',
+      );
+      expect(server).toMatchObject({
+        parentSpanId: caller.spanId,
+        attributes: { 'http.route': '/api/v1/endpoints/commands/{commandType}/batch' },
+      });
+      // The function asks the bridge over HTTP; the bridge's request span and its NATS publish follow.
+      const asked = await received(
+        (spans) => one(spans, (s) => inTrace(s) && s.kind === SERVER && s.service === 'cex-bridge-under-test'),
+        "the bridge's /nats/request",
+      );
+      expect(asked).toMatchObject({ parentSpanId: server.spanId, attributes: { 'http.route': '/nats/request' } });
+      const request = await received(
+        (spans) => one(spans, (s) => inTrace(s) && s.name === `publish kaa.v1.service.${epr}.efmp.ep-list-by-filter-request`),
+        'the 20/EFMP publish',
+      );
+      expect(request.parentSpanId).toBe(asked.spanId);
+      expect(efmp.at(-1)?.headers?.get('traceparent')).toBe(`00-${caller.traceId}-${request.spanId}-01`);
+      for (const name of ['INSERT commands', `publish ${espExtensionDataSubject(kpc)}`, 'record result']) {
+        const span = await received((spans) => one(spans, (s) => inTrace(s) && s.name === name), name);
+        expect(span.parentSpanId, name).toBe(server.spanId);
+      }
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
   it('a push re-sent by a restarted bridge joins the invoke trace, and the NATS message carries it', async () => {
     const caller = callerContext();
     // An endpoint nobody answers for: the command stays PENDING and is re-pushed.
@@ -228,7 +280,7 @@ describe('one trace per command, across processes', () => {
 
       // SIGTERM: the bridge exports its last spans on the way out.
       expect(await bridge.stop('SIGTERM', 15_000), bridge.output()).toBe(0);
-      bridge = await startUnit(layout, 'nats-bridge', bridgeEnv);
+      bridge = await startUnit(layout, 'nats-bridge', bridgeEnv, { port: Number(new URL(bridge.url).port) });
       await received(() => (pushes.length >= 2 ? true : undefined), 'the re-push by the new bridge', 30_000);
       const again = pushes[pushes.length - 1]!;
 
