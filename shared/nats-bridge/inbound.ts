@@ -135,8 +135,9 @@ export class Inbound {
       bytes: event.data.length,
       correlationId: envelope.correlationId,
     };
-    const result = await traceForward(forwarded, item.trace && (() => item.trace!), headers, () =>
-      postEvent(
+    let published = 0;
+    const result = await traceForward(forwarded, item.trace && (() => item.trace!), headers, async () => {
+      const forwardResult = await postEvent(
         url,
         headers,
         event.data,
@@ -144,17 +145,21 @@ export class Inbound {
         this.abort.signal,
         () => !isExpired(envelope, Date.now()),
         this.deps.localEvents?.lookup(url),
-      ),
-    );
-    let published = 0;
-    for (const message of result.publish) {
-      try {
-        this.deps.publish(message.subject, Buffer.from(message.data, 'base64'));
-        published++;
-      } catch (err) {
-        log.error({ err, subject: message.subject, correlationId: envelope.correlationId, target }, 'publishing a function answer failed');
+      );
+      // Inside the forward's span (tracing on): the answers' publishes are its children.
+      for (const message of forwardResult.publish) {
+        try {
+          this.deps.publish(message.subject, Buffer.from(message.data, 'base64'));
+          published++;
+        } catch (err) {
+          log.error(
+            { err, subject: message.subject, correlationId: envelope.correlationId, target },
+            'publishing a function answer failed',
+          );
+        }
       }
-    }
+      return forwardResult;
+    });
     metrics.bridgeForwardDuration.observe({ target, outcome: result.outcome }, Number(process.hrtime.bigint() - started) / 1e9);
     metrics.natsMessages.inc({ subject_kind: item.kind, outcome: result.outcome === 'answered' ? 'forwarded' : result.outcome });
     const fields = {

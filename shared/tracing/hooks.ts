@@ -10,7 +10,6 @@ export interface TracingHooks {
   httpServer(req: IncomingMessage, res: ServerResponse, run: () => void): void;
   httpRoute(res: ServerResponse, route: string): void;
   traceparent(): string | undefined;
-  headers(): Record<string, string>;
   db<T>(operation: string, table: string, run: () => Promise<T>): Promise<T>;
   cloudEvent<T>(event: { type: string; id: string; traceparent?: unknown; tracestate?: unknown }, run: () => Promise<T>): Promise<T>;
   wait<T extends { kind: string }>(run: () => Promise<T>): Promise<T>;
@@ -22,13 +21,26 @@ export interface TracingHooks {
     outgoing: Record<string, string>,
     run: () => Promise<T>,
   ): Promise<T>;
-  callback<T extends { status?: number; outcome: string }>(
-    traceparent: string | undefined,
-    url: string,
+  httpClient<T>(
+    request: HttpClientRequest,
     run: (headers: Readonly<Record<string, string>>) => Promise<T>,
+    outcome: (value: T) => HttpClientOutcome,
   ): Promise<T>;
   /** Exports what is buffered, then stops. */
   shutdown(): Promise<void>;
+}
+
+/** An outgoing HTTP request: `parent` (a stored traceparent) puts it in that trace instead of the active one. */
+export interface HttpClientRequest {
+  method: string;
+  url: string;
+  parent?: string | undefined;
+}
+
+/** What became of it: the status when one came, and whether it counts as failed. */
+export interface HttpClientOutcome {
+  status?: number | undefined;
+  failed: boolean;
 }
 
 /** A command as a span needs it: its key, and the context it was created in. */

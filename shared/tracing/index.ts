@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log/index.js';
-import type { ForwardedMessage, PublishTrace, TracedCommand, TracingHooks } from './hooks.js';
+import type { ForwardedMessage, HttpClientOutcome, HttpClientRequest, PublishTrace, TracedCommand, TracingHooks } from './hooks.js';
 
 export type { TracedCommand, PublishTrace } from './hooks.js';
 
@@ -132,11 +132,6 @@ export function currentTraceparent(): string | undefined {
   return hooks?.traceparent();
 }
 
-/** The active context as W3C headers (`traceparent`, `tracestate`) for a request to another CEX process; none when off. */
-export function traceHeaders(): Readonly<Record<string, string>> {
-  return hooks?.headers() ?? NO_HEADERS;
-}
-
 /** Runs one database statement in a client span (`INSERT commands`). */
 export function traceDb<T>(operation: string, table: string, run: () => Promise<T>): Promise<T> {
   return hooks === undefined ? run() : hooks.db(operation, table, run);
@@ -184,13 +179,17 @@ export function traceForward<T>(
   return hooks === undefined ? run() : hooks.forward(message, incoming, outgoing, run);
 }
 
-/** Runs a result callback's POST in a client span of the command's trace; `run` gets the `traceparent` header to send. */
-export function traceCallback<T extends { status?: number; outcome: string }>(
-  traceparent: string | undefined,
-  url: string,
+/**
+ * Runs one outgoing HTTP request in a client span (`POST`); `run` gets the
+ * `traceparent` (and `tracestate`) headers to send, none when off.
+ * `outcome` reads the status from what `run` returned.
+ */
+export function traceHttpClient<T>(
+  request: HttpClientRequest,
   run: (headers: Readonly<Record<string, string>>) => Promise<T>,
+  outcome: (value: T) => HttpClientOutcome,
 ): Promise<T> {
-  return hooks === undefined ? run(NO_HEADERS) : hooks.callback(traceparent, url, run);
+  return hooks === undefined ? run(NO_HEADERS) : hooks.httpClient(request, run, outcome);
 }
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});

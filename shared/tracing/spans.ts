@@ -97,12 +97,6 @@ export function createHooks(shutdown: () => Promise<void>): TracingHooks {
       return carrier.traceparent;
     },
 
-    headers() {
-      const carrier: Record<string, string> = {};
-      propagation.inject(context.active(), carrier);
-      return carrier;
-    },
-
     db(operation, table, run) {
       const attributes = {
         'db.system.name': 'postgresql',
@@ -218,23 +212,23 @@ export function createHooks(shutdown: () => Promise<void>): TracingHooks {
       return within(span, parent, run);
     },
 
-    callback(traceparent, url, run) {
-      const parent = traceparent ? propagation.extract(ROOT_CONTEXT, { traceparent }) : context.active();
+    httpClient(request, run, outcome) {
+      const parent = request.parent ? propagation.extract(ROOT_CONTEXT, { traceparent: request.parent }) : context.active();
       let target: URL | undefined;
       try {
-        target = new URL(url);
+        target = new URL(request.url);
       } catch {
         target = undefined;
       }
       const span = tracer.startSpan(
-        'POST',
+        request.method,
         {
           kind: SpanKind.CLIENT,
           attributes: {
-            'http.request.method': 'POST',
+            'http.request.method': request.method,
             // Neither user, password nor query: they may carry the receiver's secrets.
             ...(target ? { 'url.full': `${target.origin}${target.pathname}`, 'server.address': target.hostname } : {}),
-            ...(target?.port ? { 'server.port': Number(target.port) } : {}),
+            ...(target ? { 'server.port': Number(target.port || (target.protocol === 'https:' ? 443 : 80)) } : {}),
           },
         },
         parent,
@@ -245,10 +239,11 @@ export function createHooks(shutdown: () => Promise<void>): TracingHooks {
         span,
         parent,
         () => run(carrier),
-        (result) => {
-          if (result.status !== undefined) span.setAttribute('http.response.status_code', result.status);
-          if (result.outcome !== 'delivered') {
-            span.setAttribute('error.type', result.status !== undefined ? String(result.status) : result.outcome);
+        (value) => {
+          const { status, failed: isFailure } = outcome(value);
+          if (status !== undefined) span.setAttribute('http.response.status_code', status);
+          if (isFailure) {
+            span.setAttribute('error.type', status !== undefined ? String(status) : 'failed');
             span.setStatus({ code: SpanStatusCode.ERROR });
           }
         },

@@ -188,12 +188,20 @@ describe('one trace per command, across processes', () => {
     });
     expect(result.links).toHaveLength(1);
     const [link] = result.links;
-    // The ClientData's trace: bridge consumer span → esp-inbound's HTTP server span → its CloudEvent span.
+    // The ClientData's trace: bridge consumer span → its HTTP client span →
+    // esp-inbound's HTTP server span → its CloudEvent span.
     const event = await received((spans) => one(spans, (s) => s.spanId === link!.spanId), 'the ClientData event span');
     expect(event).toMatchObject({ service: 'cex-esp-inbound', kind: CONSUMER, name: 'process org.kaaproject.esp.v1.ClientData' });
     const hop = await received((spans) => one(spans, (s) => s.spanId === event.parentSpanId), 'the esp-inbound server span');
-    expect(hop).toMatchObject({ service: 'cex-esp-inbound', kind: SERVER, traceId: event.traceId });
-    const forward = await received((spans) => one(spans, (s) => s.spanId === hop.parentSpanId), "the bridge's consumer span");
+    expect(hop).toMatchObject({ service: 'cex-esp-inbound', kind: SERVER, traceId: event.traceId, attributes: { 'http.route': '/' } });
+    const post = await received((spans) => one(spans, (s) => s.spanId === hop.parentSpanId), "the bridge's POST");
+    expect(post).toMatchObject({
+      service: 'cex-bridge-under-test',
+      kind: CLIENT,
+      name: 'POST',
+      attributes: { 'http.request.method': 'POST', 'url.full': `${inbound.url}/`, 'http.response.status_code': 200 },
+    });
+    const forward = await received((spans) => one(spans, (s) => s.spanId === post.parentSpanId), "the bridge's consumer span");
     expect(forward).toMatchObject({
       service: 'cex-bridge-under-test',
       kind: CONSUMER,
@@ -201,6 +209,12 @@ describe('one trace per command, across processes', () => {
       name: `process ${espClientDataSubject(cex)}`,
       attributes: { 'messaging.system': 'nats', 'messaging.operation.type': 'process', 'messaging.consumer.group.name': cex },
     });
+    // esp-inbound's 4/ESP answer to the endpoint, published by the bridge within the forward.
+    const answer = await received(
+      (spans) => one(spans, (s) => s.parentSpanId === forward.spanId && s.kind === PRODUCER),
+      "the endpoint's answer",
+    );
+    expect(answer).toMatchObject({ name: 'publish (reply)', attributes: { 'messaging.system': 'nats' } });
 
     // The answer: the server span ends after the result was recorded and its wait ended.
     expect(server.end).toBeGreaterThanOrEqual(result.start);
@@ -236,11 +250,20 @@ describe('one trace per command, across processes', () => {
         attributes: { 'http.route': '/api/v1/endpoints/commands/{commandType}/batch' },
       });
       // The function asks the bridge over HTTP; the bridge's request span and its NATS publish follow.
+      const ask = await received(
+        (spans) => one(spans, (s) => inTrace(s) && s.kind === CLIENT && s.name === 'POST'),
+        "command-submit's POST to the bridge",
+      );
+      expect(ask).toMatchObject({
+        service: 'cex-command-submit',
+        parentSpanId: server.spanId,
+        attributes: { 'http.response.status_code': 200 },
+      });
       const asked = await received(
         (spans) => one(spans, (s) => inTrace(s) && s.kind === SERVER && s.service === 'cex-bridge-under-test'),
         "the bridge's /nats/request",
       );
-      expect(asked).toMatchObject({ parentSpanId: server.spanId, attributes: { 'http.route': '/nats/request' } });
+      expect(asked).toMatchObject({ parentSpanId: ask.spanId, attributes: { 'http.route': '/nats/request' } });
       const request = await received(
         (spans) => one(spans, (s) => inTrace(s) && s.name === `publish kaa.v1.service.${epr}.efmp.ep-list-by-filter-request`),
         'the 20/EFMP publish',
@@ -334,10 +357,16 @@ describe('12/CIP and callbacks', () => {
         "the bridge's consumer span",
       );
       expect(forward).toMatchObject({ parentSpanId: caller.spanId, name: `process ${cipCommandRequestSubject(cex)}` });
+      const post = await received((spans) => one(spans, (s) => inTrace(s) && s.kind === CLIENT && s.name === 'POST'), "the bridge's POST");
+      expect(post).toMatchObject({
+        service: 'cex-bridge-under-test',
+        parentSpanId: forward.spanId,
+        attributes: { 'url.full': `${submit.url}/cloudevents` },
+      });
       const hop = await received((spans) => one(spans, (s) => inTrace(s) && s.kind === SERVER), "command-submit's server span");
       expect(hop).toMatchObject({
         service: 'cex-command-submit',
-        parentSpanId: forward.spanId,
+        parentSpanId: post.spanId,
         attributes: { 'http.route': '/cloudevents' },
       });
       const event = await received((spans) => one(spans, (s) => inTrace(s) && s.name.startsWith('process org.')), 'the CIP event span');
