@@ -330,6 +330,33 @@ describe('one trace per command, across processes', () => {
   });
 });
 
+describe('sampling', () => {
+  it("a caller's not-sampled flag holds in every process (OTEL_TRACES_SAMPLER's default, parentbased_always_on): no span of that trace anywhere", async () => {
+    const [endpoint] = sim.endpointIds;
+    const invoke = (traceparent: string) =>
+      fetch(`${submit.url}/api/v1/endpoints/${endpoint}/commands/reboot?awaitTimeout=15`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent },
+        body: '{}',
+      });
+    const skipped = callerContext();
+    const res = await invoke(`00-${skipped.traceId}-${skipped.spanId}-00`);
+    expect(res.status).toBe(200);
+    // The decision is stored with the command: the bridge and esp-inbound follow it.
+    const [row] = await db.sql<{ traceparent: string }[]>`
+      SELECT traceparent FROM commands WHERE endpoint_id = ${endpoint!} AND command_id = ${Number(res.headers.get('x-command-id'))}`;
+    expect(row!.traceparent).toMatch(new RegExp(`^00-${skipped.traceId}-[0-9a-f]{16}-00$`));
+    // A sampled invoke after it: once its push and result spans are in, the
+    // exporters of all three processes have sent what came before.
+    const sampled = callerContext();
+    expect((await invoke(sampled.traceparent)).status).toBe(200);
+    for (const name of ['wait for result', `publish ${espExtensionDataSubject(kpc)}`, 'record result']) {
+      await received((spans) => one(spans, (s) => s.traceId === sampled.traceId && s.name === name), name);
+    }
+    expect(receiver.spans().filter((s) => s.traceId === skipped.traceId)).toEqual([]);
+  });
+});
+
 describe('12/CIP and callbacks', () => {
   it("a 12/CIP request with a traceparent header: the bridge, command-submit's event, the push, the result and the CIP answer in its trace", async () => {
     const caller = callerContext();
