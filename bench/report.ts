@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SyncFigures } from './cex.js';
 import type { Floors } from './floors.js';
+import type { TracingCost } from './tracing.js';
 
 type Pct = { p50: number; p99: number; n: number };
 
@@ -19,6 +20,8 @@ export interface Report {
   coldStartMainMs: Record<string, number>;
   sync1: SyncFigures;
   sync64: SyncFigures;
+  /** Sync throughput with tracing off and on (100 % sampled, exported), hosts of their own. */
+  tracing: TracingCost;
   bridge: { push: Pct; forward: Pct };
   async: { acceptedPerSecond: number; executedPerSecond: number; backlogAtEnd: number };
   batch: { endpoints: number; ms: number; perSecond: number } | null;
@@ -89,6 +92,7 @@ export function rows(r: Report): [string, string, string, string][] {
       '',
     ],
     ...stageRows(`c=${r.ideal.syncConcurrent.concurrency}`, r.sync64, f),
+    ...tracingRows(r.tracing),
     [
       'bridge: invoke 202 → push published p50 / p99',
       `${ms(r.bridge.push.p50)} / ${ms(r.bridge.push.p99)}`,
@@ -175,6 +179,25 @@ export function rows(r: Report): [string, string, string, string][] {
     ]);
   }
   return out;
+}
+
+/** Tracing's cost: sync throughput on (every span exported) as a ratio to off, and the statements per command of each. */
+function tracingRows(t: TracingCost): [string, string, string, string][] {
+  const statements = (runs: SyncFigures[]) => runs.map((s) => s.statementsPerCommand ?? 'n/a').join(' / ');
+  return [
+    [
+      `sync invokes/s c=${t.concurrency}, tracing on (100 % sampled, exported)`,
+      `${t.onPerSecond}/s (${t.exports} exports, ${t.exportedKiB} KiB)`,
+      `tracing off ${t.offPerSecond}/s`,
+      `${t.ratio.toFixed(2)}× of off`,
+    ],
+    [
+      `  tracing off / on: Postgres statements per command`,
+      `${statements(t.off)} / ${statements(t.on)}`,
+      `per round, ${t.off.length} rounds each`,
+      '',
+    ],
+  ];
 }
 
 /** The stage split of one sync run, each stage beside its floor. */

@@ -13,6 +13,7 @@ import { measurePeer } from './peer.js';
 import { printReport, writeReport, type Report } from './report.js';
 import { measureBatch } from './batch.js';
 import { measureBridgePaths } from './bridge.js';
+import { measureTracingCost } from './tracing.js';
 
 /**
  * `make bench`: CEX's speed and scale against floors measured in the same run
@@ -120,6 +121,9 @@ async function main(): Promise<void> {
     } finally {
       await host.stop();
     }
+
+    // Hosts of its own, off and on alternately: the cost of tracing at c=64.
+    report.tracing = await measureTracingCost({ ...env, cex, kpc }, 64, SETTINGS.sync64);
 
     progress('the one-process ideal');
     report.ideal = await measureIdeal(env.databaseUrl, env.natsUrl, SETTINGS.sync1, 64);

@@ -25,7 +25,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const targetsDir = path.join(root, 'functions', 'targets');
-const entryPoints = { launch: path.join(root, 'functions', 'launch.ts') };
+// tracing.mjs: the OpenTelemetry SDK, imported only when OTEL_* turns tracing on (below).
+const entryPoints = { launch: path.join(root, 'functions', 'launch.ts'), tracing: path.join(root, 'shared', 'tracing', 'otel.ts') };
 for (const file of readdirSync(targetsDir).filter((f) => f.endsWith('.ts'))) {
   entryPoints[path.basename(file, '.ts')] = path.join(targetsDir, file);
 }
@@ -49,6 +50,24 @@ const builtinsByRequire = {
   },
 };
 
+// The tracing SDK stays out of every target's bundle: startTracing()'s
+// import('./otel.js') becomes an import of ./tracing.mjs beside the bundle,
+// made only when tracing is on. Bundled in, its ~700 KB (protobuf.js and the
+// OTLP transformers included) would be compiled at every cold start, on or off.
+// tracing.mjs holds its own @opentelemetry/api: the API keeps its provider,
+// context manager and propagator on globalThis, and the bundles' code
+// reaches it only through tracing.mjs's hooks.
+const tracingApart = {
+  name: 'tracing-apart',
+  setup(bundler) {
+    bundler.onResolve({ filter: /^\.\/otel\.js$/ }, (args) =>
+      args.kind === 'dynamic-import' && args.importer.endsWith(path.join('shared', 'tracing', 'index.ts'))
+        ? { path: './tracing.mjs', external: true }
+        : undefined,
+    );
+  },
+};
+
 const result = await build({
   absWorkingDir: root,
   entryPoints,
@@ -61,7 +80,7 @@ const result = await build({
   sourcemap: 'linked',
   sourcesContent: false,
   keepNames: true,
-  plugins: [builtinsByRequire],
+  plugins: [builtinsByRequire, tracingApart],
   // An ES module has no require(): each bundle makes one, for the built-ins
   // (above, and in the CommonJS packages inside: avsc, pino, prom-client,
   // functions-framework).
@@ -71,6 +90,6 @@ const result = await build({
 });
 
 const sizes = Object.entries(result.metafile.outputs)
-  .filter(([file]) => file.endsWith('.mjs') && !file.endsWith('launch.mjs'))
+  .filter(([file]) => file.endsWith('.mjs') && !file.endsWith('launch.mjs') && !file.endsWith('tracing.mjs'))
   .map(([, out]) => Math.round(out.bytes / 1024));
 console.log(`bundled ${sizes.length} targets into dist/bundles/ (${Math.min(...sizes)} to ${Math.max(...sizes)} KiB each)`);

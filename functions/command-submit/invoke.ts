@@ -11,6 +11,7 @@ import { authorize, commandLocation, SCOPES } from '../../shared/rest/index.js';
 import { commandPath, intString, param, parseCommandPayload, parsePath, parseQuery } from '../../shared/rest/index.js';
 import { descriptorSchema } from '../../shared/rest/schemas.js';
 import { readCommand, readEndpointAppVersion } from '../../shared/store/index.js';
+import { traceWait } from '../../shared/tracing/index.js';
 
 const invokeQuery = z.object({
   // No upper bound here: invoke() checks the configured CEX_MAX_AWAIT_TIMEOUT_SECONDS
@@ -189,7 +190,7 @@ async function invoke({ req, res, params, query, body }: RouteContext, rt: Servi
   res.once('close', () => {
     if (!res.writableEnded) gone.abort();
   });
-  const waited = await rt.waiters.wait(command, awaitTimeout * 1000, gone.signal, created);
+  const waited = await traceWait(() => rt.waiters.wait(command, awaitTimeout * 1000, gone.signal, created));
   if (gone.signal.aborted) return;
   switch (waited.kind) {
     case 'final':

@@ -2,6 +2,7 @@ import { internalAuthHeaders } from '../auth/internal.js';
 import type { Config } from '../config/index.js';
 import { CexError, errorCodeWithStatus, UnavailableError } from '../errors/index.js';
 import { NATS_REQUEST_PATH, type NatsReplyBody, type NatsRequestBody } from './contract.js';
+import { traceHttpClient } from '../tracing/index.js';
 
 /**
  * The function side of the bridge's NATS request endpoint (contract.ts):
@@ -21,12 +22,19 @@ export async function natsRequest(
   const body: NatsRequestBody = { subject, data: Buffer.from(data).toString('base64'), timeoutMs };
   let res: Response;
   try {
-    res = await fetch(`${config.bridgeUrl}${NATS_REQUEST_PATH}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...internalAuthHeaders(config) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs + 5_000),
-    });
+    const url = `${config.bridgeUrl}${NATS_REQUEST_PATH}`;
+    // A client span in the caller's trace (tracing on): the bridge's request and its NATS message join it.
+    res = await traceHttpClient(
+      { method: 'POST', url },
+      (trace) =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...internalAuthHeaders(config), ...trace },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(timeoutMs + 5_000),
+        }),
+      (r) => ({ status: r.status, failed: r.status >= 500 }),
+    );
   } catch (err) {
     throw new UnavailableError('BRIDGE_UNAVAILABLE', `the nats-bridge cannot be reached: ${(err as Error).message}`, { cause: err });
   }

@@ -1,4 +1,5 @@
 import { createBatch, type CreatedBatch, type NewBatch } from '../store/index.js';
+import { currentTraceparent, traceDb } from '../tracing/index.js';
 import { notifyChanged, type WriteServices } from './service.js';
 
 /**
@@ -12,7 +13,11 @@ export async function createBatchCommands(
   input: Omit<NewBatch, 'tektonEnabled'>,
   source: 'filter' | 'endpoints',
 ): Promise<CreatedBatch> {
-  const created = await createBatch(rt.sql, { ...input, tektonEnabled: rt.config.tekton.enabled });
+  // Every command of the batch joins the batch request's trace (tracing on).
+  const traceparent = currentTraceparent();
+  const created = await traceDb('INSERT', 'commands', () =>
+    createBatch(rt.sql, { ...input, tektonEnabled: rt.config.tekton.enabled, ...(traceparent ? { traceparent } : {}) }),
+  );
   if (created.commands.length > 0) {
     await notifyChanged(rt, [], { bridge: true }, created.commands);
     rt.metrics.commandsCreated.inc({ origin: 'batch' }, created.commands.length);

@@ -3,6 +3,7 @@ import type { LocalDrainerWake } from '../bridge/local-events.js';
 import { CHANNELS, OUTBOX_WORK, commandKey, notifyAll, type Notification, type NotifyBatcher } from '../db/index.js';
 import type { Command, CommandRef } from '../domain/index.js';
 import type { Runtime } from '../runtime/index.js';
+import { currentTraceparent, traceDb, traceResults } from '../tracing/index.js';
 import {
   createCommand,
   deleteCommand,
@@ -41,8 +42,17 @@ export interface LocalWriteListeners {
 export async function invokeCommand(rt: WriteServices, input: Omit<NewCommand, 'tektonEnabled'>): Promise<CreateOutcome> {
   // A drainer in this process (dev host) that can publish now: the create
   // claims its push row for it, and it publishes with no claim of its own.
+  // The invoke's context rides on the command row (tracing on): its push,
+  // result and answers, sent later and by other processes, join its trace.
   const leaseMs = rt.localDrainer?.claimLease?.();
-  const outcome = await createCommand(rt.sql, { ...input, tektonEnabled: rt.config.tekton.enabled }, leaseMs ? { leaseMs } : undefined);
+  const traceparent = currentTraceparent();
+  const outcome = await traceDb('INSERT', 'commands', () =>
+    createCommand(
+      rt.sql,
+      { ...input, tektonEnabled: rt.config.tekton.enabled, ...(traceparent ? { traceparent } : {}) },
+      leaseMs ? { leaseMs } : undefined,
+    ),
+  );
   if (outcome.claimed) rt.localDrainer?.offer?.([outcome.claimed]);
   // The new key wakes the endpoint's live streams; it rides in the same
   // statement as the outbox hint, so a create still costs one NOTIFY round
@@ -64,7 +74,11 @@ export async function recordEndpointResults(
   results: readonly ResultInput[],
   appVersionName: string | null,
 ): Promise<RecordedResults> {
-  const recorded = await recordResults(rt.sql, endpointId, commandType, results, appVersionName, rt.config.tekton.enabled);
+  const started = Date.now();
+  const recorded = await traceDb('UPDATE', 'commands', () =>
+    recordResults(rt.sql, endpointId, commandType, results, appVersionName, rt.config.tekton.enabled),
+  );
+  traceResults(recorded.executed, started);
   // This process's waiters were told before it (notifyChanged); awaited, see invokeCommand.
   await notifyChanged(rt, recorded.executed, { bridge: recorded.outboxWritten, callbacks: recorded.callbacksWritten });
   rt.metrics.commandsExecuted.inc(recorded.executed.length);

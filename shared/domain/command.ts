@@ -42,6 +42,8 @@ export interface Command extends CommandRef {
   pushCount: number;
   lastPushedAt: Date | null;
   fetchedAt: Date | null;
+  /** The W3C traceparent of the request that created it (tracing on), so its push, result and answers join that trace. */
+  traceparent?: string | null;
   version: number;
 }
 

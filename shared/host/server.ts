@@ -25,6 +25,7 @@ import { answerClientError } from './client-error.js';
 import { assetsFor } from './assets.js';
 import { parseHttpCloudEvent } from './cloudevents.js';
 import { requireInternalCredential } from '../auth/internal.js';
+import { noteHttpRoute, traceCloudEvent, traceHttpServer } from '../tracing/index.js';
 
 // The host reads bodies itself (so limits and errors are ours): REST
 // handlers enforce CEX_MAX_PAYLOAD_BYTES per route; this cap only keeps a
@@ -82,6 +83,7 @@ export function createHostHandler(services: Services, options: HostOptions): Hos
     // Set before anything is answered: 'finish' can fire before an await here resumes.
     let routeLabel = operation ? pathname : internal ? '/units' : 'unmatched';
     res.on('finish', () => {
+      if (routeLabel !== 'unmatched') noteHttpRoute(res, routeLabel);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       services.metrics.httpDuration.observe(
         { unit: unitName, route: routeLabel, method: req.method ?? '', status: String(res.statusCode) },
@@ -160,6 +162,8 @@ export function createHostHandler(services: Services, options: HostOptions): Hos
     }
     const body = await requestBody(req, bodyCap);
     if (matched) return runRoute(matched, req, res, query, body, services);
+    // The span's route; the metrics keep their label.
+    noteHttpRoute(res, eventPath ?? unitPath);
     return serveCloudEvent(services, unit, req, res, body);
   }
 
@@ -168,11 +172,12 @@ export function createHostHandler(services: Services, options: HostOptions): Hos
     return [...new Set(routes.filter((c) => c.regex.test(pathname)).map((c) => c.route.method))];
   }
 
-  return (req, res) => {
-    serve(req, res).catch((err) => {
-      if (sendProblem(res, err) >= 500) services.log.error({ err }, 'request failed');
+  return (req, res) =>
+    traceHttpServer(req, res, () => {
+      serve(req, res).catch((err) => {
+        if (sendProblem(res, err) >= 500) services.log.error({ err }, 'request failed');
+      });
     });
-  };
 }
 
 /** The HTTP server of a process, answering with `handle` (createHostHandler's dispatch). */
@@ -249,7 +254,7 @@ async function serveCloudEvent(
     }
   }
   const event = parseHttpCloudEvent(req.headers, data);
-  const answer = await unit.cloudEvent!(event, services);
+  const answer = await traceCloudEvent(event, () => unit.cloudEvent!(event, services));
   if (answer === undefined || answer === null) res.writeHead(204).end();
   else sendJson(res, 200, answer);
 }
@@ -267,7 +272,7 @@ export function localEventHandler(services: Services, unit: UnitDefinition): Loc
     if (services.shuttingDown) return { status: 503, error: 'this instance is shutting down; retry' };
     try {
       const event = parseHttpCloudEvent(headers, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-      const answer = await unit.cloudEvent!(event, services);
+      const answer = await traceCloudEvent(event, () => unit.cloudEvent!(event, services));
       if (answer === undefined || answer === null) return { status: 204 };
       const publish = publishListOf(answer);
       return publish ? { status: 200, publish } : { status: 200, error: 'the unit answered something that is not a FunctionAnswer' };

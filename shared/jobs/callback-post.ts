@@ -15,6 +15,8 @@ export interface CallbackAttempt {
   timeoutMs: number;
   /** Aborted on shutdown. */
   signal: AbortSignal;
+  /** W3C trace context headers (`traceparent`) when tracing is on. */
+  traceHeaders?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -56,6 +58,7 @@ export async function postCallback(a: CallbackAttempt): Promise<AttemptResult> {
   if (!callbackHostAllowed(url, a.allowedHosts))
     return { outcome: 'refused', error: `host ${url.host} is not in CEX_CALLBACK_ALLOWED_HOSTS` };
   const headers: Record<string, string> = {
+    ...a.traceHeaders,
     'content-type': 'application/json',
     'user-agent': 'cex-callbacks/1',
     'x-cex-delivery-id': a.deliveryId,

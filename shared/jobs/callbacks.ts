@@ -5,6 +5,7 @@ import type { BridgeContext } from '../nats-bridge/context.js';
 import { claimDueCallbacks, completeCallback, retryCallback, type CallbackRow } from '../store/index.js';
 import { postCallback, type AttemptResult } from './callback-post.js';
 import { Loop } from './loop.js';
+import { traceHttpClient } from '../tracing/index.js';
 
 export interface CallbackSettings {
   /** One attempt (redirect hops included) may take this long. */
@@ -123,16 +124,24 @@ export class CallbackDeliverer {
       metrics.callbacks.inc({ outcome: 'gave_up' });
       return completeCallback(sql, row.id);
     }
-    const result = await postCallback({
-      url: message.url,
-      body: message.body,
-      deliveryId: row.deliveryId,
-      attempt: row.attempts,
-      allowedHosts: config.callbackAllowedHosts,
-      secret: config.callbackSecret,
-      timeoutMs: this.settings.timeoutMs,
-      signal: shutdown,
-    });
+    // In the command's trace (tracing on), and the POST carries it on (traceparent).
+    const traceparent = typeof message.traceparent === 'string' ? message.traceparent : undefined;
+    const result = await traceHttpClient(
+      { method: 'POST', url: message.url, parent: traceparent },
+      (traceHeaders) =>
+        postCallback({
+          url: message.url,
+          body: message.body,
+          deliveryId: row.deliveryId,
+          attempt: row.attempts,
+          allowedHosts: config.callbackAllowedHosts,
+          secret: config.callbackSecret,
+          timeoutMs: this.settings.timeoutMs,
+          signal: shutdown,
+          traceHeaders,
+        }),
+      (r) => ({ status: 'status' in r ? r.status : undefined, failed: r.outcome !== 'delivered' }),
+    );
     return this.settle(row, result, shutdown.aborted, log);
   }
 

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { traceLogFields, tracingOn } from '../tracing/index.js';
 
 export type { Logger } from 'pino';
 
@@ -10,11 +11,17 @@ export interface CommandBindings {
   commandId?: number;
 }
 
-/** One JSON logger per process; `unit` says which function or host wrote the line. */
+/**
+ * One JSON logger per process; `unit` says which function or host wrote the
+ * line. With tracing on (started before the logger is made), each line
+ * written while a span is active carries its `trace_id` and `span_id`; off,
+ * no mixin runs at all.
+ */
 export function createLogger(level: string, unit: string): Logger {
   return pino({
     level,
     base: { unit },
+    ...(tracingOn() ? { mixin: traceLogFields } : {}),
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: ['req.headers.authorization', 'headers.authorization', 'token'], censor: '[redacted]' },

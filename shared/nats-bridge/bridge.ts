@@ -12,6 +12,7 @@ import type { LocalDrainerWake, LocalEventDesk } from '../bridge/local-events.js
 import { NatsRequests } from './requests.js';
 import { bridgeRoutes } from './routes.js';
 import { DEFAULT_WORK_QUEUE_LIMITS, type WorkQueueLimits } from './work-queue.js';
+import { publishTraced } from '../tracing/nats.js';
 
 /** Tunables of the bridge; production uses the defaults, tests shorten them. */
 export interface BridgeSettings {
@@ -110,7 +111,8 @@ export function startBridge(
     ...(shared.localEvents ? { localEvents: shared.localEvents } : {}),
     publish: (subject, data) => {
       if (!handle) throw new Error('NATS is not connected');
-      handle.nc.publish(subject, data);
+      // A function's answer goes to the reply subject of the message it answers.
+      publishTraced(handle.nc, subject, data, () => ({ traceparents: [], destination: '(reply)' }));
     },
   });
 

@@ -20,6 +20,7 @@ import {
 } from '../store/index.js';
 import { Loop } from '../jobs/loop.js';
 import type { LocalDrainer } from '../bridge/local-events.js';
+import { publishTraced } from '../tracing/nats.js';
 import { buildCipResult, buildPush, isPublishableSubject, type BuiltPush } from './messages.js';
 
 export interface DrainerSettings {
@@ -269,7 +270,11 @@ export class OutboxDrainer implements LocalDrainer {
         'commands too large for one NATS message are left out of the push',
       );
     if (push.included.length === 0) return 'empty';
-    handle.nc.publish(espExtensionDataSubject(config.kpcInstanceName), push.bytes);
+    publishTraced(handle.nc, espExtensionDataSubject(config.kpcInstanceName), push.bytes, () => ({
+      traceparents: plan.commands.filter((c) => push.included.includes(c.commandId)).map((c) => c.traceparent),
+      correlationId: push.correlationId,
+      attributes: { 'cex.endpoint_id': row.endpointId, 'cex.command_type': row.commandType, 'cex.command_ids': push.included },
+    }));
     return push;
   }
 
@@ -328,7 +333,13 @@ export class OutboxDrainer implements LocalDrainer {
     } catch (err) {
       throw new PermanentError(err instanceof Error ? err.message : String(err));
     }
-    handle.nc.publish(message.replySubject, bytes);
+    publishTraced(handle.nc, message.replySubject, bytes, () => ({
+      traceparents: [message.traceparent],
+      // A caller's reply subject, one per request: not a span name.
+      destination: '(reply)',
+      correlationId: message.correlationId,
+      attributes: { 'cex.endpoint_id': row.endpointId, 'cex.command_type': row.commandType, 'cex.command_id': row.commandId! },
+    }));
   }
 
   private async completeCip(row: OutboxRow): Promise<void> {

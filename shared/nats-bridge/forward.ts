@@ -1,5 +1,6 @@
 import { publishListOf, type PublishRequest } from '../bridge/contract.js';
 import type { LocalAnswer, LocalEventHandler } from '../bridge/local-events.js';
+import { traceHttpClient } from '../tracing/index.js';
 
 /** How the bridge POSTs one event: per-attempt timeout and the pauses between attempts. */
 export interface ForwardSettings {
@@ -89,15 +90,23 @@ async function postOnce(
   timeoutMs: number,
   shutdown: AbortSignal,
 ): Promise<LocalAnswer> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers,
-    body,
-    signal: AbortSignal.any([shutdown, AbortSignal.timeout(timeoutMs)]),
-  });
-  const text = await res.text();
-  const publish = res.status === 200 ? parseAnswer(text) : undefined;
-  return { status: res.status, ...(publish ? { publish } : { error: text.slice(0, 500) }) };
+  // An HTTP client span (tracing on): the function's server span is its
+  // child, while ce-traceparent keeps naming the bridge's span for the event.
+  return traceHttpClient(
+    { method: 'POST', url },
+    async (trace) => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { ...headers, ...trace },
+        body,
+        signal: AbortSignal.any([shutdown, AbortSignal.timeout(timeoutMs)]),
+      });
+      const text = await res.text();
+      const publish = res.status === 200 ? parseAnswer(text) : undefined;
+      return { status: res.status, ...(publish ? { publish } : { error: text.slice(0, 500) }) };
+    },
+    (answer) => ({ status: answer.status, failed: answer.status >= 500 }),
+  );
 }
 
 /** `answer`, or a rejection after `ms` (an in-process unit that hangs is retried like a POST that timed out). */

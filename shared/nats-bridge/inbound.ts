@@ -12,6 +12,8 @@ import type { BridgeRoute, SubjectKind } from './routes.js';
 import { screenMessage } from './screen.js';
 import { LogThrottle } from './throttle.js';
 import { WorkQueue, type WorkQueueLimits } from './work-queue.js';
+import { traceForward } from '../tracing/index.js';
+import { messageTraceContext } from '../tracing/nats.js';
 
 export interface InboundDeps {
   config: Config;
@@ -27,6 +29,9 @@ export interface InboundDeps {
 
 interface Item {
   kind: SubjectKind;
+  route: BridgeRoute;
+  /** The W3C context in the message's headers (tracing on). */
+  trace: Record<string, string> | undefined;
   event: NatsEvent;
   envelope: Envelope;
   id: string;
@@ -63,6 +68,8 @@ export class Inbound {
       }
       const item: Item = {
         kind: route.kind,
+        route,
+        trace: messageTraceContext(msg),
         event: { type, subject: msg.subject, reply: msg.reply || undefined, data },
         envelope: screened.envelope,
         id: newEventId(),
@@ -121,24 +128,38 @@ export class Inbound {
     const started = process.hrtime.bigint();
     const headers = { ...cloudEventHeaders(event, item.id, config.replicaId), ...internalAuthHeaders(config) };
     const url = functionUrl(config, event.type);
-    const result = await postEvent(
-      url,
-      headers,
-      event.data,
-      settings,
-      this.abort.signal,
-      () => !isExpired(envelope, Date.now()),
-      this.deps.localEvents?.lookup(url),
-    );
+    const forwarded = {
+      subject: event.subject,
+      subscription: item.route.subject,
+      queue: item.route.queue,
+      bytes: event.data.length,
+      correlationId: envelope.correlationId,
+    };
     let published = 0;
-    for (const message of result.publish) {
-      try {
-        this.deps.publish(message.subject, Buffer.from(message.data, 'base64'));
-        published++;
-      } catch (err) {
-        log.error({ err, subject: message.subject, correlationId: envelope.correlationId, target }, 'publishing a function answer failed');
+    const result = await traceForward(forwarded, item.trace && (() => item.trace!), headers, async () => {
+      const forwardResult = await postEvent(
+        url,
+        headers,
+        event.data,
+        settings,
+        this.abort.signal,
+        () => !isExpired(envelope, Date.now()),
+        this.deps.localEvents?.lookup(url),
+      );
+      // Inside the forward's span (tracing on): the answers' publishes are its children.
+      for (const message of forwardResult.publish) {
+        try {
+          this.deps.publish(message.subject, Buffer.from(message.data, 'base64'));
+          published++;
+        } catch (err) {
+          log.error(
+            { err, subject: message.subject, correlationId: envelope.correlationId, target },
+            'publishing a function answer failed',
+          );
+        }
       }
-    }
+      return forwardResult;
+    });
     metrics.bridgeForwardDuration.observe({ target, outcome: result.outcome }, Number(process.hrtime.bigint() - started) / 1e9);
     metrics.natsMessages.inc({ subject_kind: item.kind, outcome: result.outcome === 'answered' ? 'forwarded' : result.outcome });
     const fields = {

@@ -8,6 +8,7 @@ import {
   efmpReplySubject,
   efmpRequestSubject,
 } from '../protocol/index.js';
+import { publishTraced } from '../tracing/nats.js';
 
 /**
  * A request/reply exchange the bridge performs for functions: where the
@@ -107,7 +108,8 @@ export class NatsRequests {
       }, timeoutMs);
       this.pending.set(key, { resolve, reject, timer });
       try {
-        nc.publish(subject, data, { reply: route.replyTo });
+        // In the trace of the function's request (tracing on), carried in the message's headers.
+        publishTraced(nc, subject, data, () => ({ traceparents: [], correlationId: id }), { reply: route.replyTo });
       } catch (err) {
         clearTimeout(timer);
         this.pending.delete(key);

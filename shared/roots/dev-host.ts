@@ -12,6 +12,7 @@ import { startDemoFleet, stopDemoFleet } from '../host/demo-fleet.js';
 import { serveUnits } from '../host/serve.js';
 import { stopOnSignals, untilReady, warnIfAuthOff } from './process.js';
 import { buildServices, startServices } from './services.js';
+import { startTracing, stopTracing } from '../tracing/index.js';
 
 /** How the dev host runs: `make run`, or `make demo` (with a simulated fleet). */
 export interface DevHostOptions {
@@ -22,6 +23,8 @@ export interface DevHostOptions {
 /**
  * Composition root with no FUNCTION_TARGET: the dev host a newcomer gets
  * from `make run`, every unit and the bridge in one process. In order:
+ * 0. tracing, when OTEL_* turns it on (before any logger, whose lines then
+ *    carry trace ids);
  * 1. dependencies: with DATABASE_URL unset an embedded Postgres (files under
  *    .data/pg), with NATS_URL unset a nats-server child on a free port (both
  *    in this process group, so killing the group leaves nothing behind);
@@ -32,9 +35,11 @@ export interface DevHostOptions {
  *    come back to this same host over HTTP);
  * 4. once ready, the demo fleet (make demo) and the banner on stderr.
  * SIGTERM undoes it in reverse: fleet, bridge, host (waiters released,
- * in-flight finished), listener and pool, then nats-server and Postgres.
+ * in-flight finished), listener and pool, the last spans, then nats-server
+ * and Postgres.
  */
 export async function runDevHost(initial: Config, units: UnitDefinition[], options: DevHostOptions = {}): Promise<void> {
+  await startTracing({ unit: 'dev-host', replicaId: initial.replicaId }, createLogger(initial.logLevel, 'dev-host'));
   const log = createLogger(initial.logLevel, 'dev-host');
   const stopDeps: (() => Promise<void>)[] = [];
   if (!initial.databaseUrl) {
@@ -66,6 +71,7 @@ export async function runDevHost(initial: Config, units: UnitDefinition[], optio
     // The fleet first: its last results and its "disconnected" still reach the bridge.
     before: async () => (fleet ? stopDemoFleet(fleet) : undefined),
     after: async () => {
+      await stopTracing();
       for (const stop of stopDeps.reverse()) await stop().catch((err) => log.error({ err }, 'dependency stop failed'));
     },
   });

@@ -21,6 +21,8 @@ export interface NewBatch {
   endpoints: readonly BatchEndpoint[];
   /** Whether applications come from Tekton (cex_application_of derives each endpoint's). Default false. */
   tektonEnabled?: boolean;
+  /** The W3C traceparent of the batch request (tracing on): every command's push and result join its trace. */
+  traceparent?: string;
   /**
    * Whether the caller's tenant may command an endpoint of this app version
    * (Tekton on: the version's application is the tenant's). One endpoint that
@@ -98,10 +100,11 @@ async function createInTransaction(tx: TransactionSql, input: NewBatch): Promise
      created AS (
        INSERT INTO commands (
          endpoint_id, command_type, command_id, tenant_id, request_payload, expires_at, ttl_millis,
-         push_once, app_version_name, application_name, origin, batch_task_id)
+         push_once, app_version_name, application_name, origin, batch_task_id, traceparent)
        SELECT i.endpoint_id, ${input.commandType}, ids.last_id, ${input.tenantId}, ${payload}::text::jsonb,
               now() + make_interval(secs => ${windowMs}::bigint / 1000.0), ${input.ttlMillis},
-              ${pushOnce}, i.app_version_name, cex_application_of(i.app_version_name, ${tektonEnabled}), 'batch', ${task!.taskId}::uuid
+              ${pushOnce}, i.app_version_name, cex_application_of(i.app_version_name, ${tektonEnabled}), 'batch', ${task!.taskId}::uuid,
+              ${input.traceparent ?? null}::text
          FROM input i JOIN ids USING (endpoint_id)
        RETURNING endpoint_id, command_id),
      pushes AS (

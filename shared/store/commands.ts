@@ -21,6 +21,8 @@ export interface NewCommand {
   cipReplySubject?: string;
   cipCorrelationId?: string;
   callbackUrl?: string;
+  /** The W3C traceparent of the request creating it (tracing on): its push, result and answers join that trace. */
+  traceparent?: string;
   /**
    * Whether applications come from Tekton: every path derives the command's
    * application from the endpoint's app version with cex_application_of
@@ -93,11 +95,11 @@ async function createInOneStatement(sql: Sql, input: NewCommand, claimPush: Clai
      ins AS (
        INSERT INTO commands (
          endpoint_id, command_type, command_id, tenant_id, request_payload, expires_at, ttl_millis,
-         push_once, app_version_name, application_name, origin, callback_url)
+         push_once, app_version_name, application_name, origin, callback_url, traceparent)
        SELECT ${input.endpointId}, ${input.commandType}, counter.last_id, ${input.tenantId}, ${jsonParam(input.payload)}::text::jsonb,
               now() + make_interval(secs => ${windowMs}::bigint / 1000.0), ${input.ttlMillis},
               ${pushOnce}, ep.app_version_name, cex_application_of(ep.app_version_name, ${input.tektonEnabled ?? false}),
-              ${input.origin}, ${input.callbackUrl ?? null}
+              ${input.origin}, ${input.callbackUrl ?? null}, ${input.traceparent ?? null}
          FROM counter LEFT JOIN ep ON true
        RETURNING ${commandColumnsSql(sql)}),
      push AS (
@@ -132,12 +134,13 @@ async function createInTransaction(tx: TransactionSql, input: NewCommand): Promi
     INSERT INTO commands (
        endpoint_id, command_type, command_id, tenant_id, request_payload, expires_at, ttl_millis,
        push_once, app_version_name, application_name, origin, idempotency_key,
-       cip_reply_subject, cip_correlation_id, callback_url)
+       cip_reply_subject, cip_correlation_id, callback_url, traceparent)
      SELECT ${input.endpointId}, ${input.commandType}, ${commandId}, ${input.tenantId}, ${jsonParam(input.payload)}::text::jsonb,
        now() + make_interval(secs => ${windowMs}::bigint / 1000.0), ${input.ttlMillis},
        ${pushOnce}, ep.app_version_name, cex_application_of(ep.app_version_name, ${input.tektonEnabled ?? false}),
        ${input.origin}, ${input.idempotencyKey ?? null},
-       ${input.cipReplySubject ?? null}, ${input.cipCorrelationId ?? null}, ${input.callbackUrl ?? null}
+       ${input.cipReplySubject ?? null}, ${input.cipCorrelationId ?? null}, ${input.callbackUrl ?? null},
+       ${input.traceparent ?? null}
        FROM (SELECT (SELECT app_version_name FROM endpoint_state WHERE endpoint_id = ${input.endpointId}) AS app_version_name) AS ep
      ON CONFLICT (endpoint_id, command_type, command_id) DO NOTHING
      RETURNING ${commandColumnsSql(tx)}`;

@@ -9,6 +9,8 @@ export interface CipResultMessage {
   statusCode: number;
   reasonPhrase: string | null;
   payload: JsonValue | null;
+  /** The command's W3C traceparent (tracing on): the result's publish joins its trace. */
+  traceparent?: string;
 }
 
 /**
@@ -41,6 +43,7 @@ export async function enqueueCipResult(tx: TransactionSql, command: Command): Pr
     statusCode: command.statusCode ?? 408,
     reasonPhrase: command.reasonPhrase,
     payload: command.responsePayload,
+    ...(command.traceparent ? { traceparent: command.traceparent } : {}),
   };
   await tx`
     INSERT INTO outbox (kind, endpoint_id, command_type, command_id, message)
@@ -58,6 +61,8 @@ export async function enqueueCipResult(tx: TransactionSql, command: Command): Pr
 export interface CallbackMessage {
   url: string;
   body: string;
+  /** The command's W3C traceparent (tracing on): the POST joins its trace and carries it on. */
+  traceparent?: string;
 }
 
 /**
@@ -68,7 +73,11 @@ export interface CallbackMessage {
 export async function enqueueCallbacks(tx: TransactionSql, commands: readonly Command[]): Promise<boolean> {
   const owed = commands.filter((c) => c.callbackUrl);
   if (owed.length === 0) return false;
-  const messages = owed.map((c): CallbackMessage => ({ url: c.callbackUrl!, body: JSON.stringify(toDescriptor(c)) }));
+  const messages = owed.map((c): CallbackMessage => ({
+    url: c.callbackUrl!,
+    body: JSON.stringify(toDescriptor(c)),
+    ...(c.traceparent ? { traceparent: c.traceparent } : {}),
+  }));
   await tx`
     INSERT INTO outbox (kind, endpoint_id, command_type, command_id, message)
     SELECT 'callback', u.e, u.t, u.i, u.m::jsonb

@@ -14,6 +14,8 @@ export interface PushCommand {
   pushCount: number;
   /** Whether a re-push of it was due (next_push_at passed): labels the push's reason. */
   repushDue: boolean;
+  /** The W3C traceparent it was created in (tracing on; claimDueBatch reads it): its pushes join that trace. */
+  traceparent?: string | null;
 }
 
 /**
@@ -245,7 +247,8 @@ function observesText(row: string): string {
 /** A PushCommand as JSON, from commands row `x`. */
 const PUSH_COMMAND_JSON = `json_build_object(
                       'commandId', x.command_id, 'payload', x.request_payload, 'pushOnce', x.push_once,
-                      'pushCount', x.push_count, 'repushDue', COALESCE(x.next_push_at <= now(), false))`;
+                      'pushCount', x.push_count, 'repushDue', COALESCE(x.next_push_at <= now(), false),
+                      'traceparent', x.traceparent)`;
 
 /** Whether commands row `x` is outstanding for outbox row `row` (readPushCommands's rule). */
 function outstandingText(row: string): string {
@@ -273,7 +276,7 @@ const CLAIMED_PUSH = `(SELECT json_build_object(
                            FROM commands x WHERE ${outstandingText('p')})::jsonb
                         || jsonb_build_array(jsonb_build_object(
                              'commandId', i."commandId", 'payload', i."requestPayload", 'pushOnce', i."pushOnce",
-                             'pushCount', 0, 'repushDue', false)))
+                             'pushCount', 0, 'repushDue', false, 'traceparent', i.traceparent)))
           FROM push p CROSS JOIN ins i LEFT JOIN endpoint_state s ON s.endpoint_id = p.endpoint_id
          WHERE p.inserted) AS "claimedPush"`;
 

@@ -28,6 +28,7 @@ export const COMMAND_COLUMNS = `
   push_count         AS "pushCount",
   last_pushed_at     AS "lastPushedAt",
   fetched_at         AS "fetchedAt",
+  traceparent,
   version`;
 
 /** The same list qualified with a table alias, for joins. */

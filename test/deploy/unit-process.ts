@@ -23,15 +23,16 @@ export interface UnitProcess {
  * Starts FUNCTION_TARGET=`target` exactly as the image's CMD does, with the
  * working directory at the layout's /app and only `env` (plus PATH/HOME),
  * and waits for GET /readyz 200. `waitReady: false` returns once spawned
- * (for targets that exit on their own: migrate).
+ * (for targets that exit on their own: migrate); `port` keeps a URL others
+ * were given (a restarted bridge), else a free one is picked.
  */
 export async function startUnit(
   layout: ImageLayout,
   target: string,
   env: Record<string, string | undefined>,
-  options: { waitReady?: boolean; readyTimeoutMs?: number } = {},
+  options: { waitReady?: boolean; readyTimeoutMs?: number; port?: number } = {},
 ): Promise<UnitProcess> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const childEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/',

@@ -21,6 +21,7 @@ import { routeRequest, samplePath, type Routed, type VirtualServiceSpec } from '
 import { routeHttpRoute, type HTTPRouteSpec } from './gateway-route.js';
 import { parseYamlFile, REPO_ROOT } from './kustomize.js';
 import { SECTION_8 as CONTRACT } from './config-contract.js';
+import { TRACING_VARIABLES } from '../../shared/tracing/index.js';
 
 // The manifests against the code: targets that exist, variables the config
 // schema reads, probes the host serves, function URLs and ingress routes that
@@ -82,6 +83,11 @@ describe('the configuration reference', () => {
     const doc = readFileSync(path.join(REPO_ROOT, 'docs', 'configuration.md'), 'utf8');
     const described = new Set([...doc.matchAll(/^\| `([A-Z][A-Z0-9_]+)`/gm)].map((m) => m[1]));
     expect(CONFIG_VARIABLES.filter((v) => !described.has(v))).toEqual([]);
+  });
+
+  it('docs/configuration.md describes every OTEL_* variable tracing honours', () => {
+    const doc = readFileSync(path.join(REPO_ROOT, 'docs', 'configuration.md'), 'utf8');
+    expect(TRACING_VARIABLES.filter((v) => !doc.includes(`\`${v}\``))).toEqual([]);
   });
 
   it('every Kaa setting is read by the config schema', () => {

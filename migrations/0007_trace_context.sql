@@ -1,0 +1,14 @@
+-- CEX schema, version 7: the W3C trace context a command was created in
+-- (tracing, README "Observability"). Applied by shared/db/migrate.ts inside
+-- one transaction.
+--
+-- A command's push may be sent long after its invoke, by another bridge
+-- replica, or again after a restart; its result arrives through another
+-- function; its callback and its CIP answer leave later still. Each of them
+-- reads the command row anyway, so the invoke's `traceparent`
+-- (00-<trace id>-<span id>-<flags>) rides on it: written by the create's own
+-- INSERT and read back by the statements that already select the row, never
+-- by a statement of its own. NULL when tracing is off, when the command
+-- predates this migration, or when the caller's context was not valid.
+-- Nullable without a default: ADD COLUMN changes only the catalog, no rewrite.
+ALTER TABLE commands ADD COLUMN traceparent text;
