@@ -118,8 +118,8 @@ describe('createCommand with claimPush', () => {
       online: true,
       observes: true,
       commands: [
-        { commandId: 1, payload: null, pushOnce: false, pushCount: 1, repushDue: false },
-        { commandId: 2, payload: { n: 2 }, pushOnce: false, pushCount: 0, repushDue: false },
+        { commandId: 1, payload: null, pushOnce: false, pushCount: 1, repushDue: false, traceparent: null },
+        { commandId: 2, payload: { n: 2 }, pushOnce: false, pushCount: 0, repushDue: false, traceparent: null },
       ],
     });
     expect(await claimDueBatch(db.sql, 10, 60_000)).toEqual([]);
@@ -142,13 +142,23 @@ describe('createCommand with claimPush', () => {
   it('carries a push-once command (TTL 0) in its row, and claims nothing when the row exists: the create coalesced into it', async () => {
     const first = await claimedPlan({ ttlMillis: 0 });
     expect(first.claimed!.row.includeIds).toEqual([1]);
-    expect(first.claimed!.plan!.commands).toEqual([{ commandId: 1, payload: null, pushOnce: true, pushCount: 0, repushDue: false }]);
+    expect(first.claimed!.plan!.commands).toEqual([
+      { commandId: 1, payload: null, pushOnce: true, pushCount: 0, repushDue: false, traceparent: null },
+    ]);
     const second = await claimedPlan();
     expect(second.created).toBe(true);
     expect(second.claimed).toBeUndefined();
     const [row] = await db.sql<{ generation: number; attempts: number; includeIds: number[] }[]>`
       SELECT generation, attempts, include_ids AS "includeIds" FROM outbox`;
     expect(row).toEqual({ generation: first.claimed!.row.generation + 1, attempts: 1, includeIds: [1] });
+  });
+
+  it("carries the new command's traceparent in the plan (tracing on: its push joins the invoke's trace)", async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const { claimed } = await claimedPlan({ traceparent });
+    expect(claimed!.plan!.commands).toEqual([
+      { commandId: 1, payload: null, pushOnce: false, pushCount: 0, repushDue: false, traceparent },
+    ]);
   });
 
   it('claims nothing without claimPush', async () => {
