@@ -7,8 +7,10 @@ import { nowMs, Samples } from './lib/stats.js';
 
 /**
  * The bridge's two paths, one at a time (concurrency 1), through the dev host:
- * - push: an async invoke answered 202 (committed, NOTIFY sent) → its
- *   ExtensionData push seen on the communication service's subject;
+ * - push: an async invoke sent → its ExtensionData push seen on the
+ *   communication service's subject. From the request, not its 202: the
+ *   dev host publishes a push its create claimed before it answers, so
+ *   "202 → push" came out negative;
  * - forward: a 4/ESP ClientData request (a poll) → bridge → esp-inbound →
  *   the ExtensionData answer on the requester's reply subject.
  * These figures were upper bounds in test/bridge/latency.test.ts; speed is
@@ -35,15 +37,15 @@ export async function measureBridgePaths(
   const push = new Samples();
   for (let i = 0; i < samples; i++) {
     const endpoint = `bridge-push-${i}`;
+    const sent = nowMs();
     const res = await client.request('POST', `${t.host.url}/api/v1/endpoints/${endpoint}/commands/reboot?awaitTimeout=0`, '1');
-    const accepted = nowMs();
     if (res.status !== 202) throw new Error(`bridge bench: invoke answered ${res.status}`);
     const deadline = Date.now() + 30_000;
     while (!seen.has(endpoint)) {
       if (Date.now() > deadline) throw new Error(`bridge bench: no push for ${endpoint} within 30 s`);
       await new Promise((r) => setImmediate(r));
     }
-    push.add(seen.get(endpoint)! - accepted);
+    push.add(seen.get(endpoint)! - sent);
   }
   sub.unsubscribe();
 

@@ -94,10 +94,10 @@ export function rows(r: Report): [string, string, string, string][] {
     ...stageRows(`c=${r.ideal.syncConcurrent.concurrency}`, r.sync64, f),
     ...tracingRows(r.tracing),
     [
-      'bridge: invoke 202 → push published p50 / p99',
+      'bridge: async invoke sent → push published p50 / p99',
       `${ms(r.bridge.push.p50)} / ${ms(r.bridge.push.p99)}`,
-      `NOTIFY wake ${ms(f.notifyWake.p50)}`,
-      x(r.bridge.push.p50, f.notifyWake.p50),
+      `HTTP hop + commit ${ms(f.httpHost.p50 + f.pgInsertCommit.p50)}`,
+      x(r.bridge.push.p50, f.httpHost.p50 + f.pgInsertCommit.p50),
     ],
     [
       'bridge: 4/ESP poll → esp-inbound → answer p50 / p99',
