@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => db.drop());
 
-// cex_application_of (migrations 0004, 0005) is the one home of the app
+// cex_application_of (migrations 0004, 0005, 0008) is the one home of the app
 // version -> application rule: every create path and the recording of
 // results derive application_name with it.
 describe('cex_application_of', () => {
@@ -45,6 +45,22 @@ describe('cex_application_of', () => {
       SELECT cex_application_of('meter-v7', true) AS listed, cex_application_of('meter-v8', true) AS unlisted,
              cex_application_of(NULL, false) AS none`;
     expect(rows[0]).toEqual({ listed: 'smart-meter', unlisted: null, none: null });
+  });
+
+  // Not inlined (0005's sub-select), it ran through the SQL-function executor
+  // for every row of a batch INSERT (migration 0008 says what that cost).
+  it('is inlined into the calling statement: the plan shows the rule, not a function call', async () => {
+    const plan = async (tekton: boolean) => {
+      const rows = await db.sql<{ 'QUERY PLAN': string }[]>`
+        EXPLAIN (VERBOSE, COSTS OFF) SELECT cex_application_of(v, ${tekton}) FROM unnest(${['a-v1']}::text[]) AS u(v)`;
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    };
+    const off = await plan(false);
+    expect(off).toContain('regexp_replace');
+    expect(off).not.toContain('cex_application_of');
+    const on = await plan(true);
+    expect(on).toContain('cex_tekton_application');
+    expect(on).not.toContain('cex_application_of');
   });
 });
 
