@@ -1,7 +1,7 @@
 import { CHANNELS, commandKey, type PgListener, type Sql } from '../db/index.js';
 import type { Command, CommandRef } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
-import { readCommandsByKey } from '../store/index.js';
+import { readCommandsNewerThan, type NewerCommands } from '../store/index.js';
 
 /**
  * In a cex_command NOTIFY, the mark in front of the key of a command just
@@ -184,9 +184,11 @@ export class ChangeFeed {
     const key = commandKey(ref);
     let watch = this.watches.get(key);
     if (!watch) this.watches.set(key, (watch = { ref, observers: new Map() }));
-    watch.observers.set(observer, -1);
     if (created) this.forget(created);
     const unchanged = created && created.listening && created.epoch === this.epoch && !created.seen.has(key);
+    // A command known unchanged since its create: the watcher knows that row's
+    // version, so re-reads (the safety tick) skip it until it changes.
+    watch.observers.set(observer, unchanged && typeof (ref as Partial<Command>).version === 'number' ? (ref as Command).version : -1);
     if (!unchanged) this.mark(key);
     return () => {
       const current = this.watches.get(key);
@@ -283,12 +285,19 @@ export class ChangeFeed {
 
   private async read(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
-    let rows: Command[];
+    // Each key with the oldest version one of its observers was told: only
+    // newer rows (and deleted commands) come back, and the rest has nothing
+    // to tell anyone (tell() skips a version an observer already has).
+    const refs = keys.map((k) => {
+      const watch = this.watches.get(k)!;
+      let known = Infinity;
+      for (const told of watch.observers.values()) known = Math.min(known, told);
+      const { endpointId, commandType, commandId } = watch.ref;
+      return { endpointId, commandType, commandId, known: Number.isFinite(known) ? known : -1 };
+    });
+    let newer: NewerCommands;
     try {
-      rows = await readCommandsByKey(
-        this.options.sql,
-        keys.map((k) => this.watches.get(k)!.ref),
-      );
+      newer = await readCommandsNewerThan(this.options.sql, refs);
     } catch (err) {
       // Read again soon; a waiter that times out meanwhile answers 202, a stream just waits.
       this.options.log.warn({ err: (err as Error).message, keys: keys.length }, 'change feed re-read failed; retrying');
@@ -299,8 +308,8 @@ export class ChangeFeed {
       }, this.options.retryAfterFailureMs ?? 1_000).unref();
       return;
     }
-    const found = new Map(rows.map((c) => [commandKey(c), c]));
-    for (const key of keys) this.tell(key, found.get(key));
+    for (const command of newer.rows) this.tell(commandKey(command), command);
+    for (const index of newer.gone) this.tell(keys[index]!, undefined);
   }
 
   /**

@@ -234,15 +234,47 @@ export async function readCommand(sql: Sql, tenantId: string, ref: CommandRef): 
   return rows[0] ? toCommand(rows[0]) : undefined;
 }
 
-/** Reads several commands by key, whatever their tenant (waiters, SSE, the bridge). */
-export async function readCommandsByKey(sql: Sql, refs: readonly CommandRef[]): Promise<Command[]> {
-  if (refs.length === 0) return [];
-  const rows = await sql<Record<string, unknown>[]>`
-    SELECT ${commandColumnsSql(sql)} FROM commands
-     WHERE (endpoint_id, command_type, command_id) IN (
-       SELECT * FROM unnest(${refs.map((r) => r.endpointId)}::text[], ${refs.map((r) => r.commandType)}::text[],
-                            ${refs.map((r) => r.commandId)}::int[]))`;
-  return rows.map(toCommand);
+/** A watched command and the newest version its watchers know (-1: none yet). */
+export interface KnownCommand extends CommandRef {
+  known: number;
+}
+
+/** What readCommandsNewerThan found: rows past their known version, and the commands gone. */
+export interface NewerCommands {
+  rows: Command[];
+  /** Indexes (into the refs read) of commands that no longer exist. */
+  gone: number[];
+}
+
+/**
+ * Reads the commands, whatever their tenant (the change feed), whose version
+ * is past the one their watchers know, and names those deleted. Unchanged
+ * rows cost an index probe and send nothing back: the feed's safety tick
+ * re-checks every watched command each second, and with 10,000 sync waiters
+ * reading their full rows made ~13 MiB of garbage a second (measured on the
+ * dev host's heap) for rows nobody was told.
+ */
+export async function readCommandsNewerThan(sql: Sql, refs: readonly KnownCommand[]): Promise<NewerCommands> {
+  if (refs.length === 0) return { rows: [], gone: [] };
+  const found = await sql<Record<string, unknown>[]>`
+    SELECT k.i::int AS "knownIndex", ${commandColumnsSql(sql, 'c')}
+      FROM unnest(${refs.map((r) => r.endpointId)}::text[], ${refs.map((r) => r.commandType)}::text[],
+                  ${refs.map((r) => r.commandId)}::int[], ${refs.map((r) => r.known)}::int[])
+             WITH ORDINALITY AS k(endpoint_id, command_type, command_id, known, i)
+      LEFT JOIN commands c
+        ON c.endpoint_id = k.endpoint_id AND c.command_type = k.command_type AND c.command_id = k.command_id
+     WHERE c.version IS NULL OR c.version > k.known`;
+  const rows: Command[] = [];
+  const gone: number[] = [];
+  for (const row of found) {
+    const index = (row.knownIndex as number) - 1;
+    if (row.version === null) gone.push(index);
+    else {
+      delete row.knownIndex;
+      rows.push(toCommand(row));
+    }
+  }
+  return { rows, gone };
 }
 
 export interface DeleteOutcome {

@@ -2,7 +2,8 @@
  * Every SQL statement of CEX lives in this folder, as functions taking `sql`
  * first. Callers send NOTIFY hints after these return.
  */
-export { createCommand, readCommand, readCommandsByKey, deleteCommand } from './commands.js';
+export { createCommand, readCommand, readCommandsNewerThan, deleteCommand } from './commands.js';
+export type { KnownCommand, NewerCommands } from './commands.js';
 export type { NewCommand, CreateOutcome, DeleteOutcome } from './commands.js';
 export { recordResults } from './results.js';
 export type { ResultInput, ResultOutcome, RecordedResults } from './results.js';

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { createCommand, deleteCommand, readCommand, type NewCommand } from '../../shared/store/index.js';
+import {
+  createCommand,
+  deleteCommand,
+  readCommand,
+  readCommandsNewerThan,
+  recordResults,
+  type NewCommand,
+} from '../../shared/store/index.js';
 import { ConflictError } from '../../shared/errors/index.js';
 import { untilDatabaseTimePasses } from '../helpers/wait.js';
 
@@ -150,5 +157,28 @@ describe('readCommand and deleteCommand', () => {
     expect(outcome.outboxWritten).toBe(true);
     const cip = (await outboxRows()).find((r) => r.kind === 'cip_result');
     expect(cip?.message).toMatchObject({ replySubject: 'reply.x', correlationId: 'cx', statusCode: 404 });
+  });
+});
+
+describe("readCommandsNewerThan (the change feed's re-read)", () => {
+  it('returns only rows past the version their watchers know, names the deleted ones, and reads every row for an unknown version', async () => {
+    const a = (await createCommand(db.sql, base({ endpointId: 'n-1' }))).command;
+    const b = (await createCommand(db.sql, base({ endpointId: 'n-2' }))).command;
+    const c = (await createCommand(db.sql, base({ endpointId: 'n-3' }))).command;
+    await recordResults(db.sql, 'n-2', 'reboot', [{ commandId: b.commandId, statusCode: 200 }], null, false);
+    expect((await deleteCommand(db.sql, 'kaa', c)).deleted).toBe(true);
+    const missing = { endpointId: 'n-4', commandType: 'reboot', commandId: 9, known: -1 };
+    const known = [{ ...a, known: a.version }, { ...b, known: b.version }, { ...c, known: c.version }, missing];
+    const newer = await readCommandsNewerThan(db.sql, known);
+    expect(newer.rows.map((r) => [r.endpointId, r.status, r.version])).toEqual([['n-2', 'EXECUTED', b.version + 1]]);
+    expect(newer.rows[0]).not.toHaveProperty('knownIndex');
+    expect(newer.gone.sort()).toEqual([2, 3]);
+    const all = await readCommandsNewerThan(
+      db.sql,
+      [a, b].map((r) => ({ ...r, known: -1 })),
+    );
+    expect(all.rows.map((r) => r.endpointId).sort()).toEqual(['n-1', 'n-2']);
+    expect(all.rows.find((r) => r.endpointId === 'n-1')).toEqual(await readCommand(db.sql, 'kaa', a));
+    expect(all.gone).toEqual([]);
   });
 });
