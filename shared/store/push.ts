@@ -301,83 +301,19 @@ export interface PublishedPush {
 }
 
 /**
- * completePush for every row of a flushed batch: commands counted and
- * planned, then each row deleted if its generation did not move. Rows whose
- * generation moved are released in a statement that runs only when there
- * are some: due at once when one request joined the row while its push was
- * in flight (a caller's next command), held for `burstHoldMs` when two or
- * more did. That is a burst to one endpoint: the hold lets the next push
- * carry the rest of it at once instead of chasing it with a push per pass
- * (creates bump available_at, never claimed_until, so the hold stands while
- * the burst goes on). Lock order as completePush: commands first, then outbox.
- *
- * The endpoint often answers before its push is completed, so the result's
- * UPDATE and this one meet on the same command rows. Waiting for those
- * locks while holding the batch's others made results queue behind the
- * whole batch (the completion's mean went to 11 ms at c=64, and every
- * result recorded meanwhile waited on it). So the first statement skips
- * command rows another transaction holds, and completes every outbox row
- * whose commands it could all mark; the few rows left are completed by a
- * second statement that waits for those commands only.
+ * completePush for every row of a flushed batch in ONE statement (commands
+ * counted and planned, then each row deleted if its generation did not
+ * move). Rows whose generation moved are released in a second statement
+ * that runs only when there are some: due at once when one request joined
+ * the row while its push was in flight (a caller's next command), held for
+ * `burstHoldMs` when two or more did. That is a burst to one endpoint: the
+ * hold lets the next push carry the rest of it at once instead of chasing
+ * it with a push per pass (creates bump available_at, never claimed_until,
+ * so the hold stands while the burst goes on). Lock order as completePush:
+ * commands first, then outbox.
  */
 export async function completePushes(sql: Sql, published: readonly PublishedPush[], burstHoldMs: number): Promise<CompletedPushes> {
   if (published.length === 0) return { deleted: new Set(), released: 0, held: 0 };
-  const items = published.flatMap(({ row, pushed }, r) => pushed.map((p) => ({ row, r, p })));
-  const first = await sql<{ id: string | null; busy: number | null }[]>`
-    WITH input AS (
-      SELECT * FROM unnest(${items.map((i) => i.row.endpointId)}::text[], ${items.map((i) => i.row.commandType)}::text[],
-                           ${items.map((i) => i.p.commandId)}::int[], ${items.map((i) => i.p.repushDelayMs)}::int[],
-                           ${items.map((i) => (i.p.pushed ? 1 : 0))}::int[], ${items.map((i) => i.r)}::int[])
-                    AS t(endpoint_id, command_type, id, delay_ms, pushed, r)),
-    free AS (
-      SELECT c.ctid AS tid, i.delay_ms, i.pushed
-        FROM input i JOIN commands c ON c.endpoint_id = i.endpoint_id AND c.command_type = i.command_type AND c.command_id = i.id
-         FOR UPDATE OF c SKIP LOCKED),
-    marked AS (
-      UPDATE commands c
-         SET push_count = c.push_count + f.pushed,
-             last_pushed_at = CASE WHEN f.pushed = 1 THEN now() ELSE c.last_pushed_at END,
-             next_push_at = CASE WHEN c.push_once THEN NULL
-                                 ELSE LEAST(c.expires_at, now() + make_interval(secs => f.delay_ms / 1000.0)) END
-        FROM free f
-       WHERE c.ctid = f.tid
-      RETURNING c.endpoint_id, c.command_type, c.command_id),
-    busy AS (
-      -- Commands that exist but were not marked: another transaction holds them.
-      SELECT DISTINCT i.r FROM input i
-       WHERE NOT EXISTS (SELECT 1 FROM marked m
-                          WHERE m.endpoint_id = i.endpoint_id AND m.command_type = i.command_type AND m.command_id = i.id)
-         AND EXISTS (SELECT 1 FROM commands c
-                      WHERE c.endpoint_id = i.endpoint_id AND c.command_type = i.command_type AND c.command_id = i.id)),
-    deleted AS (
-      DELETE FROM outbox o
-       USING unnest(${published.map((p) => p.row.id)}::bigint[], ${published.map((p) => p.row.generation)}::int[],
-                    ${published.map((_, r) => r)}::int[]) AS r(id, generation, r)
-       WHERE o.id = r.id AND o.generation = r.generation AND (SELECT count(*) FROM marked) >= 0
-         AND r.r NOT IN (SELECT b.r FROM busy b)
-      RETURNING o.id)
-    SELECT id::text AS id, NULL::int AS busy FROM deleted
-    UNION ALL
-    SELECT NULL, r FROM busy`;
-  const done = new Set(first.filter((f) => f.id !== null).map((f) => f.id!));
-  const busy = first.filter((f) => f.busy !== null).map((f) => published[f.busy!]!);
-  if (busy.length > 0) for (const id of await completeWaiting(sql, busy)) done.add(id);
-  const moved = published.filter((p) => !done.has(p.row.id)).map((p) => p.row);
-  if (moved.length === 0) return { deleted: done, released: 0, held: 0 };
-  const released = await sql<{ held: boolean }[]>`
-    UPDATE outbox o
-       SET claimed_until = CASE WHEN o.generation - r.generation >= 2
-                                THEN now() + make_interval(secs => ${burstHoldMs}::int / 1000.0) END,
-           available_at = now()
-      FROM unnest(${moved.map((r) => r.id)}::bigint[], ${moved.map((r) => r.generation)}::int[]) AS r(id, generation)
-     WHERE o.id = r.id
-    RETURNING (o.generation - r.generation >= 2 AND ${burstHoldMs}::int > 0) AS held`;
-  const held = released.filter((r) => r.held).length;
-  return { deleted: done, released: released.length - held, held };
-}
-
-/** completePushes' second statement: the rows whose commands were held, waiting for those locks. Returns the ids deleted. */
-async function completeWaiting(sql: Sql, published: readonly PublishedPush[]): Promise<string[]> {
   const items = published.flatMap(({ row, pushed }) => pushed.map((p) => ({ row, p })));
   const deleted = await sql<{ id: string }[]>`
     WITH input AS (
@@ -397,7 +333,19 @@ async function completeWaiting(sql: Sql, published: readonly PublishedPush[]): P
      USING unnest(${published.map((p) => p.row.id)}::bigint[], ${published.map((p) => p.row.generation)}::int[]) AS r(id, generation)
      WHERE o.id = r.id AND o.generation = r.generation AND (SELECT count(*) FROM marked) >= 0
     RETURNING o.id::text AS id`;
-  return deleted.map((d) => d.id);
+  const done = new Set(deleted.map((d) => d.id));
+  const moved = published.filter((p) => !done.has(p.row.id)).map((p) => p.row);
+  if (moved.length === 0) return { deleted: done, released: 0, held: 0 };
+  const released = await sql<{ held: boolean }[]>`
+    UPDATE outbox o
+       SET claimed_until = CASE WHEN o.generation - r.generation >= 2
+                                THEN now() + make_interval(secs => ${burstHoldMs}::int / 1000.0) END,
+           available_at = now()
+      FROM unnest(${moved.map((r) => r.id)}::bigint[], ${moved.map((r) => r.generation)}::int[]) AS r(id, generation)
+     WHERE o.id = r.id
+    RETURNING (o.generation - r.generation >= 2 AND ${burstHoldMs}::int > 0) AS held`;
+  const held = released.filter((r) => r.held).length;
+  return { deleted: done, released: released.length - held, held };
 }
 
 /** What completePushes did with a batch's rows. */

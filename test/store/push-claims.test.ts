@@ -86,50 +86,6 @@ describe('completePushes', () => {
   });
 });
 
-describe('completePushes while a result holds a command', () => {
-  it("completes the other endpoints' rows without waiting, then the held one once its lock is released, counting every push", async () => {
-    for (const endpointId of ['busy-1', 'free-1', 'free-2']) await createCommand(db.sql, { ...command(), endpointId });
-    const claimed = await claimDueBatch(db.sql, 10, 60_000);
-    expect(claimed).toHaveLength(3);
-    const published = claimed.map((c) => ({
-      row: c.row,
-      pushed: c.plan!.commands.map((x) => ({ commandId: x.commandId, pushed: true, repushDelayMs: 60_000 })),
-    }));
-    // A result being recorded holds busy-1's command row until its commit.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
-    const holder = db.sql.begin(async (tx) => {
-      await tx`UPDATE commands SET status_code = 200 WHERE endpoint_id = 'busy-1'`;
-      locked();
-      await released;
-    });
-    await isLocked;
-    const completing = completePushes(db.sql, published, HOLD_MS);
-    // The free rows are gone while busy-1's command is still held.
-    const left = async () => (await db.sql<{ e: string }[]>`SELECT endpoint_id AS e FROM outbox ORDER BY 1`).map((r) => r.e);
-    try {
-      const deadline = Date.now() + 10_000;
-      while ((await left()).length > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(await left()).toEqual(['busy-1']);
-    } finally {
-      release();
-      await holder;
-    }
-    const outcome = await completing;
-    expect(outcome).toEqual({ deleted: new Set(claimed.map((c) => c.row.id)), released: 0, held: 0 });
-    expect(await left()).toEqual([]);
-    const counts = await db.sql<{ e: string; n: number; planned: boolean }[]>`
-      SELECT endpoint_id AS e, push_count AS n, next_push_at IS NOT NULL AS planned FROM commands ORDER BY 1`;
-    expect(counts).toEqual([
-      { e: 'busy-1', n: 1, planned: true },
-      { e: 'free-1', n: 1, planned: true },
-      { e: 'free-2', n: 1, planned: true },
-    ]);
-  });
-});
-
 describe('createCommand with claimPush', () => {
   const claimedPlan = async (over: Partial<NewCommand> = {}) => {
     const outcome = await createCommand(db.sql, { ...command(), ...over }, { leaseMs: 60_000 });
