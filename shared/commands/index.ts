@@ -1,2 +1,3 @@
 export { invokeCommand, recordEndpointResults, expireDue, removeCommand, notifyChanged, type LocalWriteListeners } from './service.js';
 export { createBatchCommands } from './batch.js';
+export { ResultBatcher } from './result-batcher.js';

@@ -1,5 +1,6 @@
 import { CREATED_MARK, changeHint, type ChangeFeed } from '../changes/index.js';
 import type { LocalDrainerWake } from '../bridge/local-events.js';
+import type { ResultBatcher } from './result-batcher.js';
 import { CHANNELS, OUTBOX_WORK, commandKey, notifyAll, type Notification, type NotifyBatcher } from '../db/index.js';
 import type { Command, CommandRef } from '../domain/index.js';
 import type { Runtime } from '../runtime/index.js';
@@ -33,6 +34,8 @@ export interface LocalWriteListeners {
   /** Sends the NOTIFY hints, grouped with other writes' under load (shared/db/notify.ts); without it each write sends its own. */
   notifier?: Pick<NotifyBatcher, 'send'>;
   changes?: Pick<ChangeFeed, 'tellLocal'>;
+  /** Records results' plain share grouped with other writes' under load; without it each result runs its own statement. */
+  results?: Pick<ResultBatcher, 'record'>;
   localDrainer?: Pick<LocalDrainerWake, 'trigger'> & Partial<Pick<LocalDrainerWake, 'claimLease' | 'offer'>>;
 }
 
@@ -76,7 +79,15 @@ export async function recordEndpointResults(
 ): Promise<RecordedResults> {
   const started = Date.now();
   const recorded = await traceDb('UPDATE', 'commands', () =>
-    recordResults(rt.sql, endpointId, commandType, results, appVersionName, rt.config.tekton.enabled),
+    recordResults(
+      rt.sql,
+      endpointId,
+      commandType,
+      results,
+      appVersionName,
+      rt.config.tekton.enabled,
+      rt.results ? (group) => rt.results!.record(group) : undefined,
+    ),
   );
   traceResults(recorded.executed, started);
   // This process's waiters were told before it (notifyChanged); awaited, see invokeCommand.

@@ -14,3 +14,4 @@ export {
   type Notification,
   type OutboxWork,
 } from './notify.js';
+export { StatementBatcher, type StatementBatcherOptions } from './statement-batcher.js';

@@ -5,8 +5,8 @@
 export { createCommand, readCommand, readCommandsNewerThan, deleteCommand } from './commands.js';
 export type { KnownCommand, NewerCommands } from './commands.js';
 export type { NewCommand, CreateOutcome, DeleteOutcome } from './commands.js';
-export { recordResults } from './results.js';
-export type { ResultInput, ResultOutcome, RecordedResults } from './results.js';
+export { recordResults, recordPlainResults } from './results.js';
+export type { ResultInput, ResultOutcome, RecordedResults, PlainResults } from './results.js';
 export { expireDueCommands, purgeHistory } from './expiry.js';
 export type { ExpiredCommands } from './expiry.js';
 export { takeOutstanding } from './outstanding.js';

@@ -64,13 +64,19 @@ export async function completePush(sql: Sql, row: OutboxRow, pushed: readonly Pu
     WITH input AS (
       SELECT * FROM unnest(${pushed.map((p) => p.commandId)}::int[], ${pushed.map((p) => p.repushDelayMs)}::int[],
                            ${pushed.map((p) => (p.pushed ? 1 : 0))}::int[]) AS t(id, delay_ms, pushed)),
+    -- Key order, as completePushes and recordPlainResults lock.
+    locked AS MATERIALIZED (
+      SELECT i.* FROM commands c JOIN input i ON c.command_id = i.id
+       WHERE c.endpoint_id = ${row.endpointId} AND c.command_type = ${row.commandType}
+       ORDER BY c.command_id
+         FOR UPDATE OF c),
     marked AS (
       UPDATE commands c
          SET push_count = c.push_count + i.pushed,
              last_pushed_at = CASE WHEN i.pushed = 1 THEN now() ELSE c.last_pushed_at END,
              next_push_at = CASE WHEN c.push_once THEN NULL
                                  ELSE LEAST(c.expires_at, now() + make_interval(secs => i.delay_ms / 1000.0)) END
-        FROM input i
+        FROM locked i
        -- Counted even if the result beat this UPDATE: the push did happen.
        WHERE c.endpoint_id = ${row.endpointId} AND c.command_type = ${row.commandType}
          AND c.command_id = i.id
@@ -320,13 +326,20 @@ export async function completePushes(sql: Sql, published: readonly PublishedPush
       SELECT * FROM unnest(${items.map((i) => i.row.endpointId)}::text[], ${items.map((i) => i.row.commandType)}::text[],
                            ${items.map((i) => i.p.commandId)}::int[], ${items.map((i) => i.p.repushDelayMs)}::int[],
                            ${items.map((i) => (i.p.pushed ? 1 : 0))}::int[]) AS t(endpoint_id, command_type, id, delay_ms, pushed)),
+    -- Locked in key order first, as recordPlainResults locks: a result
+    -- statement spanning these commands waits instead of deadlocking.
+    locked AS MATERIALIZED (
+      SELECT i.* FROM commands c
+        JOIN input i ON c.endpoint_id = i.endpoint_id AND c.command_type = i.command_type AND c.command_id = i.id
+       ORDER BY c.endpoint_id, c.command_type, c.command_id
+         FOR UPDATE OF c),
     marked AS (
       UPDATE commands c
          SET push_count = c.push_count + i.pushed,
              last_pushed_at = CASE WHEN i.pushed = 1 THEN now() ELSE c.last_pushed_at END,
              next_push_at = CASE WHEN c.push_once THEN NULL
                                  ELSE LEAST(c.expires_at, now() + make_interval(secs => i.delay_ms / 1000.0)) END
-        FROM input i
+        FROM locked i
        WHERE c.endpoint_id = i.endpoint_id AND c.command_type = i.command_type AND c.command_id = i.id
       RETURNING 1)
     DELETE FROM outbox o

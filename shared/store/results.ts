@@ -46,6 +46,8 @@ export async function recordResults(
   appVersionName: string | null = null,
   /** Whether applications come from Tekton (cex_application_of derives the reporting version's). */
   tektonEnabled = false,
+  /** Records the plain share (recordPlainResults), grouped with other callers' under load (shared/commands). */
+  recordPlain?: (group: PlainResults) => Promise<Command[]>,
 ): Promise<RecordedResults> {
   const outcomes = new Map<number, ResultOutcome>();
   // The first result for an id in one message counts; a differing repeat
@@ -59,23 +61,8 @@ export async function recordResults(
   // the commands nobody is owed anything for (no callbackUrl, no CIP
   // caller). Whatever it did not record (owed commands, repeats, unknown or
   // expired ids) goes through the transaction below, which classifies it.
-  const plain = await sql<Record<string, unknown>[]>`
-    WITH input AS (
-       SELECT * FROM unnest(${items.map((r) => r.commandId)}::int[], ${items.map((r) => r.statusCode)}::int[],
-                            ${items.map((r) => r.reasonPhrase ?? null)}::text[], ${items.map((r) => jsonParam(r.payload))}::text[])
-                AS t(id, code, reason, payload))
-     UPDATE commands c
-        SET status = 'EXECUTED', status_code = i.code, reason_phrase = i.reason,
-            response_payload = i.payload::jsonb, updated_at = now(), version = c.version + 1,
-            status_xid = pg_current_xact_id(), next_push_at = NULL,
-            app_version_name = COALESCE(${appVersionName}::text, c.app_version_name),
-            application_name = COALESCE(cex_application_of(${appVersionName}::text, ${tektonEnabled}), c.application_name)
-       FROM input i
-      WHERE c.endpoint_id = ${endpointId} AND c.command_type = ${commandType} AND c.command_id = i.id
-        AND c.status = 'PENDING' AND c.expires_at > now()
-        AND c.callback_url IS NULL AND c.cip_reply_subject IS NULL
-     RETURNING ${commandColumnsSql(sql, 'c')}`;
-  const recordedPlain = plain.map(toCommand);
+  const group: PlainResults = { endpointId, commandType, appVersionName, results: items };
+  const recordedPlain = recordPlain ? await recordPlain(group) : (await recordPlainResults(sql, [group], tektonEnabled))[0]!;
   for (const command of recordedPlain) outcomes.set(command.commandId, 'recorded');
   const rest = items.filter((r) => !outcomes.has(r.commandId));
   if (rest.length === 0) return { outcomes, executed: recordedPlain, outboxWritten: false, callbacksWritten: false };
@@ -130,6 +117,64 @@ export async function recordResults(
     return { executed: done, outboxWritten: wroteOutbox, callbacksWritten: wroteCallbacks };
   });
   return { outcomes, executed: [...recordedPlain, ...executed], outboxWritten, callbacksWritten };
+}
+
+/** One endpoint's results for one command type, as recordPlainResults takes them. */
+export interface PlainResults {
+  endpointId: string;
+  commandType: string;
+  appVersionName: string | null;
+  /** Unique command ids. */
+  results: readonly ResultInput[];
+}
+
+/**
+ * Records the results of several (endpoint, type) groups in ONE statement,
+ * for the commands nobody is owed anything for (no callbackUrl, no CIP
+ * caller) that are PENDING and not expired; returns, per group, the
+ * commands it made EXECUTED. The rest is left for recordResults'
+ * transaction to classify.
+ *
+ * The command rows are locked first in key order: a statement spanning many
+ * endpoints and a push completion spanning many (completePushes, which
+ * locks in the same order) then wait for each other instead of deadlocking
+ * (Postgres would detect it only after deadlock_timeout, a second).
+ */
+export async function recordPlainResults(sql: Sql, groups: readonly PlainResults[], tektonEnabled: boolean): Promise<Command[][]> {
+  const rows = groups.flatMap((g) => g.results.map((r) => ({ g, r })));
+  if (rows.length === 0) return groups.map(() => []);
+  const updated = await sql<Record<string, unknown>[]>`
+    WITH input AS (
+       SELECT * FROM unnest(${rows.map((x) => x.g.endpointId)}::text[], ${rows.map((x) => x.g.commandType)}::text[],
+                            ${rows.map((x) => x.r.commandId)}::int[], ${rows.map((x) => x.r.statusCode)}::int[],
+                            ${rows.map((x) => x.r.reasonPhrase ?? null)}::text[], ${rows.map((x) => jsonParam(x.r.payload))}::text[],
+                            ${rows.map((x) => x.g.appVersionName)}::text[])
+                AS t(endpoint_id, command_type, id, code, reason, payload, app_version)),
+     target AS MATERIALIZED (
+       SELECT i.* FROM commands c
+         JOIN input i ON c.endpoint_id = i.endpoint_id AND c.command_type = i.command_type AND c.command_id = i.id
+        WHERE c.status = 'PENDING' AND c.expires_at > now()
+          AND c.callback_url IS NULL AND c.cip_reply_subject IS NULL
+        ORDER BY c.endpoint_id, c.command_type, c.command_id
+          FOR UPDATE OF c)
+     UPDATE commands c
+        SET status = 'EXECUTED', status_code = t.code, reason_phrase = t.reason,
+            response_payload = t.payload::jsonb, updated_at = now(), version = c.version + 1,
+            status_xid = pg_current_xact_id(), next_push_at = NULL,
+            app_version_name = COALESCE(t.app_version, c.app_version_name),
+            application_name = COALESCE(cex_application_of(t.app_version, ${tektonEnabled}), c.application_name)
+       FROM target t
+      WHERE c.endpoint_id = t.endpoint_id AND c.command_type = t.command_type AND c.command_id = t.id
+     RETURNING ${commandColumnsSql(sql, 'c')}`;
+  // Two groups of one (endpoint, type) may share a statement (different ids): each gets its own commands back.
+  const groupOf = new Map<string, number>();
+  groups.forEach((g, i) => g.results.forEach((r) => groupOf.set(`${g.endpointId}/${g.commandType}/${r.commandId}`, i)));
+  const recorded = groups.map((): Command[] => []);
+  for (const command of updated.map(toCommand)) {
+    const i = groupOf.get(`${command.endpointId}/${command.commandType}/${command.commandId}`);
+    if (i !== undefined) recorded[i]!.push(command);
+  }
+  return recorded;
 }
 
 function classifyMiss(row: { status: string | null; pastExpiry: boolean; same: boolean }): ResultOutcome {
