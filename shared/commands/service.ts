@@ -1,6 +1,7 @@
 import { CREATED_MARK, changeHint, type ChangeFeed } from '../changes/index.js';
 import type { LocalDrainerWake } from '../bridge/local-events.js';
 import type { ResultBatcher } from './result-batcher.js';
+import type { CreateBatcher } from './create-batcher.js';
 import { CHANNELS, OUTBOX_WORK, commandKey, notifyAll, type Notification, type NotifyBatcher } from '../db/index.js';
 import type { Command, CommandRef } from '../domain/index.js';
 import type { Runtime } from '../runtime/index.js';
@@ -34,6 +35,8 @@ export interface LocalWriteListeners {
   /** Sends the NOTIFY hints, grouped with other writes' under load (shared/db/notify.ts); without it each write sends its own. */
   notifier?: Pick<NotifyBatcher, 'send'>;
   changes?: Pick<ChangeFeed, 'tellLocal'>;
+  /** Runs plain REST creates grouped with other writes' under load; without it each create runs its own statement. */
+  creates?: Pick<CreateBatcher, 'create'>;
   /** Records results' plain share grouped with other writes' under load; without it each result runs its own statement. */
   results?: Pick<ResultBatcher, 'record'>;
   localDrainer?: Pick<LocalDrainerWake, 'trigger'> & Partial<Pick<LocalDrainerWake, 'claimLease' | 'offer'>>;
@@ -54,6 +57,7 @@ export async function invokeCommand(rt: WriteServices, input: Omit<NewCommand, '
       rt.sql,
       { ...input, tektonEnabled: rt.config.tekton.enabled, ...(traceparent ? { traceparent } : {}) },
       leaseMs ? { leaseMs } : undefined,
+      rt.creates ? (plain) => rt.creates!.create(plain) : undefined,
     ),
   );
   if (outcome.claimed) rt.localDrainer?.offer?.([outcome.claimed]);

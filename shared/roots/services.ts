@@ -2,7 +2,7 @@ import type { Config } from '../config/index.js';
 import { JwksCache } from '../auth/index.js';
 import { LocalDrainerWake, LocalEventDesk } from '../bridge/local-events.js';
 import { NotifyBatcher } from '../db/index.js';
-import { ResultBatcher } from '../commands/index.js';
+import { CreateBatcher, ResultBatcher } from '../commands/index.js';
 import { NatsRequestDesk } from '../nats-bridge/request-route.js';
 import { ChangeFeed } from '../changes/index.js';
 import { RecentVersions } from '../endpoint/version-cache.js';
@@ -41,6 +41,8 @@ export interface Services extends Runtime {
   readonly notifier: NotifyBatcher;
   /** Endpoints' results, one statement at a time, grouped under load. */
   readonly results: ResultBatcher;
+  /** Plain REST creates, one statement at a time, grouped under load. */
+  readonly creates: CreateBatcher;
 }
 
 /**
@@ -87,6 +89,7 @@ export function buildServices(config: Config, unit: string): Services {
     localDrainer: new LocalDrainerWake(),
     notifier: new NotifyBatcher(rt.sql),
     results: new ResultBatcher(rt.sql, () => config.tekton.enabled),
+    creates: new CreateBatcher(rt.sql),
   });
 }
 

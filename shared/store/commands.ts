@@ -59,10 +59,20 @@ export interface ClaimPush {
  * Creates a command and its push (outbox row) in ONE transaction, so a crash
  * after the commit still pushes it (the bridge replays the outbox). The caller
  * sends the outbox NOTIFY after this returns, never inside the transaction.
+ * `createPlain`, when given, runs the one-statement create of a plain REST
+ * command (createPlainCommands), grouped with other callers' under load.
  */
-export async function createCommand(sql: Sql, input: NewCommand, claimPush?: ClaimPush): Promise<CreateOutcome> {
+export async function createCommand(
+  sql: Sql,
+  input: NewCommand,
+  claimPush?: ClaimPush,
+  createPlain?: (plain: PlainCreate) => Promise<CreateOutcome>,
+): Promise<CreateOutcome> {
   try {
-    if (input.idempotencyKey === undefined && input.commandId === undefined) return await createInOneStatement(sql, input, claimPush);
+    if (isPlainCreate(input)) {
+      const plain = { input, ...(claimPush ? { claimPush } : {}) };
+      return await (createPlain ? createPlain(plain) : createPlainCommands(sql, [plain]).then((o) => o[0]!));
+    }
     return await withTransaction(sql, (tx) => createInTransaction(tx, input));
   } catch (err) {
     // Two invokes with one new Idempotency-Key raced: the loser retries and
@@ -77,44 +87,79 @@ export async function createCommand(sql: Sql, input: NewCommand, claimPush?: Cla
   }
 }
 
+/** A REST command without Idempotency-Key: created in one statement (createPlainCommands). */
+export function isPlainCreate(input: NewCommand): boolean {
+  return input.idempotencyKey === undefined && input.commandId === undefined;
+}
+
+/** One create of createPlainCommands, with the claim of its push row when asked. */
+export interface PlainCreate {
+  input: NewCommand;
+  claimPush?: ClaimPush;
+}
+
 /**
- * The common case, a REST command without Idempotency-Key: the id
- * allocation, the endpoint's app version, the insert and the push row in ONE
- * statement (atomic on its own), so a create costs one round trip and holds
- * a pooled connection for one statement, not a six-step transaction.
+ * The common case, REST commands without Idempotency-Key, each of its own
+ * endpoint and type: the id allocations, the endpoints' app versions, the
+ * inserts and the push rows in ONE statement (atomic on its own), so a
+ * create costs one round trip and holds a pooled connection for one
+ * statement, not a six-step transaction; under load many creates share it
+ * (shared/commands/create-batcher.ts). Counters and push rows are written in
+ * (endpoint, type) order, so two such statements wait for each other rather
+ * than deadlock. Returns one outcome per create, in order.
  */
-async function createInOneStatement(sql: Sql, input: NewCommand, claimPush: ClaimPush | undefined): Promise<CreateOutcome> {
-  const pushOnce = input.ttlMillis === 0;
-  const windowMs = expiryWindowMillis(input.ttlMillis, input.awaitTimeoutSeconds);
+export async function createPlainCommands(sql: Sql, creates: readonly PlainCreate[]): Promise<CreateOutcome[]> {
+  const inputs = creates.map((c) => c.input);
   const rows = await sql<Record<string, unknown>[]>`
-    WITH counter AS (
-       INSERT INTO command_id_counters (endpoint_id, command_type, last_id) VALUES (${input.endpointId}, ${input.commandType}, 1)
+    WITH input AS (
+       SELECT * FROM unnest(${inputs.map((i) => i.endpointId)}::text[], ${inputs.map((i) => i.commandType)}::text[],
+                            ${inputs.map((i) => i.tenantId)}::text[], ${inputs.map((i) => jsonParam(i.payload))}::text[],
+                            ${inputs.map((i) => expiryWindowMillis(i.ttlMillis, i.awaitTimeoutSeconds))}::bigint[],
+                            ${inputs.map((i) => i.ttlMillis)}::bigint[], ${inputs.map((i) => i.origin)}::text[],
+                            ${inputs.map((i) => i.callbackUrl ?? null)}::text[], ${inputs.map((i) => i.traceparent ?? null)}::text[],
+                            ${inputs.map((i) => (i.tektonEnabled ? 1 : 0))}::int[], ${creates.map((c) => c.claimPush?.leaseMs ?? null)}::int[])
+                AS t(endpoint_id, command_type, tenant_id, payload, window_ms, ttl_millis, origin, callback_url, traceparent, tekton, lease_ms)),
+     counter AS (
+       INSERT INTO command_id_counters (endpoint_id, command_type, last_id)
+       SELECT endpoint_id, command_type, 1 FROM input ORDER BY endpoint_id, command_type
        ON CONFLICT (endpoint_id, command_type) DO UPDATE SET last_id = command_id_counters.last_id + 1
-       RETURNING last_id),
-     ep AS (SELECT app_version_name FROM endpoint_state WHERE endpoint_id = ${input.endpointId}),
+       RETURNING endpoint_id, command_type, last_id),
      ins AS (
        INSERT INTO commands (
          endpoint_id, command_type, command_id, tenant_id, request_payload, expires_at, ttl_millis,
          push_once, app_version_name, application_name, origin, callback_url, traceparent)
-       SELECT ${input.endpointId}, ${input.commandType}, counter.last_id, ${input.tenantId}, ${jsonParam(input.payload)}::text::jsonb,
-              now() + make_interval(secs => ${windowMs}::bigint / 1000.0), ${input.ttlMillis},
-              ${pushOnce}, ep.app_version_name, cex_application_of(ep.app_version_name, ${input.tektonEnabled ?? false}),
-              ${input.origin}, ${input.callbackUrl ?? null}, ${input.traceparent ?? null}
-         FROM counter LEFT JOIN ep ON true
+       SELECT i.endpoint_id, i.command_type, counter.last_id, i.tenant_id, i.payload::jsonb,
+              now() + make_interval(secs => i.window_ms / 1000.0), i.ttl_millis,
+              i.ttl_millis = 0, ep.app_version_name, cex_application_of(ep.app_version_name, i.tekton = 1),
+              i.origin, i.callback_url, i.traceparent
+         FROM input i
+         JOIN counter ON counter.endpoint_id = i.endpoint_id AND counter.command_type = i.command_type
+         LEFT JOIN endpoint_state ep ON ep.endpoint_id = i.endpoint_id
        RETURNING ${commandColumnsSql(sql)}),
      push AS (
        INSERT INTO outbox (kind, endpoint_id, command_type, include_ids, claimed_until, attempts)
-       SELECT 'push', "endpointId", "commandType", CASE WHEN "pushOnce" THEN ARRAY["commandId"] ELSE '{}'::int[] END,
-              ${claimPush ? sql`now() + make_interval(secs => ${claimPush.leaseMs}::int / 1000.0), 1` : sql`NULL, 0`} FROM ins
+       SELECT 'push', n."endpointId", n."commandType", CASE WHEN n."pushOnce" THEN ARRAY[n."commandId"] ELSE '{}'::int[] END,
+              now() + make_interval(secs => i.lease_ms / 1000.0), CASE WHEN i.lease_ms IS NULL THEN 0 ELSE 1 END
+         FROM ins n JOIN input i ON i.endpoint_id = n."endpointId" AND i.command_type = n."commandType"
+        ORDER BY n."endpointId", n."commandType"
        -- A row that exists keeps its claim and attempts: its holder, or its next claimer, pushes the new command.
        ON CONFLICT (endpoint_id, command_type) WHERE kind = 'push' DO UPDATE
          SET generation = outbox.generation + 1,
              include_ids = outbox.include_ids || EXCLUDED.include_ids,
              available_at = LEAST(outbox.available_at, now())
-       RETURNING ${sql.unsafe(PUSH_RETURNING)})
-     SELECT ins.*${claimPush ? sql`, ${claimedPushSql(sql)}` : sql``} FROM ins`;
-  const { claimedPush, ...row } = rows[0]!;
-  return { command: toCommand(row), created: true, outboxWritten: true, ...(claimedPush ? { claimed: toClaimedRow(claimedPush) } : {}) };
+       RETURNING ${sql.unsafe(PUSH_RETURNING)}, claimed_until IS NOT NULL AS claimed)
+     SELECT i.*, ${claimedPushSql(sql)} FROM ins i`;
+  const byKey = new Map<string, CreateOutcome>();
+  for (const { claimedPush, ...row } of rows) {
+    const command = toCommand(row);
+    byKey.set(`${command.endpointId}/${command.commandType}`, {
+      command,
+      created: true,
+      outboxWritten: true,
+      ...(claimedPush ? { claimed: toClaimedRow(claimedPush) } : {}),
+    });
+  }
+  return inputs.map((i) => byKey.get(`${i.endpointId}/${i.commandType}`)!);
 }
 
 async function createInTransaction(tx: TransactionSql, input: NewCommand): Promise<CreateOutcome> {

@@ -2,9 +2,9 @@
  * Every SQL statement of CEX lives in this folder, as functions taking `sql`
  * first. Callers send NOTIFY hints after these return.
  */
-export { createCommand, readCommand, readCommandsNewerThan, deleteCommand } from './commands.js';
+export { createCommand, createPlainCommands, isPlainCreate, readCommand, readCommandsNewerThan, deleteCommand } from './commands.js';
 export type { KnownCommand, NewerCommands } from './commands.js';
-export type { NewCommand, CreateOutcome, DeleteOutcome } from './commands.js';
+export type { NewCommand, CreateOutcome, DeleteOutcome, PlainCreate, ClaimPush } from './commands.js';
 export { recordResults, recordPlainResults } from './results.js';
 export type { ResultInput, ResultOutcome, RecordedResults, PlainResults } from './results.js';
 export { expireDueCommands, purgeHistory } from './expiry.js';

@@ -264,11 +264,13 @@ function outstandingText(row: string): string {
 }
 
 /**
- * For createCommand with claimPush: the columns its push CTE returns, and
- * the claimed row with its plan as one JSON value ("claimedPush"), or NULL
- * when the create coalesced into an existing row. The statement's snapshot
- * does not see the command it inserts, so that one (CTE `ins`, never pushed
- * yet, the newest) is appended to the outstanding ones it does see.
+ * For createCommand with claimPush: the columns its push CTE returns, and,
+ * for each row `i` of its `ins` CTE, the push row it inserted and claimed
+ * with its plan as one JSON value ("claimedPush"), or NULL when the create
+ * coalesced into an existing row or claimed nothing. The statement's
+ * snapshot does not see the commands it inserts, so each create's own (never
+ * pushed yet, the newest of its endpoint and type: a statement creates one
+ * per endpoint and type) is appended to the outstanding ones it does see.
  */
 export const PUSH_RETURNING = `id, kind, endpoint_id, command_type, command_id, include_ids, generation, attempts, created_at, (xmax = 0) AS inserted`;
 
@@ -283,8 +285,8 @@ const CLAIMED_PUSH = `(SELECT json_build_object(
                         || jsonb_build_array(jsonb_build_object(
                              'commandId', i."commandId", 'payload', i."requestPayload", 'pushOnce', i."pushOnce",
                              'pushCount', 0, 'repushDue', false, 'traceparent', i.traceparent)))
-          FROM push p CROSS JOIN ins i LEFT JOIN endpoint_state s ON s.endpoint_id = p.endpoint_id
-         WHERE p.inserted) AS "claimedPush"`;
+          FROM push p LEFT JOIN endpoint_state s ON s.endpoint_id = p.endpoint_id
+         WHERE p.inserted AND p.claimed AND p.endpoint_id = i."endpointId" AND p.command_type = i."commandType") AS "claimedPush"`;
 
 export function claimedPushSql(sql: Queryable) {
   return sql.unsafe(CLAIMED_PUSH);
