@@ -177,7 +177,7 @@ export async function measureAsync(
   t: CexTarget,
   concurrency: number,
   ms: number,
-): Promise<{ acceptedPerSecond: number; executedPerSecond: number; backlogAtEnd: number }> {
+): Promise<{ acceptedPerSecond: number; executedPerSecond: number; backlogAtEnd: number; transactionsPerCommand: number }> {
   const endpoints = 500;
   const sim = await simulatorFor(t, 'async-', endpoints);
   const client = new HttpClient(concurrency);
@@ -193,9 +193,19 @@ export async function measureAsync(
   await new Promise((r) => setTimeout(r, warm));
   const countExecuted = async () =>
     (await t.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM commands WHERE endpoint_id LIKE 'async-%' AND status = 'EXECUTED'`)[0]!.n;
+  // Commits and rollbacks of the bench database while commands run (the two counting reads add two).
+  const transactions = async () =>
+    Number(
+      (
+        await t.sql<{ n: string }[]>`
+          SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = current_database()`
+      )[0]!.n,
+    );
+  const x0 = await transactions();
   const [e0, a0, t0] = [await countExecuted(), accepted, nowMs()];
   await new Promise((r) => setTimeout(r, ms));
   const [e1, a1, t1] = [await countExecuted(), accepted, nowMs()];
+  const x1 = await transactions();
   stop = true;
   await Promise.all(loops);
   client.close();
@@ -208,6 +218,7 @@ export async function measureAsync(
     acceptedPerSecond: Math.round((a1 - a0) / seconds),
     executedPerSecond: Math.round((e1 - e0) / seconds),
     backlogAtEnd: backlog!.n,
+    transactionsPerCommand: Math.round(((x1 - x0 - 3) / Math.max(1, e1 - e0)) * 100) / 100,
   };
 }
 

@@ -23,7 +23,7 @@ export interface Report {
   /** Sync throughput with tracing off and on (100 % sampled, exported), hosts of their own. */
   tracing: TracingCost;
   bridge: { push: Pct; forward: Pct };
-  async: { acceptedPerSecond: number; executedPerSecond: number; backlogAtEnd: number };
+  async: { acceptedPerSecond: number; executedPerSecond: number; backlogAtEnd: number; transactionsPerCommand: number };
   batch: { endpoints: number; ms: number; perSecond: number } | null;
   wake: Pct;
   waiters: {
@@ -116,6 +116,12 @@ export function rows(r: Report): [string, string, string, string][] {
       `${r.async.executedPerSecond}/s`,
       `graphile-worker ${r.peer.donePerSecond}/s`,
       x(r.async.executedPerSecond, r.peer.donePerSecond),
+    ],
+    [
+      'async: Postgres transactions per command (pg_stat_database)',
+      r.async.transactionsPerCommand.toFixed(2),
+      'per job: graphile-worker add, complete, and its task',
+      x(r.async.transactionsPerCommand, 3),
     ],
     [
       'peer: graphile-worker add→done p50 / p99',
