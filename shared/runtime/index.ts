@@ -135,8 +135,14 @@ export function createRuntime(config: Config, unit = config.functionTarget ?? 'd
 }
 
 /** The query pool's options: CEX_DB_POOL_MAX connections, prepared statements unless a transaction pooler is in front. */
+// Not pipelined, like the bridge's pool: a query pipelined behind another on
+// a connection that pg_terminate_backend cut could stay unanswered for good,
+// and its caller with it (the fault suite's pg-terminate: one invoke hung
+// until its client gave up, 1 run in 9). With creates and results grouped
+// (shared/commands), few statements are in flight at once even at c=64, so
+// a query that finds every connection busy waits for one instead.
 function poolOptions(config: Config, unit: string, log: Logger) {
-  return { max: config.dbPoolMax, applicationName: `cex-${unit}`, log, prepare: config.dbPooler !== 'transaction' };
+  return { max: config.dbPoolMax, applicationName: `cex-${unit}`, log, prepare: config.dbPooler !== 'transaction', pipeline: false };
 }
 
 async function runChecks(checks: Map<string, ReadinessCheck>): Promise<Record<string, boolean>> {
